@@ -1,0 +1,1 @@
+//! Evidence Ledger storage.

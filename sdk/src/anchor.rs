@@ -1,0 +1,325 @@
+//! Anchors and the anchor chain (SPEC.md §7).
+
+use crate::checkpoint::SignedCheckpoint;
+use crate::code::ErrorCode;
+use crate::dsse::{ANCHOR_PAYLOAD_TYPE, Envelope};
+use crate::hash::Digest;
+use crate::node::NodeId;
+use crate::note::SecretKey;
+use crate::proof::{ConsistencyProof, TreeHead};
+use crate::time::Timestamp;
+use crate::tree::TreeSize;
+use crate::trust::TrustRoot;
+use crate::verified::Verified;
+use serde::{Deserialize, Serialize};
+
+/// The anchor payload's `type` value.
+pub const ANCHOR_TYPE: &str = "evl.anchor/v1";
+
+/// Where a new chain segment links to the archived one (SPEC.md §7.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchivedLink {
+    /// The archived segment's number.
+    pub segment: u64,
+    /// Sequence number of its last good anchor.
+    pub last_seq: u64,
+    /// AnchorId of its last good anchor.
+    pub last_anchor: NodeId,
+}
+
+/// An anchor payload (SPEC.md §7.1). Serialized as canonical JSON; its NodeId is the AnchorId.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorPayload {
+    /// Always [`ANCHOR_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The log origin.
+    pub origin: String,
+    /// Anchor sequence number: 0, 1, 2, … across all segments.
+    pub seq: u64,
+    /// Chain segment: 0 for the first, +1 at each `new-chain`.
+    pub segment: u64,
+    /// Tree size anchored.
+    pub tree_size: u64,
+    /// Root hash (standard base64).
+    pub root: String,
+    /// The signed checkpoint for `tree_size` (C2SP note text).
+    pub checkpoint: String,
+    /// AnchorId of the previous anchor in this segment; null at a segment's genesis.
+    pub prev: Option<NodeId>,
+    /// Why this segment was started; null except at the genesis of segment ≥ 1.
+    pub segment_reason: Option<String>,
+    /// The archived segment's last good anchor; null except at the genesis of segment ≥ 1.
+    pub archived: Option<ArchivedLink>,
+    /// When the anchor was made.
+    pub time: Timestamp,
+}
+
+impl AnchorPayload {
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Strings, integers and nulls only: serialization cannot fail.
+        serde_jcs::to_vec(self).unwrap_or_default()
+    }
+    /// The AnchorId: NodeId of the canonical payload.
+    pub fn id(&self) -> NodeId {
+        NodeId::of_canonical(&self.to_bytes())
+    }
+    /// Signs the payload into an anchor envelope.
+    pub fn sign(&self, key: &SecretKey) -> Anchor {
+        let bytes = self.to_bytes();
+        let id = NodeId::of_canonical(&bytes);
+        Anchor { envelope: Envelope::sign(ANCHOR_PAYLOAD_TYPE, &bytes, key), payload: self.clone(), id }
+    }
+}
+
+/// An anchor envelope with its parsed payload (not yet verified).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    envelope: Envelope,
+    payload: AnchorPayload,
+    id: NodeId,
+}
+
+/// Why an anchor or a chain was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} at anchor {}: {message}", seq.map_or_else(|| "?".to_string(), |s| s.to_string()))]
+pub struct AnchorError {
+    code: ErrorCode,
+    seq: Option<u64>,
+    message: String,
+}
+
+impl AnchorError {
+    fn new(code: ErrorCode, seq: Option<u64>, message: impl Into<String>) -> Self {
+        Self { code, seq, message: message.into() }
+    }
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+    /// The sequence number of the anchor where verification stopped, if known.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+    /// Human-readable detail.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl Anchor {
+    /// Parses an anchor envelope (SPEC.md §7.1): DSSE JSON whose payload is canonical anchor JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, AnchorError> {
+        let envelope = Envelope::from_json(bytes).map_err(|e| AnchorError::new(e.code(), None, e.to_string()))?;
+        Self::from_envelope(envelope)
+    }
+
+    /// Parses the payload of an envelope.
+    pub fn from_envelope(envelope: Envelope) -> Result<Self, AnchorError> {
+        let v = crate::jcs::parse_canonical(envelope.payload())
+            .map_err(|e| AnchorError::new(ErrorCode::AnchorMalformed, None, format!("payload: {e}")))?;
+        let payload: AnchorPayload = serde_json::from_value(v)
+            .map_err(|e| AnchorError::new(ErrorCode::AnchorMalformed, None, format!("payload: {e}")))?;
+        if payload.kind != ANCHOR_TYPE {
+            return Err(AnchorError::new(ErrorCode::AnchorMalformed, Some(payload.seq), "payload type is not evl.anchor/v1"));
+        }
+        let id = NodeId::of_canonical(envelope.payload());
+        Ok(Self { envelope, payload, id })
+    }
+
+    /// The envelope JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        self.envelope.to_json()
+    }
+    /// The payload (unverified).
+    pub fn payload(&self) -> &AnchorPayload {
+        &self.payload
+    }
+    /// The AnchorId.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+}
+
+/// What one verified anchor vouches for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AnchorSummary {
+    /// Sequence number.
+    pub seq: u64,
+    /// Segment.
+    pub segment: u64,
+    /// AnchorId.
+    pub id: NodeId,
+    /// Tree size.
+    pub tree_size: u64,
+    /// Root hash, hex.
+    pub root: String,
+    /// Time.
+    pub time: Timestamp,
+    /// Signing key (`name+hex`).
+    pub key: String,
+}
+
+/// A segment break found in a verified chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SegmentBreak {
+    /// The new segment's genesis anchor.
+    pub seq: u64,
+    /// The new segment.
+    pub segment: u64,
+    /// The recorded reason.
+    pub reason: String,
+    /// The archived segment's last good anchor.
+    pub archived: ArchivedLink,
+}
+
+/// What a verified chain proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChainEvidence {
+    /// Every anchor, in order.
+    pub anchors: Vec<AnchorSummary>,
+    /// Segment breaks, in order.
+    pub breaks: Vec<SegmentBreak>,
+}
+
+impl ChainEvidence {
+    /// The last anchored tree head, if any.
+    pub fn head(&self) -> Option<TreeHead> {
+        let a = self.anchors.last()?;
+        Some(TreeHead::new(TreeSize::new(a.tree_size)?, Digest::from_hex(&a.root)?))
+    }
+}
+
+fn payload_head(p: &AnchorPayload) -> Result<TreeHead, AnchorError> {
+    let size = TreeSize::new(p.tree_size)
+        .ok_or_else(|| AnchorError::new(ErrorCode::AnchorMalformed, Some(p.seq), "tree_size out of range"))?;
+    let root = Digest::from_base64(&p.root)
+        .ok_or_else(|| AnchorError::new(ErrorCode::AnchorMalformed, Some(p.seq), "root is not base64 of 32 bytes"))?;
+    Ok(TreeHead::new(size, root))
+}
+
+impl TrustRoot {
+    /// Verifies one anchor on its own (SPEC.md §7.2 steps 1–3): signature by a key valid at the
+    /// anchor's time, origin, and the embedded checkpoint matching `tree_size` and `root`.
+    pub fn verify_anchor(&self, a: &Anchor) -> Result<Verified<AnchorSummary>, AnchorError> {
+        let p = &a.payload;
+        let seq = Some(p.seq);
+        let signed = a
+            .envelope
+            .verify(self, ANCHOR_PAYLOAD_TYPE, p.time)
+            .map_err(|e| AnchorError::new(e.code(), seq, e.to_string()))?;
+        if p.origin != self.origin() {
+            return Err(AnchorError::new(ErrorCode::OriginMismatch, seq, format!("anchor origin {:?}", p.origin)));
+        }
+        let head = payload_head(p)?;
+        let cp = SignedCheckpoint::parse(p.checkpoint.as_bytes())
+            .map_err(|e| AnchorError::new(e.code(), seq, format!("checkpoint: {e}")))?;
+        let ev = self.verify_checkpoint(&cp, p.time).map_err(|e| AnchorError::new(e.code(), seq, format!("checkpoint: {e}")))?;
+        if ev.checkpoint.head() != head {
+            return Err(AnchorError::new(ErrorCode::AnchorMalformed, seq, "checkpoint does not match tree_size and root"));
+        }
+        let segment_ok = match (p.prev, &p.segment_reason, &p.archived) {
+            (Some(_), None, None) => true,                 // chained anchor
+            (None, None, None) => p.segment == 0,          // genesis of the first segment
+            (None, Some(r), Some(_)) => p.segment > 0 && !r.trim().is_empty(), // genesis of a later segment
+            _ => false,
+        };
+        if !segment_ok {
+            return Err(AnchorError::new(
+                ErrorCode::AnchorMalformed,
+                seq,
+                "prev / segment_reason / archived do not fit a chained, genesis or new-segment anchor",
+            ));
+        }
+        Ok(Verified::new(AnchorSummary {
+            seq: p.seq,
+            segment: p.segment,
+            id: a.id,
+            tree_size: p.tree_size,
+            root: head.root().to_hex(),
+            time: p.time,
+            key: signed.key.clone(),
+        }))
+    }
+
+    /// Verifies a chain of anchors in sequence order (SPEC.md §7.2). `proofs[i]` is the
+    /// consistency proof from anchor `i−1` to anchor `i` (`proofs[0]` is unused and may be
+    /// `None`); it may be `None` when the earlier tree is empty or both sizes are equal.
+    ///
+    /// The first anchor is the trust point: it must verify on its own; the rest must continue it.
+    pub fn verify_anchor_chain(
+        &self,
+        anchors: &[Anchor],
+        proofs: &[Option<ConsistencyProof>],
+    ) -> Result<Verified<ChainEvidence>, AnchorError> {
+        let mut out = ChainEvidence { anchors: Vec::new(), breaks: Vec::new() };
+        let mut prev: Option<&Anchor> = None;
+        for (i, a) in anchors.iter().enumerate() {
+            let summary = self.verify_anchor(a)?.into_inner();
+            let p = &a.payload;
+            let seq = Some(p.seq);
+            if let Some(b) = prev {
+                let q = &b.payload;
+                if p.segment == q.segment {
+                    if p.seq != q.seq.wrapping_add(1) || p.prev != Some(b.id) {
+                        return Err(AnchorError::new(
+                            ErrorCode::ChainBroken,
+                            seq,
+                            format!("does not continue anchor {} (prev link or sequence number differs)", q.seq),
+                        ));
+                    }
+                } else {
+                    let link_ok = p.segment == q.segment.wrapping_add(1)
+                        && p.seq > q.seq
+                        && p.archived.as_ref().is_some_and(|l| l.segment == q.segment && l.last_seq == q.seq && l.last_anchor == b.id);
+                    if !link_ok {
+                        return Err(AnchorError::new(
+                            ErrorCode::ChainBroken,
+                            seq,
+                            format!("segment {} does not link to anchor {} of segment {}", p.segment, q.seq, q.segment),
+                        ));
+                    }
+                    if let (Some(reason), Some(archived)) = (&p.segment_reason, &p.archived) {
+                        out.breaks.push(SegmentBreak {
+                            seq: p.seq,
+                            segment: p.segment,
+                            reason: reason.clone(),
+                            archived: archived.clone(),
+                        });
+                    }
+                }
+                if p.time < q.time {
+                    return Err(AnchorError::new(ErrorCode::ChainBroken, seq, "anchor time goes backwards"));
+                }
+                if p.tree_size < q.tree_size {
+                    return Err(AnchorError::new(
+                        ErrorCode::TreeShrank,
+                        seq,
+                        format!("tree size {} is below the previous anchor's {}", p.tree_size, q.tree_size),
+                    ));
+                }
+                let (old, new) = (payload_head(q)?, payload_head(p)?);
+                if old.size() == new.size() {
+                    if old.root() != new.root() {
+                        return Err(AnchorError::new(ErrorCode::MerkleMismatch, seq, "same tree size, different root"));
+                    }
+                } else if old.size().get() > 0 {
+                    let Some(proof) = proofs.get(i).and_then(Option::as_ref) else {
+                        return Err(AnchorError::new(ErrorCode::ProofMalformed, seq, "missing consistency proof"));
+                    };
+                    new.verify_consistency(&old, proof).map_err(|e| AnchorError::new(e.code(), seq, e.to_string()))?;
+                }
+            }
+            out.anchors.push(summary);
+            prev = Some(a);
+        }
+        Ok(Verified::new(out))
+    }
+}

@@ -1,0 +1,99 @@
+//! The stable error-code registry (SPEC.md §12).
+//!
+//! Every error any layer reports maps to exactly one [`ErrorCode`]. The strings are part of the
+//! wire format: tools match on them, so a code is never renamed or reused.
+
+use core::fmt;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $text:literal,)*) => {
+        /// A stable, machine-readable error code (SPEC.md §12).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every registered code, in registry order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable string, e.g. `"MERKLE_MISMATCH"`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// Input is not valid JSON text (syntax error, trailing data).
+    JsonSyntax => "JSON_SYNTAX",
+    /// Input bytes are not valid UTF-8, or a `\u` escape encodes a lone surrogate.
+    InvalidUtf8 => "INVALID_UTF8",
+    /// An object has the same member name twice.
+    DuplicateKey => "DUPLICATE_KEY",
+    /// A number is outside I-JSON: an integer literal beyond ±(2^53−1), or a value that is not
+    /// a finite IEEE-754 double.
+    NumberOutOfRange => "NUMBER_OUT_OF_RANGE",
+    /// Nesting deeper than `limits::MAX_JSON_DEPTH`.
+    TooDeep => "JSON_TOO_DEEP",
+    /// Document larger than `limits::MAX_NODE_BYTES` (or another named size limit).
+    TooLarge => "TOO_LARGE",
+    /// Bytes that must be canonical (RFC 8785) are not.
+    NonCanonicalJson => "NONCANONICAL_JSON",
+    /// A node is not an object, lacks `type`, or breaks a node rule.
+    NodeInvalid => "NODE_INVALID",
+    /// A node's `type` is neither registered nor in the `x-` private namespace.
+    TypeUnknown => "TYPE_UNKNOWN",
+    /// A NodeId string is malformed.
+    NodeIdMalformed => "NODE_ID_MALFORMED",
+    /// Content does not hash to the NodeId it was presented under.
+    NodeIdMismatch => "NODE_ID_MISMATCH",
+    /// A Merkle proof is structurally invalid (wrong length, index ≥ size, bad encoding).
+    ProofMalformed => "PROOF_MALFORMED",
+    /// A Merkle proof is well formed but does not reproduce the trusted root.
+    MerkleMismatch => "MERKLE_MISMATCH",
+    /// A signed note or checkpoint is malformed.
+    NoteMalformed => "NOTE_MALFORMED",
+    /// A verifier key string (vkey) or public key is malformed.
+    KeyMalformed => "KEY_MALFORMED",
+    /// A DSSE envelope is malformed.
+    EnvelopeMalformed => "ENVELOPE_MALFORMED",
+    /// A signature does not verify under the key it names.
+    SignatureInvalid => "SIGNATURE_INVALID",
+    /// No trusted key matches the signature's key ID / name.
+    KeyUnknown => "KEY_UNKNOWN",
+    /// The key was not valid at the time that matters (outside `not_before`..`not_after`).
+    KeyExpired => "KEY_EXPIRED",
+    /// The key is marked revoked in the trust root.
+    KeyRevoked => "KEY_REVOKED",
+    /// A trust-root file is malformed.
+    TrustRootInvalid => "TRUST_ROOT_INVALID",
+    /// A timestamp is not `YYYY-MM-DDTHH:MM:SSZ`.
+    TimeMalformed => "TIME_MALFORMED",
+    /// A checkpoint, anchor or proof names a different log origin than the trusted one.
+    OriginMismatch => "ORIGIN_MISMATCH",
+    /// An anchor payload is malformed.
+    AnchorMalformed => "ANCHOR_MALFORMED",
+    /// An anchor's `prev` link or sequence number does not continue the chain.
+    ChainBroken => "CHAIN_BROKEN",
+    /// A later anchor or checkpoint has a smaller tree size than an earlier one.
+    TreeShrank => "TREE_SHRANK",
+    /// A receipt is malformed or internally inconsistent.
+    ReceiptInvalid => "RECEIPT_INVALID",
+    /// Fork evidence is malformed or does not show a fork.
+    ForkEvidenceInvalid => "FORK_EVIDENCE_INVALID",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

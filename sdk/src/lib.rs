@@ -1,0 +1,59 @@
+//! # evl-sdk: Evidence Ledger formats and offline verifier
+//!
+//! Everything a verifier needs to check Evidence Ledger data with no network and no trust in
+//! the server: canonical JSON (RFC 8785) with strict I-JSON parsing, NodeIds, the RFC 6962 /
+//! RFC 9162 Merkle log (roots, inclusion and consistency proofs), C2SP signed checkpoints,
+//! DSSE envelopes, the anchor chain, fork evidence and trust roots. Each rule is implemented
+//! once, here, and cites its section of `SPEC.md`.
+//!
+//! What it does not do: no I/O, no clock, no randomness, no logging, no key generation. Times,
+//! keys and trust policy are arguments. It builds for `wasm32-unknown-unknown`.
+//!
+//! Verification is a method on the trusted value (a [`TrustRoot`] or a [`TreeHead`]) and
+//! returns [`Verified`] evidence; every failure has a stable [`ErrorCode`].
+//!
+//! ```
+//! use evl_sdk::{MemoryTree, Node, TreeHead, prove_inclusion};
+//!
+//! let node = Node::from_json(br#"{"type":"blob/v1","data":"hello"}"#).unwrap();
+//! let mut tree = MemoryTree::new();
+//! let index = tree.push(node.id().leaf_hash());
+//! let head = TreeHead::new(tree.size(), tree.root());
+//! let proof = prove_inclusion(&tree, index, tree.size()).unwrap();
+//! let evidence = head.verify_inclusion(&node.id().leaf_hash(), &proof).unwrap();
+//! assert_eq!(evidence.index, index);
+//! ```
+
+pub mod anchor;
+pub mod b64;
+pub mod checkpoint;
+pub mod code;
+pub mod dsse;
+pub mod fork;
+pub mod hash;
+pub mod jcs;
+pub mod limits;
+pub mod node;
+pub mod note;
+pub mod proof;
+pub mod receipt;
+pub mod time;
+pub mod tree;
+pub mod trust;
+pub mod verified;
+
+pub use anchor::{Anchor, AnchorError, AnchorPayload, AnchorSummary, ArchivedLink, ChainEvidence};
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+pub use code::ErrorCode;
+pub use dsse::{DsseError, Envelope, pae};
+pub use fork::{ForkEvidence, ForkError};
+pub use hash::{Digest, empty_root, leaf_hash, node_hash, sha256};
+pub use jcs::{JsonError, canonicalize};
+pub use node::{Link, Node, NodeError, NodeId};
+pub use note::{NoteError, PublicKey, SecretKey, SignedNote};
+pub use proof::{Consistency, ConsistencyProof, Inclusion, InclusionProof, ProofError, TreeHead};
+pub use receipt::{Receipt, ReceiptError, ReceiptEvidence};
+pub use time::Timestamp;
+pub use tree::{Frontier, LeafIndex, MemoryTree, StoredHash, SubtreeSource, TreeSize, prove_consistency, prove_inclusion, range_hash, root};
+pub use trust::{TrustError, TrustRoot, TrustedKey};
+pub use verified::Verified;
