@@ -71,7 +71,11 @@ impl AnchorPayload {
     pub fn sign(&self, key: &SecretKey) -> Anchor {
         let bytes = self.to_bytes();
         let id = NodeId::of_canonical(&bytes);
-        Anchor { envelope: Envelope::sign(ANCHOR_PAYLOAD_TYPE, &bytes, key), payload: self.clone(), id }
+        Anchor {
+            envelope: Envelope::sign(ANCHOR_PAYLOAD_TYPE, &bytes, key),
+            payload: self.clone(),
+            id,
+        }
     }
 }
 
@@ -94,7 +98,11 @@ pub struct AnchorError {
 
 impl AnchorError {
     fn new(code: ErrorCode, seq: Option<u64>, message: impl Into<String>) -> Self {
-        Self { code, seq, message: message.into() }
+        Self {
+            code,
+            seq,
+            message: message.into(),
+        }
     }
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
@@ -113,7 +121,8 @@ impl AnchorError {
 impl Anchor {
     /// Parses an anchor envelope (SPEC.md §7.1): DSSE JSON whose payload is canonical anchor JSON.
     pub fn from_json(bytes: &[u8]) -> Result<Self, AnchorError> {
-        let envelope = Envelope::from_json(bytes).map_err(|e| AnchorError::new(e.code(), None, e.to_string()))?;
+        let envelope =
+            Envelope::from_json(bytes).map_err(|e| AnchorError::new(e.code(), None, e.to_string()))?;
         Self::from_envelope(envelope)
     }
 
@@ -124,10 +133,18 @@ impl Anchor {
         let payload: AnchorPayload = serde_json::from_value(v)
             .map_err(|e| AnchorError::new(ErrorCode::AnchorMalformed, None, format!("payload: {e}")))?;
         if payload.kind != ANCHOR_TYPE {
-            return Err(AnchorError::new(ErrorCode::AnchorMalformed, Some(payload.seq), "payload type is not evl.anchor/v1"));
+            return Err(AnchorError::new(
+                ErrorCode::AnchorMalformed,
+                Some(payload.seq),
+                "payload type is not evl.anchor/v1",
+            ));
         }
         let id = NodeId::of_canonical(envelope.payload());
-        Ok(Self { envelope, payload, id })
+        Ok(Self {
+            envelope,
+            payload,
+            id,
+        })
     }
 
     /// The envelope JSON.
@@ -193,15 +210,23 @@ impl ChainEvidence {
     /// The last anchored tree head, if any.
     pub fn head(&self) -> Option<TreeHead> {
         let a = self.anchors.last()?;
-        Some(TreeHead::new(TreeSize::new(a.tree_size)?, Digest::from_hex(&a.root)?))
+        Some(TreeHead::new(
+            TreeSize::new(a.tree_size)?,
+            Digest::from_hex(&a.root)?,
+        ))
     }
 }
 
 fn payload_head(p: &AnchorPayload) -> Result<TreeHead, AnchorError> {
     let size = TreeSize::new(p.tree_size)
         .ok_or_else(|| AnchorError::new(ErrorCode::AnchorMalformed, Some(p.seq), "tree_size out of range"))?;
-    let root = Digest::from_base64(&p.root)
-        .ok_or_else(|| AnchorError::new(ErrorCode::AnchorMalformed, Some(p.seq), "root is not base64 of 32 bytes"))?;
+    let root = Digest::from_base64(&p.root).ok_or_else(|| {
+        AnchorError::new(
+            ErrorCode::AnchorMalformed,
+            Some(p.seq),
+            "root is not base64 of 32 bytes",
+        )
+    })?;
     Ok(TreeHead::new(size, root))
 }
 
@@ -216,18 +241,28 @@ impl TrustRoot {
             .verify(self, ANCHOR_PAYLOAD_TYPE, p.time)
             .map_err(|e| AnchorError::new(e.code(), seq, e.to_string()))?;
         if p.origin != self.origin() {
-            return Err(AnchorError::new(ErrorCode::OriginMismatch, seq, format!("anchor origin {:?}", p.origin)));
+            return Err(AnchorError::new(
+                ErrorCode::OriginMismatch,
+                seq,
+                format!("anchor origin {:?}", p.origin),
+            ));
         }
         let head = payload_head(p)?;
         let cp = SignedCheckpoint::parse(p.checkpoint.as_bytes())
             .map_err(|e| AnchorError::new(e.code(), seq, format!("checkpoint: {e}")))?;
-        let ev = self.verify_checkpoint(&cp, p.time).map_err(|e| AnchorError::new(e.code(), seq, format!("checkpoint: {e}")))?;
+        let ev = self
+            .verify_checkpoint(&cp, p.time)
+            .map_err(|e| AnchorError::new(e.code(), seq, format!("checkpoint: {e}")))?;
         if ev.checkpoint.head() != head {
-            return Err(AnchorError::new(ErrorCode::AnchorMalformed, seq, "checkpoint does not match tree_size and root"));
+            return Err(AnchorError::new(
+                ErrorCode::AnchorMalformed,
+                seq,
+                "checkpoint does not match tree_size and root",
+            ));
         }
         let segment_ok = match (p.prev, &p.segment_reason, &p.archived) {
-            (Some(_), None, None) => true,                 // chained anchor
-            (None, None, None) => p.segment == 0,          // genesis of the first segment
+            (Some(_), None, None) => true,        // chained anchor
+            (None, None, None) => p.segment == 0, // genesis of the first segment
             (None, Some(r), Some(_)) => p.segment > 0 && !r.trim().is_empty(), // genesis of a later segment
             _ => false,
         };
@@ -259,7 +294,10 @@ impl TrustRoot {
         anchors: &[Anchor],
         proofs: &[Option<ConsistencyProof>],
     ) -> Result<Verified<ChainEvidence>, AnchorError> {
-        let mut out = ChainEvidence { anchors: Vec::new(), breaks: Vec::new() };
+        let mut out = ChainEvidence {
+            anchors: Vec::new(),
+            breaks: Vec::new(),
+        };
         let mut prev: Option<&Anchor> = None;
         for (i, a) in anchors.iter().enumerate() {
             let summary = self.verify_anchor(a)?.into_inner();
@@ -272,18 +310,26 @@ impl TrustRoot {
                         return Err(AnchorError::new(
                             ErrorCode::ChainBroken,
                             seq,
-                            format!("does not continue anchor {} (prev link or sequence number differs)", q.seq),
+                            format!(
+                                "does not continue anchor {} (prev link or sequence number differs)",
+                                q.seq
+                            ),
                         ));
                     }
                 } else {
                     let link_ok = p.segment == q.segment.wrapping_add(1)
                         && p.seq > q.seq
-                        && p.archived.as_ref().is_some_and(|l| l.segment == q.segment && l.last_seq == q.seq && l.last_anchor == b.id);
+                        && p.archived.as_ref().is_some_and(|l| {
+                            l.segment == q.segment && l.last_seq == q.seq && l.last_anchor == b.id
+                        });
                     if !link_ok {
                         return Err(AnchorError::new(
                             ErrorCode::ChainBroken,
                             seq,
-                            format!("segment {} does not link to anchor {} of segment {}", p.segment, q.seq, q.segment),
+                            format!(
+                                "segment {} does not link to anchor {} of segment {}",
+                                p.segment, q.seq, q.segment
+                            ),
                         ));
                     }
                     if let (Some(reason), Some(archived)) = (&p.segment_reason, &p.archived) {
@@ -296,25 +342,41 @@ impl TrustRoot {
                     }
                 }
                 if p.time < q.time {
-                    return Err(AnchorError::new(ErrorCode::ChainBroken, seq, "anchor time goes backwards"));
+                    return Err(AnchorError::new(
+                        ErrorCode::ChainBroken,
+                        seq,
+                        "anchor time goes backwards",
+                    ));
                 }
                 if p.tree_size < q.tree_size {
                     return Err(AnchorError::new(
                         ErrorCode::TreeShrank,
                         seq,
-                        format!("tree size {} is below the previous anchor's {}", p.tree_size, q.tree_size),
+                        format!(
+                            "tree size {} is below the previous anchor's {}",
+                            p.tree_size, q.tree_size
+                        ),
                     ));
                 }
                 let (old, new) = (payload_head(q)?, payload_head(p)?);
                 if old.size() == new.size() {
                     if old.root() != new.root() {
-                        return Err(AnchorError::new(ErrorCode::MerkleMismatch, seq, "same tree size, different root"));
+                        return Err(AnchorError::new(
+                            ErrorCode::MerkleMismatch,
+                            seq,
+                            "same tree size, different root",
+                        ));
                     }
                 } else if old.size().get() > 0 {
                     let Some(proof) = proofs.get(i).and_then(Option::as_ref) else {
-                        return Err(AnchorError::new(ErrorCode::ProofMalformed, seq, "missing consistency proof"));
+                        return Err(AnchorError::new(
+                            ErrorCode::ProofMalformed,
+                            seq,
+                            "missing consistency proof",
+                        ));
                     };
-                    new.verify_consistency(&old, proof).map_err(|e| AnchorError::new(e.code(), seq, e.to_string()))?;
+                    new.verify_consistency(&old, proof)
+                        .map_err(|e| AnchorError::new(e.code(), seq, e.to_string()))?;
                 }
             }
             out.anchors.push(summary);

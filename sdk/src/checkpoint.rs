@@ -57,33 +57,63 @@ impl Checkpoint {
         if !is_valid_origin(origin) {
             return Err(CheckpointError::Body("invalid origin"));
         }
-        Ok(Self { origin: origin.to_owned(), head, extensions: Vec::new() })
+        Ok(Self {
+            origin: origin.to_owned(),
+            head,
+            extensions: Vec::new(),
+        })
     }
 
     /// Parses note text as a checkpoint body.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::Body("text must end in a newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::Body("text must end in a newline"))?;
         let mut lines = body.split('\n');
-        let origin = lines.next().filter(|o| is_valid_origin(o)).ok_or(CheckpointError::Body("bad origin line"))?;
+        let origin = lines
+            .next()
+            .filter(|o| is_valid_origin(o))
+            .ok_or(CheckpointError::Body("bad origin line"))?;
         let size = lines.next().ok_or(CheckpointError::Body("missing tree size"))?;
-        if size.is_empty() || size.len() > 19 || !size.bytes().all(|c| c.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
-            return Err(CheckpointError::Body("tree size must be a decimal number without leading zeros"));
+        if size.is_empty()
+            || size.len() > 19
+            || !size.bytes().all(|c| c.is_ascii_digit())
+            || (size.len() > 1 && size.starts_with('0'))
+        {
+            return Err(CheckpointError::Body(
+                "tree size must be a decimal number without leading zeros",
+            ));
         }
-        let size = size.parse::<u64>().ok().and_then(TreeSize::new).ok_or(CheckpointError::Body("tree size too large"))?;
+        let size = size
+            .parse::<u64>()
+            .ok()
+            .and_then(TreeSize::new)
+            .ok_or(CheckpointError::Body("tree size too large"))?;
         let root = lines.next().ok_or(CheckpointError::Body("missing root hash"))?;
         let root = crate::b64::decode_standard(root)
             .and_then(|r| Digest::from_slice(&r))
-            .ok_or(CheckpointError::Body("root hash must be standard base64 of 32 bytes"))?;
+            .ok_or(CheckpointError::Body(
+                "root hash must be standard base64 of 32 bytes",
+            ))?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
             return Err(CheckpointError::Body("empty extension line"));
         }
-        Ok(Self { origin: origin.to_owned(), head: TreeHead::new(size, root), extensions })
+        Ok(Self {
+            origin: origin.to_owned(),
+            head: TreeHead::new(size, root),
+            extensions,
+        })
     }
 
     /// The note text.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.head.size(), self.head.root().to_base64());
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.head.size(),
+            self.head.root().to_base64()
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -105,7 +135,10 @@ impl Checkpoint {
     /// Signs the checkpoint into a note.
     pub fn sign(&self, key: &SecretKey) -> Result<SignedCheckpoint, CheckpointError> {
         let note = key.sign_note(&self.to_text())?;
-        Ok(SignedCheckpoint { note, checkpoint: self.clone() })
+        Ok(SignedCheckpoint {
+            note,
+            checkpoint: self.clone(),
+        })
     }
 }
 
@@ -141,9 +174,16 @@ impl SignedCheckpoint {
         self.verify_with_origin(key, key.name())
     }
     /// Verifies the signature by `key` and that the origin is `origin`.
-    pub fn verify_with_origin(&self, key: &PublicKey, origin: &str) -> Result<Verified<Checkpoint>, CheckpointError> {
+    pub fn verify_with_origin(
+        &self,
+        key: &PublicKey,
+        origin: &str,
+    ) -> Result<Verified<Checkpoint>, CheckpointError> {
         if self.checkpoint.origin != origin {
-            return Err(CheckpointError::Origin { expected: origin.to_owned(), found: self.checkpoint.origin.clone() });
+            return Err(CheckpointError::Origin {
+                expected: origin.to_owned(),
+                found: self.checkpoint.origin.clone(),
+            });
         }
         self.note.verify(key)?;
         Ok(Verified::new(self.checkpoint.clone()))

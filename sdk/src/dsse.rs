@@ -112,7 +112,10 @@ impl Envelope {
         Self {
             payload_type: payload_type.to_owned(),
             payload: payload.to_vec(),
-            signatures: vec![DsseSignature { keyid: Some(key.public().dsse_keyid()), sig }],
+            signatures: vec![DsseSignature {
+                keyid: Some(key.public().dsse_keyid()),
+                sig,
+            }],
         }
     }
 
@@ -123,7 +126,8 @@ impl Envelope {
             return Err(DsseError::Malformed("envelope exceeds MAX_ENVELOPE_BYTES"));
         }
         let v = crate::jcs::parse(bytes).map_err(|_| DsseError::Malformed("not strict JSON"))?;
-        let j: EnvelopeJson = serde_json::from_value(v).map_err(|_| DsseError::Malformed("not a DSSE envelope"))?;
+        let j: EnvelopeJson =
+            serde_json::from_value(v).map_err(|_| DsseError::Malformed("not a DSSE envelope"))?;
         if j.signatures.is_empty() || j.signatures.len() > MAX_ENVELOPE_SIGNATURES {
             return Err(DsseError::Malformed("an envelope carries 1..=16 signatures"));
         }
@@ -138,7 +142,11 @@ impl Envelope {
                 })
             })
             .collect::<Result<_, DsseError>>()?;
-        Ok(Self { payload_type: j.payload_type, payload, signatures })
+        Ok(Self {
+            payload_type: j.payload_type,
+            payload,
+            signatures,
+        })
     }
 
     /// Canonical JSON (RFC 8785) with standard base64.
@@ -149,7 +157,10 @@ impl Envelope {
             signatures: self
                 .signatures
                 .iter()
-                .map(|s| SigJson { keyid: s.keyid.clone(), sig: b64::encode(&s.sig) })
+                .map(|s| SigJson {
+                    keyid: s.keyid.clone(),
+                    sig: b64::encode(&s.sig),
+                })
                 .collect(),
         };
         // Strings only: serialization cannot fail.
@@ -192,7 +203,10 @@ impl Envelope {
         at: Timestamp,
     ) -> Result<Verified<SignedPayload>, DsseError> {
         if self.payload_type != expected_type {
-            return Err(DsseError::PayloadType { expected: expected_type.into(), found: self.payload_type.clone() });
+            return Err(DsseError::PayloadType {
+                expected: expected_type.into(),
+                found: self.payload_type.clone(),
+            });
         }
         let msg = pae(&self.payload_type, &self.payload);
         let mut err: Option<DsseError> = None;

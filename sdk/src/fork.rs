@@ -60,7 +60,10 @@ pub struct ForkError {
 
 impl ForkError {
     fn invalid(m: &str) -> Self {
-        Self { code: ErrorCode::ForkEvidenceInvalid, message: m.into() }
+        Self {
+            code: ErrorCode::ForkEvidenceInvalid,
+            message: m.into(),
+        }
     }
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
@@ -76,8 +79,14 @@ impl TrustRoot {
             return Err(ForkError::invalid("type must be evl.fork-evidence/v1"));
         }
         let head = |text: &str| -> Result<TreeHead, ForkError> {
-            let cp = SignedCheckpoint::parse(text.as_bytes()).map_err(|e| ForkError { code: e.code(), message: e.to_string() })?;
-            let v = self.verify_checkpoint(&cp, at).map_err(|e| ForkError { code: e.code(), message: e.to_string() })?;
+            let cp = SignedCheckpoint::parse(text.as_bytes()).map_err(|e| ForkError {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+            let v = self.verify_checkpoint(&cp, at).map_err(|e| ForkError {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
             Ok(v.checkpoint.head())
         };
         let (a, b) = (head(&ev.a)?, head(&ev.b)?);
@@ -96,8 +105,14 @@ impl TrustRoot {
         if c.proof_a.index() != c.proof_b.index() || la == lb {
             return Err(ForkError::invalid("the two leaves must differ at the same index"));
         }
-        a.verify_inclusion(&la, &c.proof_a).map_err(|e| ForkError { code: e.code(), message: e.to_string() })?;
-        b.verify_inclusion(&lb, &c.proof_b).map_err(|e| ForkError { code: e.code(), message: e.to_string() })?;
+        a.verify_inclusion(&la, &c.proof_a).map_err(|e| ForkError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        b.verify_inclusion(&lb, &c.proof_b).map_err(|e| ForkError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
         Ok(Verified::new(Fork { a, b }))
     }
 }

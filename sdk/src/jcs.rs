@@ -4,6 +4,14 @@
 //! includes duplicate keys (last wins) and integers beyond 2^53 (silently rounded). This module
 //! parses with its own strict reader first, so those inputs are rejected with a stable code
 //! instead of being hashed into something the author did not write.
+//!
+//! Number policy (SPEC.md §2.2): every number's magnitude must be at most 2^53 − 1, in any
+//! notation. `9007199254740993`, `1E30` and `1e20` are all rejected with `NUMBER_OUT_OF_RANGE`.
+//! Rationale: any double of magnitude ≥ 2^53 is an integer, and RFC 8785 prints those below
+//! 10^21 as plain integer literals; allowing them in exponent form but not as literals would make
+//! canonicalization non-idempotent, and allowing them as literals lets big integers be silently
+//! rounded. The serializer ([`serialize`]) itself handles every finite double exactly as RFC 8785
+//! says (checked against all cyberphone and ES6 vectors through a lenient parse).
 
 use crate::code::ErrorCode;
 use crate::limits::{MAX_JSON_DEPTH, MAX_NODE_BYTES, MAX_SAFE_INTEGER};
@@ -35,10 +43,18 @@ impl JsonError {
 /// Parses `bytes` as strict I-JSON (SPEC.md §2.2).
 pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
     if bytes.len() > MAX_NODE_BYTES {
-        return Err(JsonError::new(ErrorCode::TooLarge, "document exceeds MAX_NODE_BYTES", 0));
+        return Err(JsonError::new(
+            ErrorCode::TooLarge,
+            "document exceeds MAX_NODE_BYTES",
+            0,
+        ));
     }
     if let Err(e) = core::str::from_utf8(bytes) {
-        return Err(JsonError::new(ErrorCode::InvalidUtf8, "invalid UTF-8", e.valid_up_to()));
+        return Err(JsonError::new(
+            ErrorCode::InvalidUtf8,
+            "invalid UTF-8",
+            e.valid_up_to(),
+        ));
     }
     let mut p = Parser { b: bytes, i: 0 };
     p.ws();
@@ -55,7 +71,11 @@ pub fn serialize(value: &Value) -> Result<Vec<u8>, JsonError> {
     let out = serde_jcs::to_vec(value)
         .map_err(|_| JsonError::new(ErrorCode::JsonSyntax, "value cannot be canonicalized", 0))?;
     if out.len() > MAX_NODE_BYTES {
-        return Err(JsonError::new(ErrorCode::TooLarge, "canonical form exceeds MAX_NODE_BYTES", 0));
+        return Err(JsonError::new(
+            ErrorCode::TooLarge,
+            "canonical form exceeds MAX_NODE_BYTES",
+            0,
+        ));
     }
     Ok(out)
 }
@@ -71,8 +91,16 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, JsonError> {
     let v = parse(bytes)?;
     let canon = serialize(&v)?;
     if canon != bytes {
-        let at = canon.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(canon.len().min(bytes.len()));
-        return Err(JsonError::new(ErrorCode::NonCanonicalJson, "bytes differ from their canonical form", at));
+        let at = canon
+            .iter()
+            .zip(bytes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(canon.len().min(bytes.len()));
+        return Err(JsonError::new(
+            ErrorCode::NonCanonicalJson,
+            "bytes differ from their canonical form",
+            at,
+        ));
     }
     Ok(v)
 }
@@ -152,7 +180,11 @@ impl Parser<'_> {
             self.ws();
             let v = self.value(depth + 1)?;
             if map.contains_key(&key) {
-                return Err(JsonError::new(ErrorCode::DuplicateKey, "duplicate member name", key_at));
+                return Err(JsonError::new(
+                    ErrorCode::DuplicateKey,
+                    "duplicate member name",
+                    key_at,
+                ));
             }
             map.insert(key, v);
             self.ws();
@@ -246,12 +278,20 @@ impl Parser<'_> {
                             let hi = self.hex4()?;
                             let cp = if (0xD800..0xDC00).contains(&hi) {
                                 if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
-                                    return Err(JsonError::new(ErrorCode::InvalidUtf8, "lone high surrogate", at));
+                                    return Err(JsonError::new(
+                                        ErrorCode::InvalidUtf8,
+                                        "lone high surrogate",
+                                        at,
+                                    ));
                                 }
                                 self.i += 2;
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(JsonError::new(ErrorCode::InvalidUtf8, "lone high surrogate", at));
+                                    return Err(JsonError::new(
+                                        ErrorCode::InvalidUtf8,
+                                        "lone high surrogate",
+                                        at,
+                                    ));
                                 }
                                 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
                             } else if (0xDC00..0xE000).contains(&hi) {
@@ -261,13 +301,21 @@ impl Parser<'_> {
                             };
                             match char::from_u32(cp) {
                                 Some(c) => out.push(c),
-                                None => return Err(JsonError::new(ErrorCode::InvalidUtf8, "invalid code point", at)),
+                                None => {
+                                    return Err(JsonError::new(
+                                        ErrorCode::InvalidUtf8,
+                                        "invalid code point",
+                                        at,
+                                    ));
+                                }
                             }
                         }
                         _ => return Err(self.err(ErrorCode::JsonSyntax, "invalid escape")),
                     }
                 }
-                Some(_) => return Err(self.err(ErrorCode::JsonSyntax, "unescaped control character in string")),
+                Some(_) => {
+                    return Err(self.err(ErrorCode::JsonSyntax, "unescaped control character in string"));
+                }
                 None => return Err(self.err(ErrorCode::JsonSyntax, "unterminated string")),
             }
         }
@@ -324,7 +372,11 @@ impl Parser<'_> {
                 mag = mag.saturating_mul(10).saturating_add(u64::from(d - b'0'));
             }
             if mag > MAX_SAFE_INTEGER {
-                return Err(JsonError::new(ErrorCode::NumberOutOfRange, "integer beyond ±(2^53−1)", start));
+                return Err(JsonError::new(
+                    ErrorCode::NumberOutOfRange,
+                    "integer beyond ±(2^53−1)",
+                    start,
+                ));
             }
             // mag ≤ 2^53−1 fits i64 exactly.
             let v = mag as i64;
@@ -333,11 +385,24 @@ impl Parser<'_> {
         let f: f64 = text
             .parse()
             .map_err(|_| JsonError::new(ErrorCode::JsonSyntax, "invalid number", start))?;
-        if !f.is_finite() {
-            return Err(JsonError::new(ErrorCode::NumberOutOfRange, "number overflows IEEE-754 double", start));
+        if !f.is_finite() || f.abs() > MAX_SAFE_INTEGER as f64 {
+            return Err(JsonError::new(
+                ErrorCode::NumberOutOfRange,
+                "number magnitude beyond 2^53−1",
+                start,
+            ));
         }
-        if f == 0.0 && text.bytes().take_while(|c| !matches!(c, b'e' | b'E')).any(|c| matches!(c, b'1'..=b'9')) {
-            return Err(JsonError::new(ErrorCode::NumberOutOfRange, "number underflows IEEE-754 double", start));
+        if f == 0.0
+            && text
+                .bytes()
+                .take_while(|c| !matches!(c, b'e' | b'E'))
+                .any(|c| matches!(c, b'1'..=b'9'))
+        {
+            return Err(JsonError::new(
+                ErrorCode::NumberOutOfRange,
+                "number underflows IEEE-754 double",
+                start,
+            ));
         }
         Number::from_f64(f)
             .map(Value::Number)
@@ -362,7 +427,10 @@ mod tests {
         assert_eq!(code(r#"{"a":1,"\u0061":2}"#), ErrorCode::DuplicateKey);
         assert_eq!(code("9007199254740992"), ErrorCode::NumberOutOfRange);
         assert_eq!(code("-9007199254740992"), ErrorCode::NumberOutOfRange);
-        assert_eq!(code("123456789012345678901234567890"), ErrorCode::NumberOutOfRange);
+        assert_eq!(
+            code("123456789012345678901234567890"),
+            ErrorCode::NumberOutOfRange
+        );
         assert_eq!(code("1e400"), ErrorCode::NumberOutOfRange);
         assert_eq!(code("1e-400"), ErrorCode::NumberOutOfRange);
         assert_eq!(code(r#""\ud800""#), ErrorCode::InvalidUtf8);
@@ -374,7 +442,10 @@ mod tests {
         assert_eq!(code("\"a\u{1}\""), ErrorCode::JsonSyntax);
         assert_eq!(code(""), ErrorCode::JsonSyntax);
         assert_eq!(code("NaN"), ErrorCode::JsonSyntax);
-        assert_eq!(canonicalize(b"\"\xff\"").map_err(|e| e.code()), Err(ErrorCode::InvalidUtf8));
+        assert_eq!(
+            canonicalize(b"\"\xff\"").map_err(|e| e.code()),
+            Err(ErrorCode::InvalidUtf8)
+        );
     }
 
     #[test]
@@ -392,7 +463,24 @@ mod tests {
         assert_eq!(canonicalize(b"9007199254740991").unwrap(), b"9007199254740991");
         assert_eq!(canonicalize(b"-9007199254740991").unwrap(), b"-9007199254740991");
         assert_eq!(canonicalize(b"-0").unwrap(), b"0");
-        assert_eq!(canonicalize(b"1E30").unwrap(), b"1e+30");
+        assert_eq!(
+            canonicalize(b"1E30").unwrap_err().code(),
+            ErrorCode::NumberOutOfRange
+        );
+        assert_eq!(
+            canonicalize(b"1e20").unwrap_err().code(),
+            ErrorCode::NumberOutOfRange
+        );
+        assert_eq!(
+            canonicalize(b"9007199254740991.5").unwrap_err().code(),
+            ErrorCode::NumberOutOfRange
+        );
+        assert_eq!(
+            canonicalize(b"9.007199254740991e15").unwrap(),
+            b"9007199254740991"
+        );
+        assert_eq!(canonicalize(b"1e-7").unwrap(), b"1e-7");
+        assert_eq!(canonicalize(b"4.50").unwrap(), b"4.5");
     }
 
     #[test]
@@ -400,6 +488,9 @@ mod tests {
         assert!(parse_canonical(br#"{"a":1,"b":[true,null]}"#).is_ok());
         let e = parse_canonical(br#"{"b":1,"a":2}"#).unwrap_err();
         assert_eq!(e.code(), ErrorCode::NonCanonicalJson);
-        assert_eq!(parse_canonical(b" 1").unwrap_err().code(), ErrorCode::NonCanonicalJson);
+        assert_eq!(
+            parse_canonical(b" 1").unwrap_err().code(),
+            ErrorCode::NonCanonicalJson
+        );
     }
 }

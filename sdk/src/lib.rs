@@ -46,7 +46,7 @@ pub use anchor::{Anchor, AnchorError, AnchorPayload, AnchorSummary, ArchivedLink
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use code::ErrorCode;
 pub use dsse::{DsseError, Envelope, pae};
-pub use fork::{ForkEvidence, ForkError};
+pub use fork::{ForkError, ForkEvidence};
 pub use hash::{Digest, empty_root, leaf_hash, node_hash, sha256};
 pub use jcs::{JsonError, canonicalize};
 pub use node::{Link, Node, NodeError, NodeId};
@@ -54,6 +54,9 @@ pub use note::{NoteError, PublicKey, SecretKey, SignedNote};
 pub use proof::{Consistency, ConsistencyProof, Inclusion, InclusionProof, ProofError, TreeHead};
 pub use receipt::{Receipt, ReceiptError, ReceiptEvidence};
 pub use time::Timestamp;
-pub use tree::{Frontier, LeafIndex, MemoryTree, StoredHash, SubtreeSource, TreeSize, prove_consistency, prove_inclusion, range_hash, root};
+pub use tree::{
+    Frontier, LeafIndex, MemoryTree, StoredHash, SubtreeSource, TreeSize, prove_consistency, prove_inclusion,
+    range_hash, root,
+};
 pub use trust::{TrustError, TrustRoot, TrustedKey};
 pub use verified::Verified;

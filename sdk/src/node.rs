@@ -151,7 +151,10 @@ pub struct Node {
 
 impl fmt::Debug for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Node").field("id", &self.id).field("type", &self.node_type).finish_non_exhaustive()
+        f.debug_struct("Node")
+            .field("id", &self.id)
+            .field("type", &self.node_type)
+            .finish_non_exhaustive()
     }
 }
 
@@ -166,14 +169,24 @@ impl Node {
     pub fn from_value(value: Value) -> Result<Self, NodeError> {
         let (node_type, links) = check_value(&value)?;
         let bytes = jcs::serialize(&value)?;
-        Ok(Self { id: NodeId::of_canonical(&bytes), node_type, links, bytes })
+        Ok(Self {
+            id: NodeId::of_canonical(&bytes),
+            node_type,
+            links,
+            bytes,
+        })
     }
 
     /// Accepts bytes that must already be canonical (what a verifier reading a pack does).
     pub fn from_canonical(bytes: &[u8]) -> Result<Self, NodeError> {
         let value = jcs::parse_canonical(bytes)?;
         let (node_type, links) = check_value(&value)?;
-        Ok(Self { id: NodeId::of_canonical(bytes), node_type, links, bytes: bytes.to_vec() })
+        Ok(Self {
+            id: NodeId::of_canonical(bytes),
+            node_type,
+            links,
+            bytes: bytes.to_vec(),
+        })
     }
 
     /// Accepts canonical bytes presented under `expected`; fails with `NODE_ID_MISMATCH` if the
@@ -241,12 +254,18 @@ fn check_value(value: &Value) -> Result<(String, Vec<Link>), NodeError> {
                     return Err(NodeError::Invalid("each link must be an object"));
                 };
                 let (Some(Value::String(rel)), Some(Value::String(id))) = (l.get("rel"), l.get("id")) else {
-                    return Err(NodeError::Invalid("a link needs string members \"rel\" and \"id\""));
+                    return Err(NodeError::Invalid(
+                        "a link needs string members \"rel\" and \"id\"",
+                    ));
                 };
                 if l.len() != 2 {
-                    return Err(NodeError::Invalid("a link has exactly the members \"rel\" and \"id\""));
+                    return Err(NodeError::Invalid(
+                        "a link has exactly the members \"rel\" and \"id\"",
+                    ));
                 }
-                let id = id.parse().map_err(|_| NodeError::Invalid("a link's \"id\" must be a NodeId"))?;
+                let id = id
+                    .parse()
+                    .map_err(|_| NodeError::Invalid("a link's \"id\" must be a NodeId"))?;
                 links.push(Link { rel: rel.clone(), id });
             }
         }

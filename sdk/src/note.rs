@@ -47,7 +47,10 @@ impl NoteError {
 
 /// A key name: non-empty, ≤ [`MAX_NAME_BYTES`], no whitespace, no `+` (C2SP signed-note).
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME_BYTES && !name.contains('+') && !name.chars().any(char::is_whitespace)
+    !name.is_empty()
+        && name.len() <= MAX_NAME_BYTES
+        && !name.contains('+')
+        && !name.chars().any(char::is_whitespace)
 }
 
 /// The 4-byte key ID of an Ed25519 key named `name`.
@@ -82,18 +85,31 @@ impl PublicKey {
         if !is_valid_name(name) {
             return Err(NoteError::KeyMalformed("invalid key name"));
         }
-        let raw: [u8; 32] = key.try_into().map_err(|_| NoteError::KeyMalformed("Ed25519 public key must be 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&raw).map_err(|_| NoteError::KeyMalformed("not a valid Ed25519 point"))?;
-        Ok(Self { name: name.to_owned(), id: key_id(name, &key), key })
+        let raw: [u8; 32] = key
+            .try_into()
+            .map_err(|_| NoteError::KeyMalformed("Ed25519 public key must be 32 bytes"))?;
+        let key = VerifyingKey::from_bytes(&raw)
+            .map_err(|_| NoteError::KeyMalformed("not a valid Ed25519 point"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            id: key_id(name, &key),
+            key,
+        })
     }
 
     /// Parses a vkey `<name>+<8 hex key ID>+<base64(0x01 ‖ key)>` and checks the key ID.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
         let mut parts = vkey.split('+');
-        let (Some(name), Some(hash), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(name), Some(hash), Some(key), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(NoteError::KeyMalformed("a vkey has three '+'-separated parts"));
         };
-        if hash.len() != 8 || !hash.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+        if hash.len() != 8
+            || !hash
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
             return Err(NoteError::KeyMalformed("key ID must be 8 lowercase hex digits"));
         }
         let id = u32::from_str_radix(hash, 16).map_err(|_| NoteError::KeyMalformed("bad key ID"))?;
@@ -102,7 +118,9 @@ impl PublicKey {
             return Err(NoteError::KeyMalformed("empty key"));
         };
         if alg != ALG_ED25519 {
-            return Err(NoteError::KeyMalformed("only Ed25519 (algorithm 0x01) keys are supported"));
+            return Err(NoteError::KeyMalformed(
+                "only Ed25519 (algorithm 0x01) keys are supported",
+            ));
         }
         let k = Self::new(name, pk)?;
         if k.id != id {
@@ -165,16 +183,22 @@ impl SecretKey {
     }
     /// Parses a Go-style note private key `PRIVATE+KEY+<name>+<hex id>+<base64(0x01 ‖ seed)>`.
     pub fn from_skey(skey: &str) -> Result<Self, NoteError> {
-        let rest = skey.strip_prefix("PRIVATE+KEY+").ok_or(NoteError::KeyMalformed("skey must start PRIVATE+KEY+"))?;
+        let rest = skey
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(NoteError::KeyMalformed("skey must start PRIVATE+KEY+"))?;
         let mut parts = rest.split('+');
-        let (Some(name), Some(hash), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(name), Some(hash), Some(key), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(NoteError::KeyMalformed("bad skey"));
         };
         let raw = b64::decode_standard(key).ok_or(NoteError::KeyMalformed("bad skey base64"))?;
         let Some((&ALG_ED25519, seed)) = raw.split_first() else {
             return Err(NoteError::KeyMalformed("skey is not Ed25519"));
         };
-        let seed: [u8; 32] = seed.try_into().map_err(|_| NoteError::KeyMalformed("seed must be 32 bytes"))?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| NoteError::KeyMalformed("seed must be 32 bytes"))?;
         let k = Self::from_seed(name, &seed)?;
         if format!("{:08x}", k.public.id) != hash {
             return Err(NoteError::KeyMalformed("skey ID does not match"));
@@ -199,7 +223,11 @@ impl SecretKey {
         let sig = self.sign_raw(text.as_bytes());
         Ok(SignedNote {
             text: text.to_owned(),
-            sigs: vec![NoteSignature { name: self.public.name.clone(), id: self.public.id, sig: sig.to_vec() }],
+            sigs: vec![NoteSignature {
+                name: self.public.name.clone(),
+                id: self.public.id,
+                sig: sig.to_vec(),
+            }],
         })
     }
 }
@@ -242,29 +270,45 @@ impl SignedNote {
         if s.chars().any(|c| c < ' ' && c != '\n') {
             return Err(NoteError::Malformed("note has a control character"));
         }
-        let split = s.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+        let split = s
+            .rfind("\n\n")
+            .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
         let (text, sigs) = (&s[..split + 1], &s[split + 2..]);
         if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(NoteError::Malformed("signature block must be non-empty and end in a newline"));
+            return Err(NoteError::Malformed(
+                "signature block must be non-empty and end in a newline",
+            ));
         }
         let mut out = Vec::new();
         for line in sigs[..sigs.len() - 1].split('\n') {
             if out.len() == MAX_NOTE_SIGNATURES {
                 return Err(NoteError::Malformed("too many signatures"));
             }
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed("signature line must start with '— '"))?;
-            let (name, b) = rest.split_once(' ').ok_or(NoteError::Malformed("signature line needs a name and a signature"))?;
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or(NoteError::Malformed("signature line must start with '— '"))?;
+            let (name, b) = rest.split_once(' ').ok_or(NoteError::Malformed(
+                "signature line needs a name and a signature",
+            ))?;
             if !is_valid_name(name) {
                 return Err(NoteError::Malformed("invalid signer name"));
             }
-            let raw = b64::decode_standard(b).ok_or(NoteError::Malformed("signature is not standard base64"))?;
+            let raw =
+                b64::decode_standard(b).ok_or(NoteError::Malformed("signature is not standard base64"))?;
             if raw.len() < 5 {
                 return Err(NoteError::Malformed("signature too short"));
             }
             let id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-            out.push(NoteSignature { name: name.to_owned(), id, sig: raw[4..].to_vec() });
+            out.push(NoteSignature {
+                name: name.to_owned(),
+                id,
+                sig: raw[4..].to_vec(),
+            });
         }
-        Ok(Self { text: text.to_owned(), sigs: out })
+        Ok(Self {
+            text: text.to_owned(),
+            sigs: out,
+        })
     }
 
     /// The signed text.
@@ -301,6 +345,10 @@ impl SignedNote {
                 return Err(NoteError::SignatureInvalid(key.name.clone()));
             }
         }
-        if found { Ok(Verified::new(self.text.clone())) } else { Err(NoteError::KeyUnknown) }
+        if found {
+            Ok(Verified::new(self.text.clone()))
+        } else {
+            Err(NoteError::KeyUnknown)
+        }
     }
 }

@@ -82,9 +82,15 @@ impl TreeHead {
         }
         let root = root_from_inclusion(leaf_hash, proof.index, proof.size, &proof.hashes)?;
         if root != self.root {
-            return Err(ProofError::Mismatch("inclusion proof does not reproduce the root"));
+            return Err(ProofError::Mismatch(
+                "inclusion proof does not reproduce the root",
+            ));
         }
-        Ok(Verified::new(Inclusion { leaf_hash: *leaf_hash, index: proof.index, head: *self }))
+        Ok(Verified::new(Inclusion {
+            leaf_hash: *leaf_hash,
+            index: proof.index,
+            head: *self,
+        }))
     }
 
     /// Like [`TreeHead::verify_inclusion`] for leaf *data* (hashed here with the 0x00 prefix).
@@ -108,8 +114,17 @@ impl TreeHead {
         if proof.old != old.size || proof.new != self.size {
             return Err(ProofError::Malformed("proof is for different tree sizes"));
         }
-        check_consistency(old.size.get(), self.size.get(), &old.root, &self.root, &proof.hashes)?;
-        Ok(Verified::new(Consistency { old: *old, new: *self }))
+        check_consistency(
+            old.size.get(),
+            self.size.get(),
+            &old.root,
+            &self.root,
+            &proof.hashes,
+        )?;
+        Ok(Verified::new(Consistency {
+            old: *old,
+            new: *self,
+        }))
     }
 }
 
@@ -136,7 +151,9 @@ pub fn root_from_inclusion(
         return Err(ProofError::Malformed("leaf index is not below the tree size"));
     }
     if hashes.len() != inclusion_proof_len(index.get(), size.get()) {
-        return Err(ProofError::Malformed("wrong number of hashes for this index and size"));
+        return Err(ProofError::Malformed(
+            "wrong number of hashes for this index and size",
+        ));
     }
     let (mut f, mut s) = (index.get(), size.get() - 1);
     let mut r = *leaf_hash;
@@ -170,7 +187,9 @@ fn check_consistency(
     proof: &[Digest],
 ) -> Result<(), ProofError> {
     if m == 0 {
-        return Err(ProofError::Malformed("consistency from the empty tree is not defined"));
+        return Err(ProofError::Malformed(
+            "consistency from the empty tree is not defined",
+        ));
     }
     if m > n {
         return Err(ProofError::Malformed("old size is larger than new size"));
@@ -226,7 +245,9 @@ fn check_consistency(
         return Err(ProofError::Malformed("proof shorter than the path"));
     }
     if fr != *root1 || sr != *root2 {
-        return Err(ProofError::Mismatch("consistency proof does not reproduce the roots"));
+        return Err(ProofError::Mismatch(
+            "consistency proof does not reproduce the roots",
+        ));
     }
     Ok(())
 }
@@ -328,8 +349,12 @@ fn encode_hashes(v: &[Digest]) -> Vec<String> {
 
 impl Serialize for InclusionProof {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        InclusionJson { leaf_index: self.index.get(), tree_size: self.size.get(), hashes: encode_hashes(&self.hashes) }
-            .serialize(s)
+        InclusionJson {
+            leaf_index: self.index.get(),
+            tree_size: self.size.get(),
+            hashes: encode_hashes(&self.hashes),
+        }
+        .serialize(s)
     }
 }
 
@@ -337,7 +362,8 @@ impl<'de> Deserialize<'de> for InclusionProof {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let j = InclusionJson::deserialize(d)?;
-        let index = LeafIndex::new(j.leaf_index).ok_or_else(|| D::Error::custom("leaf_index out of range"))?;
+        let index =
+            LeafIndex::new(j.leaf_index).ok_or_else(|| D::Error::custom("leaf_index out of range"))?;
         let size = TreeSize::new(j.tree_size).ok_or_else(|| D::Error::custom("tree_size out of range"))?;
         let hashes = decode_hashes(&j.hashes).map_err(D::Error::custom)?;
         Ok(Self { index, size, hashes })
@@ -346,8 +372,12 @@ impl<'de> Deserialize<'de> for InclusionProof {
 
 impl Serialize for ConsistencyProof {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        ConsistencyJson { old_size: self.old.get(), new_size: self.new.get(), hashes: encode_hashes(&self.hashes) }
-            .serialize(s)
+        ConsistencyJson {
+            old_size: self.old.get(),
+            new_size: self.new.get(),
+            hashes: encode_hashes(&self.hashes),
+        }
+        .serialize(s)
     }
 }
 

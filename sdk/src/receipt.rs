@@ -56,9 +56,14 @@ pub struct ReceiptEvidence {
 impl Receipt {
     /// Parses receipt JSON strictly.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ReceiptError> {
-        let v = crate::jcs::parse(bytes).map_err(|e| ReceiptError { code: e.code(), message: e.to_string() })?;
-        serde_json::from_value(v)
-            .map_err(|e| ReceiptError { code: ErrorCode::ReceiptInvalid, message: e.to_string() })
+        let v = crate::jcs::parse(bytes).map_err(|e| ReceiptError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_value(v).map_err(|e| ReceiptError {
+            code: ErrorCode::ReceiptInvalid,
+            message: e.to_string(),
+        })
     }
     /// Canonical JSON.
     pub fn to_json(&self) -> Vec<u8> {
@@ -70,10 +75,19 @@ impl Receipt {
 impl TrustRoot {
     /// Verifies a receipt (SPEC.md §5.4): checkpoint signed by a key valid at `at`, then the
     /// node's leaf hash included at `leaf_index` under the checkpoint's root.
-    pub fn verify_receipt(&self, r: &Receipt, at: Timestamp) -> Result<Verified<ReceiptEvidence>, ReceiptError> {
-        let cp = SignedCheckpoint::parse(r.checkpoint.as_bytes())
-            .map_err(|e| ReceiptError { code: e.code(), message: e.to_string() })?;
-        let ev = self.verify_checkpoint(&cp, at).map_err(|e| ReceiptError { code: e.code(), message: e.to_string() })?;
+    pub fn verify_receipt(
+        &self,
+        r: &Receipt,
+        at: Timestamp,
+    ) -> Result<Verified<ReceiptEvidence>, ReceiptError> {
+        let cp = SignedCheckpoint::parse(r.checkpoint.as_bytes()).map_err(|e| ReceiptError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        let ev = self.verify_checkpoint(&cp, at).map_err(|e| ReceiptError {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
         if r.inclusion.index().get() != r.leaf_index {
             return Err(ReceiptError {
                 code: ErrorCode::ReceiptInvalid,
@@ -83,7 +97,15 @@ impl TrustRoot {
         let head = ev.checkpoint.head();
         let inc = head
             .verify_inclusion(&r.node_id.leaf_hash(), &r.inclusion)
-            .map_err(|e| ReceiptError { code: e.code(), message: e.to_string() })?;
-        Ok(Verified::new(ReceiptEvidence { node_id: r.node_id, index: inc.index, head, key: ev.key.clone() }))
+            .map_err(|e| ReceiptError {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        Ok(Verified::new(ReceiptEvidence {
+            node_id: r.node_id,
+            index: inc.index,
+            head,
+            key: ev.key.clone(),
+        }))
     }
 }

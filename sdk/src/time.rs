@@ -34,16 +34,41 @@ impl Timestamp {
     /// Parses the strict form.
     pub fn parse(s: &str) -> Result<Self, TimeError> {
         let b = s.as_bytes();
-        if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        if b.len() != 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'Z'
+        {
             return Err(TimeError);
         }
         let num = |r: core::ops::Range<usize>| -> Result<i64, TimeError> {
             b[r].iter().try_fold(0i64, |acc, &c| {
-                if c.is_ascii_digit() { Ok(acc * 10 + i64::from(c - b'0')) } else { Err(TimeError) }
+                if c.is_ascii_digit() {
+                    Ok(acc * 10 + i64::from(c - b'0'))
+                } else {
+                    Err(TimeError)
+                }
             })
         };
-        let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-        if y < 1970 || !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59 {
+        let (y, mo, d, h, mi, se) = (
+            num(0..4)?,
+            num(5..7)?,
+            num(8..10)?,
+            num(11..13)?,
+            num(14..16)?,
+            num(17..19)?,
+        );
+        if y < 1970
+            || !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+            || h > 23
+            || mi > 59
+            || se > 59
+        {
             return Err(TimeError);
         }
         Ok(Self(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se))
@@ -91,7 +116,13 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
     }
 }
 
@@ -115,7 +146,10 @@ mod tests {
     #[test]
     fn known_values() {
         assert_eq!(Timestamp::parse("1970-01-01T00:00:00Z").unwrap().unix(), 0);
-        assert_eq!(Timestamp::parse("2000-02-29T12:00:00Z").unwrap().unix(), 951_825_600);
+        assert_eq!(
+            Timestamp::parse("2000-02-29T12:00:00Z").unwrap().unix(),
+            951_825_600
+        );
         assert!(Timestamp::parse("2001-02-29T12:00:00Z").is_err());
         assert!(Timestamp::parse("2026-11-22T06:10:00+00:00").is_err());
         assert!(Timestamp::parse("2026-11-22t06:10:00Z").is_err());

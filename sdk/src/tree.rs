@@ -100,7 +100,11 @@ pub fn range_hash<S: SubtreeSource>(src: &S, start: u64, end: u64) -> Result<Dig
 
 /// The root hash of the tree of size `size` (empty tree: SHA-256 of "").
 pub fn root<S: SubtreeSource>(src: &S, size: TreeSize) -> Result<Digest, S::Error> {
-    if size.0 == 0 { Ok(empty_root()) } else { range_hash(src, 0, size.0) }
+    if size.0 == 0 {
+        Ok(empty_root())
+    } else {
+        range_hash(src, 0, size.0)
+    }
 }
 
 /// Why a proof cannot be produced.
@@ -148,7 +152,9 @@ pub fn prove_consistency<S: SubtreeSource>(
     new: TreeSize,
 ) -> Result<ConsistencyProof, ProveError<S::Error>> {
     if old.0 == 0 || old > new {
-        return Err(ProveError::OutOfRange("consistency needs 0 < old size ≤ new size"));
+        return Err(ProveError::OutOfRange(
+            "consistency needs 0 < old size ≤ new size",
+        ));
     }
     let mut out = Vec::new();
     let (mut m, mut a, mut b, mut complete) = (old.0, 0u64, new.0, true);
@@ -224,7 +230,11 @@ impl Frontier {
     pub fn push(&mut self, leaf: Digest) -> Option<Vec<StoredHash>> {
         let next = self.size.next()?;
         let index = self.size.0;
-        let mut out = vec![StoredHash { level: 0, index, hash: leaf }];
+        let mut out = vec![StoredHash {
+            level: 0,
+            index,
+            hash: leaf,
+        }];
         let (mut level, mut h) = (0u32, leaf);
         while let Some(&(l, left)) = self.peaks.last() {
             if l != level {
@@ -233,7 +243,11 @@ impl Frontier {
             self.peaks.pop();
             h = node_hash(&left, &h);
             level += 1;
-            out.push(StoredHash { level, index: index >> level, hash: h });
+            out.push(StoredHash {
+                level,
+                index: index >> level,
+                hash: h,
+            });
         }
         self.peaks.push((level, h));
         self.size = next;

@@ -60,7 +60,12 @@ pub struct TrustedKey {
 impl TrustedKey {
     /// A key valid from `not_before`, until `not_after` if given.
     pub fn new(key: PublicKey, not_before: Timestamp, not_after: Option<Timestamp>, revoked: bool) -> Self {
-        Self { key, not_before, not_after, revoked }
+        Self {
+            key,
+            not_before,
+            not_after,
+            revoked,
+        }
     }
     /// The key.
     pub fn key(&self) -> &PublicKey {
@@ -88,7 +93,11 @@ impl TrustedKey {
                 Some(na) => format!("from {} to {}", self.not_before, na),
                 None => format!("from {}", self.not_before),
             };
-            return Err(TrustError::Expired { key: self.key.dsse_keyid(), window, at });
+            return Err(TrustError::Expired {
+                key: self.key.dsse_keyid(),
+                window,
+                at,
+            });
         }
         Ok(())
     }
@@ -158,9 +167,14 @@ impl TrustRoot {
             return Err(TrustError::Invalid("invalid origin".into()));
         }
         if keys.is_empty() || keys.len() > MAX_TRUST_ROOT_KEYS {
-            return Err(TrustError::Invalid(format!("a trust root holds 1..={MAX_TRUST_ROOT_KEYS} keys")));
+            return Err(TrustError::Invalid(format!(
+                "a trust root holds 1..={MAX_TRUST_ROOT_KEYS} keys"
+            )));
         }
-        Ok(Self { origin: origin.to_owned(), keys })
+        Ok(Self {
+            origin: origin.to_owned(),
+            keys,
+        })
     }
 
     /// Parses the JSON file (SPEC.md §8.1).
@@ -186,7 +200,12 @@ impl TrustRoot {
             keys: self
                 .keys
                 .iter()
-                .map(|k| KeyJson { vkey: k.key.vkey(), not_before: k.not_before, not_after: k.not_after, revoked: k.revoked })
+                .map(|k| KeyJson {
+                    vkey: k.key.vkey(),
+                    not_before: k.not_before,
+                    not_after: k.not_after,
+                    revoked: k.revoked,
+                })
                 .collect(),
         };
         // A struct of strings, integers and bools always serializes.
@@ -204,7 +223,9 @@ impl TrustRoot {
 
     /// Finds the key with this name and key ID.
     pub fn find(&self, name: &str, id: u32) -> Option<&TrustedKey> {
-        self.keys.iter().find(|k| k.key.name() == name && k.key.id() == id)
+        self.keys
+            .iter()
+            .find(|k| k.key.name() == name && k.key.id() == id)
     }
 
     /// Finds a key by its DSSE keyid `name+hex`.
@@ -236,7 +257,9 @@ impl TrustRoot {
             }
         };
         for s in note.signatures() {
-            let Some(k) = self.find(&s.name, s.id) else { continue };
+            let Some(k) = self.find(&s.name, s.id) else {
+                continue;
+            };
             if let Err(e) = k.check_valid_at(at) {
                 keep(e.into());
                 continue;
@@ -256,10 +279,17 @@ impl TrustRoot {
         at: Timestamp,
     ) -> Result<Verified<CheckpointEvidence>, SignedByError> {
         if cp.checkpoint().origin() != self.origin {
-            return Err(CheckpointError::Origin { expected: self.origin.clone(), found: cp.checkpoint().origin().into() }.into());
+            return Err(CheckpointError::Origin {
+                expected: self.origin.clone(),
+                found: cp.checkpoint().origin().into(),
+            }
+            .into());
         }
         let key = self.signer_of(cp.note(), at)?.key.dsse_keyid();
-        Ok(Verified::new(CheckpointEvidence { checkpoint: cp.checkpoint().clone(), key }))
+        Ok(Verified::new(CheckpointEvidence {
+            checkpoint: cp.checkpoint().clone(),
+            key,
+        }))
     }
 }
 
