@@ -99,11 +99,10 @@ impl PublicKey {
 
     /// Parses a vkey `<name>+<8 hex key ID>+<base64(0x01 ‖ key)>` and checks the key ID.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(hash), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::KeyMalformed("a vkey has three '+'-separated parts"));
+        // The base64 key may itself contain '+': split on the first two only, as Go's note does.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::KeyMalformed("a vkey has the form name+hash+key"));
         };
         if hash.len() != 8
             || !hash
@@ -186,10 +185,8 @@ impl SecretKey {
         let rest = skey
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(NoteError::KeyMalformed("skey must start PRIVATE+KEY+"))?;
-        let mut parts = rest.split('+');
-        let (Some(name), Some(hash), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::KeyMalformed("bad skey"));
         };
         let raw = b64::decode_standard(key).ok_or(NoteError::KeyMalformed("bad skey base64"))?;
