@@ -690,21 +690,11 @@ fn dsse(out: &mut Out) {
         let mut v: Value = serde_json::from_slice(&env.to_json()).unwrap_or(Value::Null);
         for f in ["payload"] {
             if let Some(s) = v[f].as_str() {
-                v[f] = json!(
-                    s.replace('+', "-")
-                        .replace('/', "_")
-                        .trim_end_matches('=')
-                        .to_string()
-                );
+                v[f] = json!(s.replace('+', "-").replace('/', "_").to_string());
             }
         }
         if let Some(s) = v["signatures"][0]["sig"].as_str() {
-            v["signatures"][0]["sig"] = json!(
-                s.replace('+', "-")
-                    .replace('/', "_")
-                    .trim_end_matches('=')
-                    .to_string()
-            );
+            v["signatures"][0]["sig"] = json!(s.replace('+', "-").replace('/', "_").to_string());
         }
         v
     };
@@ -712,7 +702,7 @@ fn dsse(out: &mut Out) {
         out,
         "dsse",
         "url-safe-base64",
-        json!({"desc": "URL-safe unpadded base64 (accepted by our verifiers)", "envelope": url,
+        json!({"desc": "URL-safe base64 (RFC 4648 §5) for payload and signature", "envelope": url,
         "public_key_hex": hex_of(k.public().raw()), "keyid": k.public().dsse_keyid(), "encoding": "url-safe"}),
         None,
     );
