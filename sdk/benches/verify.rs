@@ -18,13 +18,21 @@ fn bench(c: &mut Criterion) {
     let leaf = leaf_hash(sha256(&(n / 3).to_be_bytes()).as_bytes());
     let proof = prove_inclusion(&tree, index, size).unwrap();
     c.bench_function("inclusion_verify_2^20", |b| {
-        b.iter(|| black_box(&head).verify_inclusion(black_box(&leaf), black_box(&proof)).unwrap())
+        b.iter(|| {
+            black_box(&head)
+                .verify_inclusion(black_box(&leaf), black_box(&proof))
+                .unwrap()
+        })
     });
     let old_size = TreeSize::new(n / 3 + 7).unwrap();
     let old = TreeHead::new(old_size, tree.root_at(old_size).unwrap());
     let cproof = prove_consistency(&tree, old_size, size).unwrap();
     c.bench_function("consistency_verify_2^20", |b| {
-        b.iter(|| black_box(&head).verify_consistency(black_box(&old), black_box(&cproof)).unwrap())
+        b.iter(|| {
+            black_box(&head)
+                .verify_consistency(black_box(&old), black_box(&cproof))
+                .unwrap()
+        })
     });
     c.bench_function("inclusion_prove_2^20_memory", |b| {
         b.iter(|| prove_inclusion(black_box(&tree), index, size).unwrap())
@@ -35,7 +43,9 @@ fn bench(c: &mut Criterion) {
         r#"{{"type":"vex.statement/v1","vulnerability":"CVE-2024-0001","status":"not_affected","justification":"vulnerable_code_not_in_execute_path","products":["pkg:npm/example@1.0.0"],"pad":"{}"}}"#,
         "x".repeat(800)
     );
-    c.bench_function("node_from_json_1KB", |b| b.iter(|| Node::from_json(black_box(doc.as_bytes())).unwrap()));
+    c.bench_function("node_from_json_1KB", |b| {
+        b.iter(|| Node::from_json(black_box(doc.as_bytes())).unwrap())
+    });
     c.bench_function("sha256_1KB", |b| b.iter(|| sha256(black_box(doc.as_bytes()))));
 }
 

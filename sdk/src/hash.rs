@@ -5,7 +5,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 /// A SHA-256 digest. Equality is constant-time.
-#[derive(Clone, Copy, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialOrd, Ord)]
 pub struct Digest([u8; 32]);
 
 impl Digest {
@@ -56,6 +56,12 @@ impl PartialEq for Digest {
     }
 }
 impl Eq for Digest {}
+
+impl core::hash::Hash for Digest {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

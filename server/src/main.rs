@@ -1,1 +1,2 @@
+//! The `evl` command-line tool (arrives with the ledger issue).
 fn main() {}
