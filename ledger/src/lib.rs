@@ -1,1 +1,23 @@
-//! Evidence Ledger storage.
+//! # evl-ledger: the Evidence Ledger log
+//!
+//! Durable storage ([`store::Store`], redb by default), append with dedup and group commit
+//! ([`Ledger`]), proofs and checkpoints ([`LedgerReader`]), the anchor chain, and integrity
+//! verification ([`verify`]). The API is synchronous; callers on an async runtime run it on
+//! blocking threads.
+//!
+//! Every hash, canonicalization and proof rule comes from `evl-sdk`; this crate only stores
+//! and sequences. It does not serve HTTP or parse VEX.
+
+pub mod error;
+pub mod keyfile;
+mod ledger;
+mod reader;
+mod source;
+pub mod store;
+pub mod time;
+pub mod verify;
+
+pub use error::LedgerError;
+pub use evl_sdk;
+pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, STORE_FORMAT};
+pub use reader::{ChainFailure, ChainReport, LedgerReader, StoredAnchor};

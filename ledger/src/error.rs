@@ -1,0 +1,58 @@
+//! Ledger errors, each with a stable code (SPEC.md §12 plus the ledger codes below).
+
+use crate::store::StoreError;
+use evl_sdk::ErrorCode;
+
+/// What went wrong in the ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store failed; nothing was acknowledged.
+    #[error("{0}; nothing from this request was stored or acknowledged")]
+    Store(#[from] StoreError),
+    /// A document was rejected (bad JSON, not a node).
+    #[error("{0}")]
+    Node(#[from] evl_sdk::NodeError),
+    /// Document `index` of a batch was rejected; nothing of the batch was appended.
+    #[error("document {index}: {error}; nothing of this batch was appended")]
+    Rejected {
+        /// Position in the batch (0-based).
+        index: usize,
+        /// Why.
+        error: evl_sdk::NodeError,
+    },
+    /// A node id, index or size that the ledger does not hold.
+    #[error("NOT_FOUND: {0}")]
+    NotFound(String),
+    /// A request outside what the log can answer (e.g. proof at a size beyond the tree).
+    #[error("OUT_OF_RANGE: {0}")]
+    OutOfRange(String),
+    /// The store holds data that fails verification.
+    #[error("{code}: {message}")]
+    Integrity {
+        /// The verification code.
+        code: ErrorCode,
+        /// Detail.
+        message: String,
+    },
+    /// The store belongs to another log or an unknown format.
+    #[error("STORE_MISMATCH: {0}")]
+    Mismatch(String),
+    /// The key file is missing or unreadable.
+    #[error("KEY_FILE: {0}")]
+    KeyFile(String),
+}
+
+impl LedgerError {
+    /// The stable code string.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LedgerError::Store(_) => "STORAGE_ERROR",
+            LedgerError::Node(e) | LedgerError::Rejected { error: e, .. } => e.code().as_str(),
+            LedgerError::NotFound(_) => "NOT_FOUND",
+            LedgerError::OutOfRange(_) => "OUT_OF_RANGE",
+            LedgerError::Integrity { code, .. } => code.as_str(),
+            LedgerError::Mismatch(_) => "STORE_MISMATCH",
+            LedgerError::KeyFile(_) => "KEY_FILE",
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The writer: append with dedup and group commit, checkpoints, anchors (SPEC.md §4, §5, §7).
+
+use crate::error::LedgerError;
+use crate::reader::LedgerReader;
+use crate::source::CachedSource;
+use crate::store::{Batch, NewNode, Snapshot, Store, StoreError};
+use evl_sdk::anchor::{ANCHOR_TYPE, ArchivedLink};
+use evl_sdk::{
+    Anchor, AnchorPayload, Checkpoint, Frontier, LeafIndex, Node, NodeId, Receipt, SecretKey, Timestamp,
+    TreeHead, TreeSize, TrustRoot, TrustedKey, prove_inclusion,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// The store format this code writes (meta key `format`).
+pub const STORE_FORMAT: &str = "evl-store/1";
+
+/// Meta keys.
+pub(crate) mod meta {
+    pub const FORMAT: &str = "format";
+    pub const ORIGIN: &str = "origin";
+    pub const TRUST_ROOT: &str = "trust_root";
+}
+
+/// The result of appending one node.
+#[derive(Clone, Debug)]
+pub struct AppendOutcome {
+    /// The receipt: inclusion proof at the commit's tree size and its signed checkpoint.
+    pub receipt: Receipt,
+    /// False when the node was already in the log (its existing index is returned).
+    pub created: bool,
+}
+
+/// Automatic anchoring (checked after each commit).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnchorPolicy {
+    /// Anchor when this many entries were appended since the last anchor.
+    pub every_entries: Option<u64>,
+    /// Anchor when the last anchor is this many seconds old and the tree grew.
+    pub every_seconds: Option<u64>,
+}
+
+/// What readers and writers share: the store and the log's identity.
+pub(crate) struct Shared<S: Store> {
+    pub(crate) store: S,
+    pub(crate) origin: String,
+    pub(crate) trust: TrustRoot,
+}
+
+struct Inner<S: Store> {
+    shared: Arc<Shared<S>>,
+    key: SecretKey,
+    policy: AnchorPolicy,
+    writer: Mutex<Frontier>,
+    queue: Mutex<Queue>,
+    done: Condvar,
+}
+
+type Outcomes = Result<Vec<AppendOutcome>, String>;
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<(u64, Vec<Node>)>,
+    results: HashMap<u64, Outcomes>,
+    next_ticket: u64,
+    committing: bool,
+}
+
+/// The writer handle: append and anchor. Clone it freely; all clones share one group-commit queue.
+pub struct Ledger<S: Store> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: Store> Clone for Ledger<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, LedgerError> {
+    m.lock()
+        .map_err(|_| LedgerError::Store(StoreError("a writer thread panicked; restart the ledger".into())))
+}
+
+impl<S: Store> Ledger<S> {
+    /// Initializes an empty store for `origin` with `key`, valid from `not_before`.
+    pub fn init(
+        store: S,
+        key: SecretKey,
+        not_before: Timestamp,
+        policy: AnchorPolicy,
+    ) -> Result<Self, LedgerError> {
+        let snap = store.snapshot()?;
+        if snap.meta(meta::FORMAT)?.is_some() {
+            return Err(LedgerError::Mismatch("the store is already initialized".into()));
+        }
+        let origin = key.public().name().to_owned();
+        let trust = TrustRoot::new(
+            &origin,
+            vec![TrustedKey::new(key.public().clone(), not_before, None, false)],
+        )
+        .map_err(|e| LedgerError::Mismatch(e.to_string()))?;
+        let empty = Checkpoint::new(&origin, TreeHead::new(TreeSize::ZERO, evl_sdk::empty_root()))
+            .and_then(|c| c.sign(&key))
+            .map_err(|e| LedgerError::Mismatch(e.to_string()))?;
+        store.commit(Batch {
+            checkpoints: vec![(TreeSize::ZERO, empty.to_text())],
+            meta: vec![
+                (meta::FORMAT.into(), STORE_FORMAT.as_bytes().to_vec()),
+                (meta::ORIGIN.into(), origin.as_bytes().to_vec()),
+                (meta::TRUST_ROOT.into(), trust.to_json()),
+            ],
+            ..Batch::default()
+        })?;
+        Self::open(store, key, policy)
+    }
+
+    /// Opens an initialized store; `key` must be in its trust root.
+    pub fn open(store: S, key: SecretKey, policy: AnchorPolicy) -> Result<Self, LedgerError> {
+        let snap = store.snapshot()?;
+        let (origin, trust) = read_identity(&snap)?;
+        if trust.find(key.public().name(), key.public().id()).is_none() {
+            return Err(LedgerError::Mismatch(format!(
+                "signing key {} is not in this store's trust root",
+                key.public().vkey()
+            )));
+        }
+        let size = snap.tree_size()?;
+        let frontier = Frontier::load(&crate::store::SnapshotSource(&snap), size)?;
+        drop(snap);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shared: Arc::new(Shared { store, origin, trust }),
+                key,
+                policy,
+                writer: Mutex::new(frontier),
+                queue: Mutex::new(Queue::default()),
+                done: Condvar::new(),
+            }),
+        })
+    }
+
+    /// A read handle sharing this ledger's store.
+    pub fn reader(&self) -> LedgerReader<S> {
+        LedgerReader::from_shared(self.inner.shared.clone())
+    }
+
+    /// The trust root verifiers need.
+    pub fn trust_root(&self) -> &TrustRoot {
+        &self.inner.shared.trust
+    }
+
+    /// Appends JSON documents (any whitespace or member order): each is canonicalized and
+    /// checked first; if any is rejected nothing is appended and the error names its position.
+    pub fn append_json(&self, docs: &[&[u8]]) -> Result<Vec<AppendOutcome>, LedgerError> {
+        let mut nodes = Vec::with_capacity(docs.len());
+        for (i, d) in docs.iter().enumerate() {
+            nodes.push(Node::from_json(d).map_err(|error| LedgerError::Rejected { index: i, error })?);
+        }
+        self.append(nodes)
+    }
+
+    /// Appends nodes. Returns when they are durable, with one receipt per node (SPEC.md §5.4).
+    /// Concurrent callers share one commit and one signed checkpoint (group commit).
+    pub fn append(&self, nodes: Vec<Node>) -> Result<Vec<AppendOutcome>, LedgerError> {
+        let _span = tracing::debug_span!("append", nodes = nodes.len()).entered();
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inner = &self.inner;
+        let mut q = lock(&inner.queue)?;
+        let ticket = q.next_ticket;
+        q.next_ticket += 1;
+        q.pending.push((ticket, nodes));
+        loop {
+            if let Some(r) = q.results.remove(&ticket) {
+                return r.map_err(|m| LedgerError::Store(StoreError(m)));
+            }
+            if q.committing {
+                q = inner
+                    .done
+                    .wait(q)
+                    .map_err(|_| LedgerError::Store(StoreError("queue poisoned".into())))?;
+                continue;
+            }
+            // Become the leader: commit everything queued so far.
+            q.committing = true;
+            let group = std::mem::take(&mut q.pending);
+            drop(q);
+            let results = self.commit_group(&group);
+            q = lock(&inner.queue)?;
+            match results {
+                Ok(mut per) => {
+                    for (t, _) in &group {
+                        let r = per
+                            .remove(t)
+                            .unwrap_or_else(|| Err("internal: result missing".into()));
+                        q.results.insert(*t, r);
+                    }
+                }
+                Err(e) => {
+                    let m = e.to_string();
+                    for (t, _) in &group {
+                        q.results.insert(*t, Err(m.clone()));
+                    }
+                }
+            }
+            q.committing = false;
+            inner.done.notify_all();
+        }
+    }
+
+    fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<HashMap<u64, Outcomes>, LedgerError> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer)?;
+        let snap = inner.shared.store.snapshot()?;
+        let mut frontier = w.clone();
+        let old_size = frontier.size();
+        let mut batch = Batch::default();
+        let mut in_batch: HashMap<NodeId, LeafIndex> = HashMap::new();
+        let mut known = Vec::new();
+        // (ticket, [(index, id, created)])
+        let mut placed: Vec<(u64, Vec<(LeafIndex, NodeId, bool)>)> = Vec::with_capacity(group.len());
+        for (ticket, nodes) in group {
+            let mut mine = Vec::with_capacity(nodes.len());
+            for n in nodes {
+                let id = n.id();
+                if let Some(i) = in_batch.get(&id) {
+                    mine.push((*i, id, false));
+                    continue;
+                }
+                if let Some(i) = snap.index_of(&id)? {
+                    mine.push((i, id, false));
+                    continue;
+                }
+                let index = frontier.size().next_index();
+                let stored = frontier
+                    .push(id.leaf_hash())
+                    .ok_or_else(|| LedgerError::OutOfRange("the log is full".into()))?;
+                for s in &stored {
+                    known.push(((s.level, s.index), s.hash));
+                }
+                batch.hashes.extend(stored);
+                batch.nodes.push(NewNode {
+                    index,
+                    id,
+                    bytes: n.bytes().to_vec(),
+                });
+                in_batch.insert(id, index);
+                mine.push((index, id, true));
+            }
+            placed.push((*ticket, mine));
+        }
+        let size = frontier.size();
+        let checkpoint = if size != old_size {
+            let text = self.sign_checkpoint(TreeHead::new(size, frontier.root()))?;
+            batch.tree_size = Some(size);
+            batch.checkpoints.push((size, text.clone()));
+            text
+        } else {
+            match snap.checkpoint(size)? {
+                Some(t) => t,
+                None => {
+                    let text = self.sign_checkpoint(TreeHead::new(size, frontier.root()))?;
+                    batch.checkpoints.push((size, text.clone()));
+                    text
+                }
+            }
+        };
+        let anchor_due = self.anchor_due(&snap, size)?;
+        drop(snap);
+        if !batch.nodes.is_empty() || !batch.checkpoints.is_empty() {
+            let _c = tracing::debug_span!("commit", new = batch.nodes.len(), size = size.get()).entered();
+            inner.shared.store.commit(batch)?;
+        }
+        *w = frontier;
+        // Receipts, proven at the new size from the committed state plus the batch's hashes.
+        let snap = inner.shared.store.snapshot()?;
+        let src = CachedSource::new(&snap, known);
+        let mut out = HashMap::new();
+        for (ticket, mine) in placed {
+            let mut receipts = Vec::with_capacity(mine.len());
+            for (index, id, created) in mine {
+                let inclusion = prove_inclusion(&src, index, size).map_err(|e| match e {
+                    evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
+                    evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
+                })?;
+                receipts.push(AppendOutcome {
+                    receipt: Receipt {
+                        node_id: id,
+                        leaf_index: index.get(),
+                        inclusion,
+                        checkpoint: checkpoint.clone(),
+                    },
+                    created,
+                });
+            }
+            out.insert(ticket, Ok(receipts));
+        }
+        drop(snap);
+        if anchor_due {
+            // The append is already durable and acknowledged; a failed policy anchor is logged,
+            // not reported to the appender.
+            if let Err(e) = self.anchor_locked(&w, crate::time::now()) {
+                tracing::warn!(error = %e, "policy anchor failed");
+            }
+        }
+        Ok(out)
+    }
+
+    fn sign_checkpoint(&self, head: TreeHead) -> Result<String, LedgerError> {
+        Checkpoint::new(&self.inner.shared.origin, head)
+            .and_then(|c| c.sign(&self.inner.key))
+            .map(|c| c.to_text())
+            .map_err(|e| LedgerError::Mismatch(e.to_string()))
+    }
+
+    fn anchor_due(&self, snap: &S::Snapshot, size: TreeSize) -> Result<bool, LedgerError> {
+        let p = self.inner.policy;
+        if p.every_entries.is_none() && p.every_seconds.is_none() {
+            return Ok(false);
+        }
+        let last = snap.anchors()?.pop();
+        let Some((_, bytes)) = last else {
+            return Ok(size.get() > 0);
+        };
+        let Ok(a) = Anchor::from_json(&bytes) else {
+            return Ok(false);
+        };
+        let grown = size.get().saturating_sub(a.payload().tree_size);
+        if grown == 0 {
+            return Ok(false);
+        }
+        if p.every_entries.is_some_and(|n| grown >= n) {
+            return Ok(true);
+        }
+        let age = crate::time::now().unix() - a.payload().time.unix();
+        Ok(p.every_seconds.is_some_and(|s| age >= s as i64))
+    }
+
+    /// Creates an anchor for the current tree, chained to the previous one (SPEC.md §7).
+    pub fn anchor(&self) -> Result<Anchor, LedgerError> {
+        let w = lock(&self.inner.writer)?;
+        self.anchor_locked(&w, crate::time::now())
+    }
+
+    /// Whether an anchor is due under the policy (for a timer to call [`Ledger::anchor`]).
+    pub fn anchor_is_due(&self) -> Result<bool, LedgerError> {
+        let w = lock(&self.inner.writer)?;
+        let snap = self.inner.shared.store.snapshot()?;
+        self.anchor_due(&snap, w.size())
+    }
+
+    fn anchor_locked(&self, w: &Frontier, now: Timestamp) -> Result<Anchor, LedgerError> {
+        let _span = tracing::info_span!("anchor", size = w.size().get()).entered();
+        let snap = self.inner.shared.store.snapshot()?;
+        let anchors = snap.anchors()?;
+        let (seq, segment, prev, time) = match anchors.last() {
+            None => (0, 0, None, now),
+            Some((seq, bytes)) => {
+                let a = Anchor::from_json(bytes).map_err(|e| LedgerError::Integrity {
+                    code: evl_sdk::ErrorCode::ChainBroken,
+                    message: format!(
+                        "the last anchor (seq {seq}) is unreadable ({e}); start a new segment with `evl anchor new-chain --reason ...`"
+                    ),
+                })?;
+                let p = a.payload();
+                (seq + 1, p.segment, Some(a.id()), now.max(p.time))
+            }
+        };
+        self.store_anchor(&snap, w, seq, segment, prev, None, None, time)
+    }
+
+    /// Starts a new chain segment after a break (SPEC.md §7.3): the genesis anchor records
+    /// `reason` and links to the last anchor that still verifies.
+    pub fn new_chain(&self, reason: &str) -> Result<Anchor, LedgerError> {
+        if reason.trim().is_empty() {
+            return Err(LedgerError::OutOfRange(
+                "a new chain segment needs a non-empty --reason".into(),
+            ));
+        }
+        let w = lock(&self.inner.writer)?;
+        let report = self.reader().verify_anchor_chain()?;
+        let snap = self.inner.shared.store.snapshot()?;
+        let next_seq = snap.anchors()?.last().map_or(0, |(s, _)| s + 1);
+        let Some(good) = report.last_good else {
+            return Err(LedgerError::OutOfRange(
+                "no anchor verifies; there is no segment to archive".into(),
+            ));
+        };
+        let archived = ArchivedLink {
+            segment: good.segment,
+            last_seq: good.seq,
+            last_anchor: good.id,
+        };
+        let time = crate::time::now().max(good.time);
+        self.store_anchor(
+            &snap,
+            &w,
+            next_seq,
+            good.segment + 1,
+            None,
+            Some(reason.trim().to_owned()),
+            Some(archived),
+            time,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_anchor(
+        &self,
+        snap: &S::Snapshot,
+        w: &Frontier,
+        seq: u64,
+        segment: u64,
+        prev: Option<NodeId>,
+        segment_reason: Option<String>,
+        archived: Option<ArchivedLink>,
+        time: Timestamp,
+    ) -> Result<Anchor, LedgerError> {
+        let size = w.size();
+        let root = w.root();
+        let mut batch = Batch::default();
+        let checkpoint = match snap.checkpoint(size)? {
+            Some(t) => t,
+            None => {
+                let t = self.sign_checkpoint(TreeHead::new(size, root))?;
+                batch.checkpoints.push((size, t.clone()));
+                t
+            }
+        };
+        let payload = AnchorPayload {
+            kind: ANCHOR_TYPE.into(),
+            origin: self.inner.shared.origin.clone(),
+            seq,
+            segment,
+            tree_size: size.get(),
+            root: root.to_base64(),
+            checkpoint,
+            prev,
+            segment_reason,
+            archived,
+            time,
+        };
+        let anchor = payload.sign(&self.inner.key);
+        batch.anchors.push((seq, anchor.to_json()));
+        self.inner.shared.store.commit(batch)?;
+        tracing::info!(seq, segment, size = size.get(), "anchor created");
+        Ok(anchor)
+    }
+}
+
+pub(crate) fn read_identity<Sn: Snapshot>(snap: &Sn) -> Result<(String, TrustRoot), LedgerError> {
+    match snap.meta(meta::FORMAT)? {
+        Some(f) if f == STORE_FORMAT.as_bytes() => {}
+        Some(f) => {
+            return Err(LedgerError::Mismatch(format!(
+                "store format {:?} is not {STORE_FORMAT}",
+                String::from_utf8_lossy(&f)
+            )));
+        }
+        None => {
+            return Err(LedgerError::Mismatch(
+                "the store is not initialized (run `evl init`)".into(),
+            ));
+        }
+    }
+    let origin = snap
+        .meta(meta::ORIGIN)?
+        .and_then(|o| String::from_utf8(o).ok())
+        .ok_or_else(|| LedgerError::Mismatch("store has no origin".into()))?;
+    let trust = snap
+        .meta(meta::TRUST_ROOT)?
+        .ok_or_else(|| LedgerError::Mismatch("store has no trust root".into()))
+        .and_then(|b| TrustRoot::from_json(&b).map_err(|e| LedgerError::Mismatch(e.to_string())))?;
+    Ok((origin, trust))
+}

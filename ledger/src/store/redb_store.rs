@@ -1,0 +1,296 @@
+//! The embedded default store: redb (docs/design.md §Storage has the tables and the crash model).
+
+use super::{Batch, Snapshot, Store, StoreError, StoreStats};
+use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
+use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+
+/// Leaf index → canonical node bytes.
+const NODES: TableDefinition<u64, &[u8]> = TableDefinition::new("nodes");
+/// NodeId digest → leaf index.
+const IDS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("ids");
+/// (level << 64 | index) → perfect-subtree hash.
+const HASHES: TableDefinition<u128, &[u8; 32]> = TableDefinition::new("hashes");
+/// Tree size → signed checkpoint note.
+const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
+/// Anchor sequence number → DSSE envelope JSON.
+const ANCHORS: TableDefinition<u64, &[u8]> = TableDefinition::new("anchors");
+/// Metadata: `tree_size` (u64 BE), `origin`, `trust_root`, `format`.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// The meta key holding the committed tree size.
+const META_SIZE: &str = "tree_size";
+
+fn hkey(level: u32, index: u64) -> u128 {
+    (u128::from(level) << 64) | u128::from(index)
+}
+
+fn e(err: impl std::fmt::Display) -> StoreError {
+    StoreError::new(err)
+}
+
+/// A redb-backed store in one file.
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl RedbStore {
+    /// Opens or creates the database file at `path` and its tables.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::builder().create(path).map_err(e)?;
+        let txn = db.begin_write().map_err(e)?;
+        {
+            txn.open_table(NODES).map_err(e)?;
+            txn.open_table(IDS).map_err(e)?;
+            txn.open_table(HASHES).map_err(e)?;
+            txn.open_table(CHECKPOINTS).map_err(e)?;
+            txn.open_table(ANCHORS).map_err(e)?;
+            txn.open_table(META).map_err(e)?;
+        }
+        txn.commit().map_err(e)?;
+        Ok(Self {
+            db,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Test and repair hook: overwrites a node's stored bytes, bypassing the append-only rule.
+    #[doc(hidden)]
+    pub fn overwrite_node(&self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(e)?;
+        txn.open_table(NODES)
+            .map_err(e)?
+            .insert(index, bytes)
+            .map_err(e)?;
+        txn.commit().map_err(e)
+    }
+
+    /// Test and repair hook: overwrites a stored hash.
+    #[doc(hidden)]
+    pub fn overwrite_hash(&self, level: u32, index: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(e)?;
+        txn.open_table(HASHES)
+            .map_err(e)?
+            .insert(hkey(level, index), hash)
+            .map_err(e)?;
+        txn.commit().map_err(e)
+    }
+
+    /// Test and repair hook: deletes an anchor.
+    #[doc(hidden)]
+    pub fn remove_anchor(&self, seq: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(e)?;
+        txn.open_table(ANCHORS).map_err(e)?.remove(seq).map_err(e)?;
+        txn.commit().map_err(e)
+    }
+}
+
+/// A redb read transaction with its tables open.
+pub struct RedbSnapshot {
+    _txn: ReadTransaction,
+    nodes: ReadOnlyTable<u64, &'static [u8]>,
+    ids: ReadOnlyTable<&'static [u8; 32], u64>,
+    hashes: ReadOnlyTable<u128, &'static [u8; 32]>,
+    checkpoints: ReadOnlyTable<u64, &'static str>,
+    anchors: ReadOnlyTable<u64, &'static [u8]>,
+    meta: ReadOnlyTable<&'static str, &'static [u8]>,
+    size: u64,
+}
+
+impl Snapshot for RedbSnapshot {
+    fn tree_size(&self) -> Result<TreeSize, StoreError> {
+        TreeSize::new(self.size).ok_or_else(|| StoreError("stored tree size out of range".into()))
+    }
+    fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+        if index.get() >= self.size {
+            return Ok(None);
+        }
+        Ok(self
+            .nodes
+            .get(index.get())
+            .map_err(e)?
+            .map(|g| g.value().to_vec()))
+    }
+    fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
+        Ok(self
+            .ids
+            .get(id.digest().as_bytes())
+            .map_err(e)?
+            .map(|g| g.value())
+            .filter(|i| *i < self.size)
+            .and_then(LeafIndex::new))
+    }
+    fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
+        Ok(self
+            .hashes
+            .get(hkey(level, index))
+            .map_err(e)?
+            .map(|g| Digest::from_bytes(*g.value())))
+    }
+    fn checkpoint(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .checkpoints
+            .get(size.get())
+            .map_err(e)?
+            .map(|g| g.value().to_owned()))
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
+        let mut it = self.checkpoints.range(..=self.size).map_err(e)?;
+        match it.next_back() {
+            Some(r) => {
+                let (k, v) = r.map_err(e)?;
+                Ok(TreeSize::new(k.value()).map(|s| (s, v.value().to_owned())))
+            }
+            None => Ok(None),
+        }
+    }
+    fn anchor(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.anchors.get(seq).map_err(e)?.map(|g| g.value().to_vec()))
+    }
+    fn anchors(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.anchors.iter().map_err(e)? {
+            let (k, v) = r.map_err(e)?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key).map_err(e)?.map(|g| g.value().to_vec()))
+    }
+    fn scan_nodes(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        for r in self.nodes.range(from..to.min(self.size)).map_err(e)? {
+            let (k, v) = r.map_err(e)?;
+            if !f(k.value(), v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn scan_hashes(
+        &self,
+        level: u32,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, Option<Digest>) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut expect = from;
+        for r in self.hashes.range(hkey(level, from)..hkey(level, to)).map_err(e)? {
+            let (k, v) = r.map_err(e)?;
+            let i = k.value() as u64;
+            while expect < i {
+                if !f(expect, None) {
+                    return Ok(());
+                }
+                expect += 1;
+            }
+            if !f(i, Some(Digest::from_bytes(*v.value()))) {
+                return Ok(());
+            }
+            expect = i + 1;
+        }
+        while expect < to {
+            if !f(expect, None) {
+                return Ok(());
+            }
+            expect += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Store for RedbStore {
+    type Snapshot = RedbSnapshot;
+
+    fn snapshot(&self) -> Result<RedbSnapshot, StoreError> {
+        let txn = self.db.begin_read().map_err(e)?;
+        let meta = txn.open_table(META).map_err(e)?;
+        let size = match meta.get(META_SIZE).map_err(e)? {
+            Some(g) => {
+                let b: [u8; 8] = g
+                    .value()
+                    .try_into()
+                    .map_err(|_| StoreError("corrupt tree_size".into()))?;
+                u64::from_be_bytes(b)
+            }
+            None => 0,
+        };
+        Ok(RedbSnapshot {
+            nodes: txn.open_table(NODES).map_err(e)?,
+            ids: txn.open_table(IDS).map_err(e)?,
+            hashes: txn.open_table(HASHES).map_err(e)?,
+            checkpoints: txn.open_table(CHECKPOINTS).map_err(e)?,
+            anchors: txn.open_table(ANCHORS).map_err(e)?,
+            meta,
+            size,
+            _txn: txn,
+        })
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(e)?;
+        // Save the allocator state with the commit so reopening after a crash is quick instead
+        // of a full-file repair scan (docs/design.md, crash model).
+        txn.set_quick_repair(true);
+        {
+            let mut meta = txn.open_table(META).map_err(e)?;
+            let size = match meta.get(META_SIZE).map_err(e)? {
+                Some(g) => u64::from_be_bytes(
+                    g.value()
+                        .try_into()
+                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
+                ),
+                None => 0,
+            };
+            for (k, n) in batch.nodes.iter().enumerate() {
+                if n.index.get() != size + k as u64 {
+                    return Err(StoreError(format!(
+                        "node index {} does not continue the log at {size}",
+                        n.index
+                    )));
+                }
+            }
+            let mut nodes = txn.open_table(NODES).map_err(e)?;
+            let mut ids = txn.open_table(IDS).map_err(e)?;
+            for n in &batch.nodes {
+                nodes.insert(n.index.get(), n.bytes.as_slice()).map_err(e)?;
+                ids.insert(n.id.digest().as_bytes(), n.index.get()).map_err(e)?;
+            }
+            let mut hashes = txn.open_table(HASHES).map_err(e)?;
+            for h in &batch.hashes {
+                hashes
+                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
+                    .map_err(e)?;
+            }
+            let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
+            for (s, cp) in &batch.checkpoints {
+                cps.insert(s.get(), cp.as_str()).map_err(e)?;
+            }
+            let mut anchors = txn.open_table(ANCHORS).map_err(e)?;
+            for (seq, a) in &batch.anchors {
+                anchors.insert(*seq, a.as_slice()).map_err(e)?;
+            }
+            for (k, v) in &batch.meta {
+                meta.insert(k.as_str(), v.as_slice()).map_err(e)?;
+            }
+            if let Some(s) = batch.tree_size {
+                meta.insert(META_SIZE, s.get().to_be_bytes().as_slice())
+                    .map_err(e)?;
+            }
+        }
+        // Durability::Immediate (redb's default): returns after the commit is fsynced.
+        txn.commit().map_err(e)
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            disk_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The storage suite every backend runs (STYLE rule 22).
+
+use super::{Batch, NewNode, Snapshot, Store};
+use evl_sdk::{Frontier, LeafIndex, Node, TreeSize};
+
+fn node(i: u64) -> Node {
+    Node::from_json(format!(r#"{{"type":"x-test","i":{i}}}"#).as_bytes()).unwrap()
+}
+
+fn batch(frontier: &mut Frontier, from: u64, count: u64) -> Batch {
+    let mut b = Batch::default();
+    for i in from..from + count {
+        let n = node(i);
+        let index = frontier.size().next_index();
+        b.hashes.extend(frontier.push(n.id().leaf_hash()).unwrap());
+        b.nodes.push(NewNode {
+            index,
+            id: n.id(),
+            bytes: n.bytes().to_vec(),
+        });
+    }
+    b.tree_size = Some(frontier.size());
+    b.checkpoints
+        .push((frontier.size(), format!("cp {}", frontier.size())));
+    b
+}
+
+/// Runs the whole suite against a fresh, empty store.
+pub(crate) fn suite<S: Store>(store: &S) {
+    let snap0 = store.snapshot().unwrap();
+    assert_eq!(snap0.tree_size().unwrap(), TreeSize::ZERO);
+    assert_eq!(
+        snap0.node(LeafIndex::new(0).unwrap()).unwrap(),
+        None,
+        "not found is Ok(None)"
+    );
+    assert_eq!(snap0.latest_checkpoint().unwrap(), None);
+
+    let mut f = Frontier::new();
+    store.commit(batch(&mut f, 0, 5)).unwrap();
+    let snap5 = store.snapshot().unwrap();
+    assert_eq!(snap5.tree_size().unwrap().get(), 5);
+    for i in 0..5 {
+        let n = node(i);
+        assert_eq!(
+            snap5.node(LeafIndex::new(i).unwrap()).unwrap().unwrap(),
+            n.bytes()
+        );
+        assert_eq!(snap5.index_of(&n.id()).unwrap(), LeafIndex::new(i));
+        assert_eq!(snap5.hash(0, i).unwrap(), Some(n.id().leaf_hash()));
+    }
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&snap5), TreeSize::new(5).unwrap()).unwrap(),
+        f.root()
+    );
+
+    // A batch that does not continue the log is rejected and changes nothing (atomicity).
+    let mut wrong = Frontier::new();
+    let bad = batch(&mut wrong, 100, 2);
+    assert!(store.commit(bad).is_err());
+    let after = store.snapshot().unwrap();
+    assert_eq!(after.tree_size().unwrap().get(), 5);
+    assert_eq!(after.index_of(&node(100).id()).unwrap(), None);
+
+    // Snapshots are stable: a later commit does not change what an older snapshot sees.
+    store.commit(batch(&mut f, 5, 3)).unwrap();
+    assert_eq!(snap5.tree_size().unwrap().get(), 5);
+    assert_eq!(snap5.node(LeafIndex::new(6).unwrap()).unwrap(), None);
+    assert_eq!(snap5.index_of(&node(6).id()).unwrap(), None);
+    let snap8 = store.snapshot().unwrap();
+    assert_eq!(snap8.tree_size().unwrap().get(), 8);
+    assert_eq!(snap8.latest_checkpoint().unwrap().unwrap().1, "cp 8");
+    assert_eq!(
+        snap8.checkpoint(TreeSize::new(5).unwrap()).unwrap().unwrap(),
+        "cp 5"
+    );
+    let mut seen = Vec::new();
+    snap8
+        .scan_nodes(2, 6, &mut |i, _| {
+            seen.push(i);
+            true
+        })
+        .unwrap();
+    assert_eq!(seen, vec![2, 3, 4, 5]);
+    let mut hs = Vec::new();
+    snap8
+        .scan_hashes(1, 0, 5, &mut |i, h| {
+            hs.push((i, h.is_some()));
+            true
+        })
+        .unwrap();
+    assert_eq!(hs, vec![(0, true), (1, true), (2, true), (3, true), (4, false)]);
+
+    // Anchors and metadata.
+    store
+        .commit(Batch {
+            anchors: vec![(0, b"a0".to_vec()), (1, b"a1".to_vec())],
+            meta: vec![("k".into(), b"v".to_vec())],
+            ..Batch::default()
+        })
+        .unwrap();
+    let s = store.snapshot().unwrap();
+    assert_eq!(
+        s.anchors().unwrap(),
+        vec![(0, b"a0".to_vec()), (1, b"a1".to_vec())]
+    );
+    assert_eq!(s.anchor(1).unwrap(), Some(b"a1".to_vec()));
+    assert_eq!(s.anchor(2).unwrap(), None);
+    assert_eq!(s.meta("k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(s.meta("nope").unwrap(), None);
+}
+
+#[test]
+fn memory_store_passes_the_suite() {
+    suite(&super::memory::MemoryStore::new());
+}
+
+#[test]
+fn redb_store_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(&super::redb_store::RedbStore::open(&dir.path().join("s.redb")).unwrap());
+}
+
+#[test]
+fn redb_store_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut f = Frontier::new();
+    {
+        let s = super::redb_store::RedbStore::open(&path).unwrap();
+        s.commit(batch(&mut f, 0, 10)).unwrap();
+    }
+    let s = super::redb_store::RedbStore::open(&path).unwrap();
+    let snap = s.snapshot().unwrap();
+    assert_eq!(snap.tree_size().unwrap().get(), 10);
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&snap), TreeSize::new(10).unwrap()).unwrap(),
+        f.root()
+    );
+}

@@ -1,0 +1,333 @@
+//! Integrity verification of a store: `evl verify --mode quick|full`.
+//!
+//! Checks, in order (full mode; quick mode samples step 1 and checks only the top levels in 2):
+//! 1. every node: canonical JSON, a valid node, its leaf hash equal to the stored leaf hash, and
+//!    the id → index map pointing back at it;
+//! 2. every stored interior hash equal to the hash of its two stored children;
+//! 3. every signed checkpoint: signature under the trust root and root equal to the stored tree;
+//! 4. the anchor chain (SPEC.md §7.2) with consistency proofs between consecutive anchors.
+//!
+//! A damaged entry is reported once, by position: content damage and stored-hash damage are
+//! told apart by whether the parent hash still agrees with the stored child (docs/design.md).
+
+use crate::error::LedgerError;
+use crate::reader::LedgerReader;
+use crate::store::{Snapshot, SnapshotSource, Store};
+use evl_sdk::{Digest, ErrorCode, LeafIndex, Node, NodeId, SignedCheckpoint, TreeSize, node_hash};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Nodes (or hashes) read per window: bounds memory regardless of tree size.
+const WINDOW: u64 = 1 << 16;
+
+/// How thoroughly to verify.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Every node and every stored hash.
+    Full,
+    /// One node in `stride` (from a fixed offset), the top `TOP_LEVELS` levels of hashes, every
+    /// checkpoint and anchor.
+    Quick {
+        /// Check one node in this many.
+        stride: u64,
+    },
+}
+
+/// Levels of stored hashes quick mode checks, counted down from the largest.
+pub const TOP_LEVELS: u32 = 12;
+
+/// One failure.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Failure {
+    /// What is damaged: `node`, `leaf_hash`, `hash`, `id_map`, `checkpoint`, `anchor`.
+    pub what: &'static str,
+    /// The leaf index, for `node`, `leaf_hash` and `id_map`.
+    pub leaf_index: Option<u64>,
+    /// Level and index of a stored hash; tree size of a checkpoint; seq of an anchor.
+    pub position: Option<(u32, u64)>,
+    /// The stable code.
+    pub code: &'static str,
+    /// Detail.
+    pub message: String,
+}
+
+/// The verification report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The mode.
+    pub mode: Mode,
+    /// Tree size verified.
+    pub tree_size: u64,
+    /// Nodes re-hashed.
+    pub nodes_checked: u64,
+    /// Bytes of node content re-hashed.
+    pub node_bytes: u64,
+    /// Interior hashes recomputed.
+    pub hashes_checked: u64,
+    /// Checkpoints verified.
+    pub checkpoints_checked: u64,
+    /// Anchors verified.
+    pub anchors_verified: u64,
+    /// Every failure found.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    /// Whether nothing failed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+fn leaf_failure(what: &'static str, i: u64, code: ErrorCode, message: String) -> Failure {
+    Failure {
+        what,
+        leaf_index: Some(i),
+        position: Some((0, i)),
+        code: code.as_str(),
+        message,
+    }
+}
+
+/// Verifies the store behind `reader`. `progress(done, total)` is called as nodes are checked.
+pub fn verify<S: Store>(
+    reader: &LedgerReader<S>,
+    mode: Mode,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, LedgerError> {
+    let snap = reader.snapshot()?;
+    let size = snap.tree_size()?;
+    let n = size.get();
+    let mut report = Report {
+        mode,
+        tree_size: n,
+        nodes_checked: 0,
+        node_bytes: 0,
+        hashes_checked: 0,
+        checkpoints_checked: 0,
+        anchors_verified: 0,
+        failures: Vec::new(),
+    };
+    // Step 1: nodes against stored leaf hashes. `suspects` are leaves whose content and stored
+    // leaf hash disagree; step 2 decides which of the two is damaged.
+    let stride = match mode {
+        Mode::Full => 1,
+        Mode::Quick { stride } => stride.max(1),
+    };
+    let mut suspects: Vec<(u64, Digest)> = Vec::new(); // (leaf, leaf hash implied by content)
+    let mut start = 0;
+    while start < n {
+        let end = (start + WINDOW).min(n);
+        let mut leaf_hashes = Vec::with_capacity((end - start) as usize);
+        snap.scan_hashes(0, start, end, &mut |_, h| {
+            leaf_hashes.push(h);
+            true
+        })?;
+        let mut err = None;
+        snap.scan_nodes(start, end, &mut |i, bytes| {
+            if (i % stride) != (n / 2) % stride {
+                return true;
+            }
+            report.nodes_checked += 1;
+            report.node_bytes += bytes.len() as u64;
+            let id = NodeId::of_canonical(bytes);
+            let stored = leaf_hashes.get((i - start) as usize).copied().flatten();
+            match Node::from_canonical(bytes) {
+                Err(e) => report.failures.push(leaf_failure(
+                    "node",
+                    i,
+                    e.code(),
+                    format!("leaf {i}: stored content is not a valid node: {e}"),
+                )),
+                Ok(_) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
+                Ok(_) => match snap.index_of(&id) {
+                    Ok(Some(j)) if j.get() == i => {}
+                    Ok(other) => report.failures.push(leaf_failure(
+                        "id_map",
+                        i,
+                        ErrorCode::NodeIdMismatch,
+                        format!(
+                            "leaf {i}: the id map sends {id} to {:?}",
+                            other.map(LeafIndex::get)
+                        ),
+                    )),
+                    Err(e) => err = Some(e),
+                },
+            }
+            true
+        })?;
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        progress(end, n);
+        start = end;
+    }
+
+    // Step 2: interior hashes against their stored children, level by level.
+    let levels = if n == 0 { 0 } else { 64 - n.leading_zeros() };
+    let first_level = match mode {
+        Mode::Full => 1,
+        Mode::Quick { .. } => levels.saturating_sub(TOP_LEVELS).max(1),
+    };
+    let mut bad_nodes: BTreeSet<(u32, u64)> = BTreeSet::new(); // interior hashes that disagree with their children
+    let mut pending_leaf: Vec<(u64, Digest)> = suspects;
+    for level in first_level..levels {
+        let count = n >> level; // perfect subtrees at this level
+        let mut k0 = 0;
+        while k0 < count {
+            let k1 = (k0 + WINDOW).min(count);
+            let mut children = Vec::with_capacity(((k1 - k0) * 2) as usize);
+            snap.scan_hashes(level - 1, 2 * k0, 2 * k1, &mut |_, h| {
+                children.push(h);
+                true
+            })?;
+            snap.scan_hashes(level, k0, k1, &mut |k, h| {
+                report.hashes_checked += 1;
+                let j = ((k - k0) * 2) as usize;
+                let want = match (
+                    children.get(j).copied().flatten(),
+                    children.get(j + 1).copied().flatten(),
+                ) {
+                    (Some(l), Some(r)) => Some(node_hash(&l, &r)),
+                    _ => None,
+                };
+                if want.is_none() || want != h {
+                    bad_nodes.insert((level, k));
+                }
+                true
+            })?;
+            k0 = k1;
+        }
+    }
+    // Attribute: a suspect leaf whose parent disagrees → the stored leaf hash is damaged (if the
+    // content-implied hash fixes the parent); otherwise the content is damaged.
+    for (i, implied) in pending_leaf.drain(..) {
+        let parent = (1u32, i / 2);
+        let stored_hash_damaged = if bad_nodes.contains(&parent) {
+            let sib = snap.hash(0, i ^ 1)?;
+            let stored_parent = snap.hash(1, i / 2)?;
+            let fixed = sib.map(|s| {
+                if i % 2 == 0 {
+                    node_hash(&implied, &s)
+                } else {
+                    node_hash(&s, &implied)
+                }
+            });
+            fixed.is_some() && fixed == stored_parent
+        } else {
+            false
+        };
+        if stored_hash_damaged {
+            bad_nodes.remove(&parent);
+            report.failures.push(leaf_failure(
+                "leaf_hash",
+                i,
+                ErrorCode::MerkleMismatch,
+                format!("leaf {i}: the stored leaf hash is damaged (content and parent agree)"),
+            ));
+        } else {
+            report.failures.push(leaf_failure(
+                "node",
+                i,
+                ErrorCode::NodeIdMismatch,
+                format!("leaf {i}: stored content does not hash to the leaf hash in the tree"),
+            ));
+        }
+    }
+    // An interior hash is damaged if its parent also disagrees; report it once.
+    let bad: Vec<(u32, u64)> = bad_nodes.iter().copied().collect();
+    let mut explained = BTreeSet::new();
+    for (level, k) in &bad {
+        if explained.contains(&(*level, *k)) {
+            continue;
+        }
+        let parent = (level + 1, k / 2);
+        if bad_nodes.contains(&parent) {
+            explained.insert(parent);
+        }
+        report.failures.push(Failure {
+            what: "hash",
+            leaf_index: None,
+            position: Some((*level, *k)),
+            code: ErrorCode::MerkleMismatch.as_str(),
+            message: format!("stored hash at level {level}, index {k} does not match its children"),
+        });
+    }
+
+    // Step 3: signed checkpoints.
+    let trust = reader.trust_root();
+    let src = SnapshotSource(&snap);
+    // The latest checkpoint and the one at every anchored size.
+    let mut cps = Vec::new();
+    if let Some(text) = snap.checkpoint(size)? {
+        cps.push((size, text));
+    }
+    for a in reader.anchors()? {
+        if let Ok(a) = a.anchor {
+            if let Some(sz) = TreeSize::new(a.payload().tree_size) {
+                if sz <= size {
+                    if let Some(t) = snap.checkpoint(sz)? {
+                        cps.push((sz, t));
+                    }
+                }
+            }
+        }
+    }
+    cps.sort();
+    cps.dedup();
+    for (sz, text) in cps {
+        report.checkpoints_checked += 1;
+        let fail = |code: ErrorCode, message: String| Failure {
+            what: "checkpoint",
+            leaf_index: None,
+            position: Some((0, sz.get())),
+            code: code.as_str(),
+            message,
+        };
+        let parsed = match SignedCheckpoint::parse(text.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                report
+                    .failures
+                    .push(fail(e.code(), format!("checkpoint at size {sz}: {e}")));
+                continue;
+            }
+        };
+        // A checkpoint's key must be valid when it was made; the ledger checks it now.
+        if let Err(e) = trust.verify_checkpoint(&parsed, crate::time::now()) {
+            report
+                .failures
+                .push(fail(e.code(), format!("checkpoint at size {sz}: {e}")));
+            continue;
+        }
+        match evl_sdk::root(&src, sz) {
+            Ok(r) if r == parsed.checkpoint().head().root() => {}
+            Ok(_) => report.failures.push(fail(
+                ErrorCode::MerkleMismatch,
+                format!("checkpoint at size {sz}: the stored tree's root differs from the signed root"),
+            )),
+            Err(e) => report.failures.push(fail(
+                ErrorCode::MerkleMismatch,
+                format!("checkpoint at size {sz}: {e}"),
+            )),
+        }
+    }
+
+    // Step 4: the anchor chain.
+    let chain = reader.verify_anchor_chain()?;
+    report.anchors_verified = chain.verified.len() as u64;
+    if let Some(f) = chain.failure {
+        report.failures.push(Failure {
+            what: "anchor",
+            leaf_index: None,
+            position: Some((0, f.seq)),
+            code: f.code,
+            message: f.message,
+        });
+    }
+    report
+        .failures
+        .sort_by_key(|f| (f.leaf_index.unwrap_or(u64::MAX), f.position));
+    Ok(report)
+}
