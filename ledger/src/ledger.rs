@@ -452,6 +452,11 @@ impl<S: Store> Ledger<S> {
     }
 }
 
+/// The origin an initialized store belongs to (to find the key's name before opening a writer).
+pub fn store_origin<S: Store>(store: &S) -> Result<String, LedgerError> {
+    Ok(read_identity(&store.snapshot()?)?.0)
+}
+
 pub(crate) fn read_identity<Sn: Snapshot>(snap: &Sn) -> Result<(String, TrustRoot), LedgerError> {
     match snap.meta(meta::FORMAT)? {
         Some(f) if f == STORE_FORMAT.as_bytes() => {}

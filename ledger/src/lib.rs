@@ -19,5 +19,5 @@ pub mod verify;
 
 pub use error::LedgerError;
 pub use evl_sdk;
-pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, STORE_FORMAT};
+pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, STORE_FORMAT, store_origin};
 pub use reader::{ChainFailure, ChainReport, LedgerReader, StoredAnchor};

@@ -1,0 +1,211 @@
+//! Command-line arguments. `evl --help` and `evl <command> --help` are generated from these
+//! doc comments; keep them true.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Evidence Ledger: an append-only, content-addressed Merkle log for supply-chain evidence.
+///
+/// Every node is canonical JSON (RFC 8785) addressed by its SHA-256; the log is an RFC 6962
+/// Merkle tree with signed C2SP checkpoints and a chain of signed DSSE anchors. Anyone can
+/// verify what this tool prints with the evl-sdk, offline.
+#[derive(Parser, Debug)]
+#[command(name = "evl", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory holding the store, the signing key and the trust root.
+    #[arg(long, global = true, env = "EVL_DATA", default_value = "./evl-data")]
+    pub data: PathBuf,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--output table|json` (every command that prints, except `anchor export`, whose `--output` is
+/// the file to write).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Out {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+/// Output formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Table,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new ledger in the data directory: store, Ed25519 signing key (PKCS#8 PEM, mode
+    /// 0600) and the trust root verifiers need.
+    Init {
+        /// The log's origin: its unique name, also the signing key's name (no spaces or '+').
+        #[arg(long, default_value = "evl.local/ledger")]
+        origin: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Append JSON nodes from files (one JSON document, or JSON Lines) or '-' for stdin.
+    /// Prints one receipt per node; a node already in the log returns its existing receipt.
+    Append {
+        /// Files to read; '-' reads stdin.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Nodes per commit.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Store each whole file as one `blob/v1` node with this media type, keeping its exact
+        /// text (e.g. `--as-blob application/json` for raw VEX documents that are not nodes).
+        #[arg(long, value_name = "MEDIA_TYPE")]
+        as_blob: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Print a node's canonical bytes.
+    Get {
+        /// The NodeId (sha256:<64 hex>).
+        node_id: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Print a receipt for a node: inclusion proof and signed checkpoint.
+    Prove {
+        /// The NodeId (sha256:<64 hex>).
+        node_id: String,
+        /// Prove at this tree size (needs a signed checkpoint at that size); default: latest.
+        #[arg(long)]
+        size: Option<u64>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Print the latest signed checkpoint (a C2SP signed note).
+    Checkpoint {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Print a consistency proof between two tree sizes.
+    Consistency {
+        /// The older size (≥ 1).
+        #[arg(long)]
+        from: u64,
+        /// The newer size (≤ the current tree size).
+        #[arg(long)]
+        to: u64,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Create, list, inspect, verify and export anchors.
+    #[command(subcommand)]
+    Anchor(AnchorCommand),
+    /// Check the store's integrity: nodes, stored hashes, checkpoints and the anchor chain.
+    /// Exits non-zero if anything fails, listing each failure with its leaf index and code.
+    Verify(VerifyArgs),
+    /// Show tree size, last anchor and its age, and store size.
+    Status {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Measure append, proof and verify throughput against physical references, on a
+    /// temporary store (prints ratios; see docs/benchmarks.md).
+    Bench(BenchArgs),
+}
+
+/// Anchor subcommands.
+#[derive(Subcommand, Debug)]
+pub enum AnchorCommand {
+    /// Anchor the current tree: a signed DSSE envelope chained to the previous anchor.
+    Create {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// List anchors.
+    List {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Print one anchor's envelope and payload.
+    Inspect {
+        /// Sequence number.
+        seq: u64,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Verify the anchor chain (signatures, links, consistency proofs).
+    Verify {
+        /// Only the latest anchor (against its predecessor).
+        #[arg(long, conflicts_with = "all")]
+        latest: bool,
+        /// The whole chain (the default).
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Write an anchor envelope to a file.
+    Export {
+        /// The latest anchor.
+        #[arg(long, required = true)]
+        latest: bool,
+        /// Output file.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Start a new chain segment after a break, recording why.
+    NewChain {
+        /// Why the old segment ended (stored in the signed anchor).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        out: Out,
+    },
+}
+
+/// Verification options.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// quick: 1 node in --stride re-hashed, the top tree levels, every checkpoint and anchor;
+    /// full: every node re-canonicalized and re-hashed, every stored hash recomputed.
+    #[arg(long, value_enum, default_value_t = VerifyMode::Quick)]
+    pub mode: VerifyMode,
+    /// In quick mode, check one node in this many (1/64 ≈ 1.6 % by default).
+    #[arg(long, default_value_t = 64)]
+    pub stride: u64,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// Verification modes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    /// Sampled.
+    Quick,
+    /// Everything.
+    Full,
+}
+
+/// Benchmark options.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Number of 1 KB nodes.
+    #[arg(long, default_value_t = 200_000)]
+    pub nodes: u64,
+    /// Nodes per append call.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Concurrent appending threads.
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+    /// Proofs to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub proofs: usize,
+    /// Directory for the temporary store (default: the system temp dir).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
+}

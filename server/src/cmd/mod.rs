@@ -1,0 +1,54 @@
+//! Command implementations.
+
+mod anchor;
+mod append;
+mod bench;
+mod init;
+mod read;
+mod status;
+mod verify;
+
+use crate::cli::{Cli, Command};
+use crate::data_dir::DataDir;
+use anyhow::{Context as _, Result};
+use evl_sdk::{NodeId, TreeSize};
+use std::process::ExitCode;
+
+/// Runs one command; the exit code says whether a verification passed.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let dir = DataDir::new(&cli.data);
+    match cli.command {
+        Command::Init { origin, out } => init::run(&dir, &origin, out.output),
+        Command::Append {
+            files,
+            batch,
+            as_blob,
+            out,
+        } => append::run(&dir, &files, batch, as_blob.as_deref(), out.output),
+        Command::Get { node_id, out } => read::get(&dir, &parse_id(&node_id)?, out.output),
+        Command::Prove { node_id, size, out } => read::prove(
+            &dir,
+            &parse_id(&node_id)?,
+            size.map(size_arg).transpose()?,
+            out.output,
+        ),
+        Command::Checkpoint { out } => read::checkpoint(&dir, out.output),
+        Command::Consistency { from, to, out } => {
+            read::consistency(&dir, size_arg(from)?, size_arg(to)?, out.output)
+        }
+        Command::Anchor(a) => anchor::run(&dir, a),
+        Command::Verify(v) => verify::run(&dir, &v),
+        Command::Status { out } => status::run(&dir, out.output),
+        Command::Bench(b) => bench::run(&b),
+    }
+}
+
+fn parse_id(s: &str) -> Result<NodeId> {
+    s.trim().parse().with_context(|| {
+        format!("{s:?} is not a NodeId (expected sha256: followed by 64 lowercase hex digits)")
+    })
+}
+
+fn size_arg(n: u64) -> Result<TreeSize> {
+    TreeSize::new(n).with_context(|| format!("tree size {n} is out of range"))
+}

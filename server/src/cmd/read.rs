@@ -1,0 +1,52 @@
+//! `evl get`, `prove`, `checkpoint`, `consistency`.
+
+use crate::cli::Format;
+use crate::data_dir::DataDir;
+use crate::output::emit;
+use anyhow::Result;
+use evl_sdk::{NodeId, TreeSize};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {
+    let (index, bytes) = dir.reader()?.node(id)?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)?;
+    emit(
+        format,
+        &serde_json::json!({"node_id": id, "leaf_index": index.get(), "node": value}),
+        || {
+            let _ = std::io::stdout().write_all(&bytes);
+            println!();
+        },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prove(dir: &DataDir, id: &NodeId, size: Option<TreeSize>, format: Format) -> Result<ExitCode> {
+    let r = dir.reader()?;
+    let receipt = r.prove(id, size)?;
+    // Check our own output before printing it.
+    r.trust_root().verify_receipt(&receipt, evl_ledger::time::now())?;
+    emit(format, &receipt, || {
+        println!("{}", String::from_utf8_lossy(&receipt.to_json()));
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn checkpoint(dir: &DataDir, format: Format) -> Result<ExitCode> {
+    let (size, text) = dir.reader()?.latest_checkpoint()?;
+    emit(
+        format,
+        &serde_json::json!({"tree_size": size.get(), "checkpoint": text}),
+        || print!("{text}"),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn consistency(dir: &DataDir, from: TreeSize, to: TreeSize, format: Format) -> Result<ExitCode> {
+    let proof = dir.reader()?.consistency(from, to)?;
+    emit(format, &proof, || {
+        println!("{}", serde_json::to_string(&proof).unwrap_or_default())
+    });
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,43 @@
+//! `evl status`.
+
+use crate::cli::Format;
+use crate::data_dir::DataDir;
+use crate::output::{age, bytes, emit};
+use anyhow::Result;
+use std::process::ExitCode;
+
+pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {
+    let r = dir.reader()?;
+    let size = r.tree_size()?;
+    let anchors = r.anchors()?;
+    let last = anchors.iter().rev().find_map(|s| s.anchor.as_ref().ok());
+    let now = evl_ledger::time::now();
+    let last_json = last.map(|a| {
+        let p = a.payload();
+        serde_json::json!({"seq": p.seq, "segment": p.segment, "tree_size": p.tree_size, "time": p.time, "age_seconds": now.unix() - p.time.unix()})
+    });
+    let disk = r.stats().disk_bytes;
+    let v = serde_json::json!({
+        "origin": r.origin(), "tree_size": size.get(), "anchors": anchors.len(), "last_anchor": last_json,
+        "store_bytes": disk, "data_dir": dir.root(),
+    });
+    emit(format, &v, || {
+        println!("origin:      {}", r.origin());
+        println!("tree size:   {size}");
+        match last {
+            Some(a) => {
+                let p = a.payload();
+                let behind = size.get().saturating_sub(p.tree_size);
+                println!(
+                    "last anchor: {} at size {} ({} ago; {behind} entries since)",
+                    p.seq,
+                    p.tree_size,
+                    age(now.unix() - p.time.unix())
+                );
+            }
+            None => println!("last anchor: none (run `evl anchor create`)"),
+        }
+        println!("store:       {} ({})", dir.store().display(), bytes(disk));
+    });
+    Ok(ExitCode::SUCCESS)
+}

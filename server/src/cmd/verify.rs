@@ -1,0 +1,70 @@
+//! `evl verify --mode quick|full`.
+
+use crate::cli::{Format, VerifyArgs, VerifyMode};
+use crate::data_dir::DataDir;
+use crate::output::emit;
+use anyhow::Result;
+use evl_ledger::verify::{Mode, verify};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
+    let reader = dir.reader()?;
+    let mode = match args.mode {
+        VerifyMode::Full => Mode::Full,
+        VerifyMode::Quick => Mode::Quick {
+            stride: args.stride.max(1),
+        },
+    };
+    let bar = if std::io::stderr().is_terminal() && args.out.output == Format::Table {
+        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} verifying nodes {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let report = verify(&reader, mode, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    emit(args.out.output, &report, || {
+        println!(
+            "{:?} verify of tree size {}: {} nodes ({}) re-hashed, {} interior hashes, {} checkpoints, {} anchors in {secs:.2}s",
+            args.mode,
+            report.tree_size,
+            report.nodes_checked,
+            crate::output::bytes(report.node_bytes),
+            report.hashes_checked,
+            report.checkpoints_checked,
+            report.anchors_verified
+        );
+        for f in &report.failures {
+            let at = match (f.leaf_index, f.position) {
+                (Some(i), _) => format!("leaf {i}"),
+                (None, Some((l, k))) if f.what == "hash" => format!("hash {l}/{k}"),
+                (None, Some((_, k))) => format!("{} {k}", f.what),
+                _ => f.what.to_string(),
+            };
+            println!("FAIL {:<18} {at}: {}", f.code, f.message);
+        }
+        if report.ok() {
+            println!("OK");
+        } else {
+            println!("{} failure(s)", report.failures.len());
+        }
+    });
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

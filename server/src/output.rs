@@ -1,0 +1,49 @@
+//! Printing results and errors.
+
+use crate::cli::Format;
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON (json) or calls `table` (table).
+pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce()) {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        ),
+        Format::Table => table(),
+    }
+}
+
+/// Prints an error chain without a backtrace: what went wrong, then the causes and hints.
+pub fn print_error(e: &anyhow::Error) {
+    eprintln!("error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
+/// Human-readable byte count.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Human-readable age.
+pub fn age(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h{}m", s / 3600, s / 60 % 60),
+        s => format!("{}d", s / 86_400),
+    }
+}
