@@ -58,6 +58,9 @@ struct Inner<S: Store> {
 
 type Outcomes = Result<Vec<AppendOutcome>, String>;
 
+/// Where one appended node landed: its index, id, and whether it is new.
+type Placed = (LeafIndex, NodeId, bool);
+
 #[derive(Default)]
 struct Queue {
     pending: Vec<(u64, Vec<Node>)>,
@@ -222,7 +225,7 @@ impl<S: Store> Ledger<S> {
         let mut in_batch: HashMap<NodeId, LeafIndex> = HashMap::new();
         let mut known = Vec::new();
         // (ticket, [(index, id, created)])
-        let mut placed: Vec<(u64, Vec<(LeafIndex, NodeId, bool)>)> = Vec::with_capacity(group.len());
+        let mut placed: Vec<(u64, Vec<Placed>)> = Vec::with_capacity(group.len());
         for (ticket, nodes) in group {
             let mut mine = Vec::with_capacity(nodes.len());
             for n in nodes {

@@ -147,7 +147,7 @@ impl<S: Store> LedgerReader<S> {
                 .ok_or_else(|| LedgerError::NotFound("no checkpoint yet".into()))?,
             Some(s) => {
                 let cp = snap.checkpoint(s)?.ok_or_else(|| {
-                    LedgerError::NotFound(format!("no signed checkpoint at size {s}; use a size listed by `evl checkpoint --all` or omit --size"))
+                    LedgerError::NotFound(format!("no signed checkpoint at size {s}; omit --size, or use a size at which a checkpoint was signed (every commit and every anchor signs one; `evl anchor list` shows the anchored sizes)"))
                 })?;
                 (s, cp)
             }
@@ -292,14 +292,15 @@ impl<S: Store> LedgerReader<S> {
                 }
                 Err(e) => {
                     let mut msg = e.message().to_string();
-                    if let Some(q) = prev {
-                        if p.seq > q.payload().seq + 1 && p.segment == q.payload().segment {
-                            msg = format!(
-                                "anchors {}..{} are missing: {msg}",
-                                q.payload().seq + 1,
-                                p.seq - 1
-                            );
-                        }
+                    if let Some(q) = prev
+                        && p.seq > q.payload().seq + 1
+                        && p.segment == q.payload().segment
+                    {
+                        msg = format!(
+                            "anchors {}..{} are missing: {msg}",
+                            q.payload().seq + 1,
+                            p.seq - 1
+                        );
                     }
                     report.failure.get_or_insert(fail(e.code(), msg));
                     report.archived.push(seq);

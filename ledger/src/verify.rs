@@ -264,14 +264,12 @@ pub fn verify<S: Store>(
         cps.push((size, text));
     }
     for a in reader.anchors()? {
-        if let Ok(a) = a.anchor {
-            if let Some(sz) = TreeSize::new(a.payload().tree_size) {
-                if sz <= size {
-                    if let Some(t) = snap.checkpoint(sz)? {
-                        cps.push((sz, t));
-                    }
-                }
-            }
+        if let Ok(a) = a.anchor
+            && let Some(sz) = TreeSize::new(a.payload().tree_size)
+            && sz <= size
+            && let Some(t) = snap.checkpoint(sz)?
+        {
+            cps.push((sz, t));
         }
     }
     cps.sort();

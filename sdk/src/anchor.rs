@@ -48,13 +48,27 @@ pub struct AnchorPayload {
     /// The signed checkpoint for `tree_size` (C2SP note text).
     pub checkpoint: String,
     /// AnchorId of the previous anchor in this segment; null at a segment's genesis.
+    #[serde(deserialize_with = "required_nullable")]
     pub prev: Option<NodeId>,
     /// Why this segment was started; null except at the genesis of segment ≥ 1.
+    #[serde(deserialize_with = "required_nullable")]
     pub segment_reason: Option<String>,
     /// The archived segment's last good anchor; null except at the genesis of segment ≥ 1.
+    #[serde(deserialize_with = "required_nullable")]
     pub archived: Option<ArchivedLink>,
     /// When the anchor was made.
     pub time: Timestamp,
+}
+
+/// A member that MUST be present but may be `null` (SPEC.md §7.1 rule 2). serde fills a missing
+/// `Option` member with `None`, except for a field with `deserialize_with`: then a missing member
+/// is a "missing field" error, which is what this wrapper is for.
+fn required_nullable<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
 }
 
 impl AnchorPayload {
@@ -232,7 +246,9 @@ fn payload_head(p: &AnchorPayload) -> Result<TreeHead, AnchorError> {
 
 impl TrustRoot {
     /// Verifies one anchor on its own (SPEC.md §7.2 steps 1–3): signature by a key valid at the
-    /// anchor's time, origin, and the embedded checkpoint matching `tree_size` and `root`.
+    /// anchor's time, origin, the embedded checkpoint matching `tree_size` and `root`, and the
+    /// linkage shape (step 3.4): chained, first genesis (`seq` 0, `segment` 0), or the genesis of
+    /// a later segment. A chained anchor is a valid trust point at any `seq`.
     pub fn verify_anchor(&self, a: &Anchor) -> Result<Verified<AnchorSummary>, AnchorError> {
         let p = &a.payload;
         let seq = Some(p.seq);
@@ -261,8 +277,8 @@ impl TrustRoot {
             ));
         }
         let segment_ok = match (p.prev, &p.segment_reason, &p.archived) {
-            (Some(_), None, None) => true,        // chained anchor
-            (None, None, None) => p.segment == 0, // genesis of the first segment
+            (Some(_), None, None) => true,                      // chained anchor
+            (None, None, None) => p.segment == 0 && p.seq == 0, // genesis of the first segment
             (None, Some(r), Some(_)) => p.segment > 0 && !r.trim().is_empty(), // genesis of a later segment
             _ => false,
         };
@@ -270,7 +286,7 @@ impl TrustRoot {
             return Err(AnchorError::new(
                 ErrorCode::AnchorMalformed,
                 seq,
-                "prev / segment_reason / archived do not fit a chained, genesis or new-segment anchor",
+                "prev / segment_reason / archived do not fit a chained, first-genesis (seq 0, segment 0) or segment-genesis anchor",
             ));
         }
         Ok(Verified::new(AnchorSummary {
@@ -383,5 +399,109 @@ impl TrustRoot {
             prev = Some(a);
         }
         Ok(Verified::new(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoint;
+    use crate::hash::leaf_hash;
+    use crate::tree::MemoryTree;
+    use crate::trust::TrustedKey;
+
+    const ORIGIN: &str = "example.org/evl";
+
+    fn key() -> SecretKey {
+        SecretKey::from_seed(ORIGIN, &[1; 32]).unwrap()
+    }
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+    fn root() -> TrustRoot {
+        TrustRoot::new(
+            ORIGIN,
+            vec![TrustedKey::new(
+                key().public().clone(),
+                ts("2026-01-01T00:00:00Z"),
+                None,
+                false,
+            )],
+        )
+        .unwrap()
+    }
+
+    /// An anchor of a 3-leaf tree: chained to `prev` if given, else the first genesis.
+    fn payload(seq: u64, prev: Option<NodeId>) -> AnchorPayload {
+        let tree = MemoryTree::from_leaf_hashes((0..3u8).map(|i| leaf_hash(&[i])));
+        let head = TreeHead::new(tree.size(), tree.root());
+        AnchorPayload {
+            kind: ANCHOR_TYPE.into(),
+            origin: ORIGIN.into(),
+            seq,
+            segment: 0,
+            tree_size: 3,
+            root: head.root().to_base64(),
+            checkpoint: Checkpoint::new(ORIGIN, head)
+                .unwrap()
+                .sign(&key())
+                .unwrap()
+                .to_text(),
+            prev,
+            segment_reason: None,
+            archived: None,
+            time: ts("2026-02-01T00:00:00Z"),
+        }
+    }
+
+    fn parse_without(member: &str) -> Result<Anchor, ErrorCode> {
+        let mut v: serde_json::Value = serde_json::from_slice(&payload(0, None).to_bytes()).unwrap();
+        v.as_object_mut().unwrap().remove(member).unwrap();
+        let bytes = crate::jcs::serialize(&v).unwrap();
+        Anchor::from_envelope(Envelope::sign(ANCHOR_PAYLOAD_TYPE, &bytes, &key())).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn every_member_is_required() {
+        let all = payload(0, None);
+        assert!(Anchor::from_envelope(all.sign(&key()).envelope).is_ok());
+        let v: serde_json::Value = serde_json::from_slice(&all.to_bytes()).unwrap();
+        let members: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(members.len(), 11);
+        // SPEC.md §7.1 rule 2: a missing nullable member is not read as null.
+        for m in &members {
+            assert_eq!(
+                parse_without(m).map(|_| ()),
+                Err(ErrorCode::AnchorMalformed),
+                "without {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_genesis_has_seq_zero() {
+        let tr = root();
+        let g0 = payload(0, None).sign(&key());
+        assert!(tr.verify_anchor(&g0).is_ok());
+        // SPEC.md §7.2 step 3.4: prev null at segment 0 claims to be the log's first anchor.
+        let g3 = payload(3, None).sign(&key());
+        assert_eq!(
+            tr.verify_anchor(&g3).map(|_| ()).map_err(|e| e.code()),
+            Err(ErrorCode::AnchorMalformed)
+        );
+        assert_eq!(
+            tr.verify_anchor_chain(&[g3], &[None])
+                .map(|_| ())
+                .map_err(|e| (e.code(), e.seq())),
+            Err((ErrorCode::AnchorMalformed, Some(3)))
+        );
+        // A chain may start at a later, chained anchor: the genesis rule does not apply.
+        let a5 = payload(5, Some(g0.id())).sign(&key());
+        let a6 = payload(6, Some(a5.id())).sign(&key());
+        let ev = tr
+            .verify_anchor_chain(&[a5, a6], &[None, None])
+            .unwrap()
+            .into_inner();
+        assert_eq!(ev.anchors.iter().map(|a| a.seq).collect::<Vec<_>>(), [5, 6]);
     }
 }

@@ -1,5 +1,6 @@
 //! Base64 as the SPEC uses it: produce standard (RFC 4648 §4) with padding; accept standard or
-//! URL-safe (§5), padded or not (SPEC.md §7.1).
+//! URL-safe (§5), padded or not, inside JSON; only standard padded base64 inside signed notes
+//! (SPEC.md §1.3).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};

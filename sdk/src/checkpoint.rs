@@ -46,7 +46,10 @@ impl CheckpointError {
     }
 }
 
-/// Whether `origin` is acceptable: a non-empty line without control characters.
+/// Whether `origin` is acceptable in a checkpoint body (SPEC.md §5.3 rule 1): non-empty, at most
+/// [`MAX_NAME_BYTES`], no control characters. Checkpoints of other logs may use spaces (Go's
+/// checksum database: `go.sum database tree`); an Evidence Ledger origin is also a key name and
+/// must pass [`crate::note::is_valid_name`], which the trust root enforces (§8.1 rule 2).
 pub fn is_valid_origin(origin: &str) -> bool {
     !origin.is_empty() && origin.len() <= MAX_NAME_BYTES && !origin.chars().any(char::is_control)
 }

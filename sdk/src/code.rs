@@ -33,12 +33,15 @@ codes! {
     InvalidUtf8 => "INVALID_UTF8",
     /// An object has the same member name twice.
     DuplicateKey => "DUPLICATE_KEY",
-    /// A number is outside I-JSON: an integer literal beyond ±(2^53−1), or a value that is not
-    /// a finite IEEE-754 double.
+    /// A number is outside I-JSON: its magnitude exceeds 2^53−1 (an integer literal compared
+    /// exactly, any other number after rounding to the nearest double), or it overflows or
+    /// underflows an IEEE-754 double.
     NumberOutOfRange => "NUMBER_OUT_OF_RANGE",
     /// Nesting deeper than `limits::MAX_JSON_DEPTH`.
     TooDeep => "JSON_TOO_DEEP",
-    /// Document larger than `limits::MAX_NODE_BYTES` (or another named size limit).
+    /// A JSON document, or its canonical form, larger than `limits::MAX_NODE_BYTES`. Formats
+    /// with their own, smaller size limit report exceeding it with their own code
+    /// (`NOTE_MALFORMED`, `ENVELOPE_MALFORMED`; SPEC.md §2.3).
     TooLarge => "TOO_LARGE",
     /// Bytes that must be canonical (RFC 8785) are not.
     NonCanonicalJson => "NONCANONICAL_JSON",

@@ -5,7 +5,7 @@ use crate::code::ErrorCode;
 use crate::limits::{MAX_ENVELOPE_BYTES, MAX_ENVELOPE_SIGNATURES};
 use crate::note::{PublicKey, SecretKey};
 use crate::time::Timestamp;
-use crate::trust::{TrustError, TrustRoot};
+use crate::trust::{TrustError, TrustRoot, TrustedKey, rank};
 use crate::verified::Verified;
 use serde::{Deserialize, Serialize};
 
@@ -193,9 +193,19 @@ impl Envelope {
         Err(DsseError::SignatureInvalid(key.dsse_keyid()))
     }
 
-    /// Verifies with a trust root (SPEC.md §6.3): payload type must be `expected_type`; a
-    /// signature must verify under a trusted key valid at `at`. Signatures whose keyid names
-    /// no trusted key are skipped; signatures without keyid are tried against every key.
+    /// Verifies with a trust root (SPEC.md §6.3, §8.2): the payload type must be
+    /// `expected_type`, and some signature must verify under a trusted key valid at `at`.
+    ///
+    /// Key selection and validity are those of signed notes ([`TrustRoot::verify_note`]): a
+    /// signature whose `keyid` names no trusted key is skipped (`KEY_UNKNOWN`); one whose key is
+    /// revoked or outside its window contributes `KEY_REVOKED` or `KEY_EXPIRED` whether or not
+    /// it verifies (its signature is not checked); one by a valid key that does not verify
+    /// contributes `SIGNATURE_INVALID`. A signature without `keyid` selects its key by
+    /// verifying: every trusted key under which it verifies is then checked for validity, and
+    /// one that verifies under none counts as `KEY_UNKNOWN`. Unlike notes, a failing signature
+    /// does not reject the envelope when another one is valid (DSSE threshold 1, §6.3 step 4).
+    /// On failure the highest-ranked code is reported: `SIGNATURE_INVALID` over `KEY_REVOKED`
+    /// over `KEY_EXPIRED` over `KEY_UNKNOWN`.
     pub fn verify(
         &self,
         trust: &TrustRoot,
@@ -210,31 +220,176 @@ impl Envelope {
         }
         let msg = pae(&self.payload_type, &self.payload);
         let mut err: Option<DsseError> = None;
+        let mut keep = |e: DsseError| {
+            if err.as_ref().is_none_or(|old| rank(e.code()) > rank(old.code())) {
+                err = Some(e);
+            }
+        };
+        let accept = |k: &TrustedKey| {
+            Verified::new(SignedPayload {
+                payload_type: self.payload_type.clone(),
+                payload: self.payload.clone(),
+                key: k.key().dsse_keyid(),
+            })
+        };
         for s in &self.signatures {
-            let candidates: Vec<_> = match &s.keyid {
-                Some(id) => trust.find_dsse(id).into_iter().collect(),
-                None => trust.keys().iter().collect(),
-            };
-            for k in candidates {
-                if !k.key().verify_strict(&msg, &s.sig) {
-                    if s.keyid.is_some() {
-                        err = Some(DsseError::SignatureInvalid(k.key().dsse_keyid()));
+            match &s.keyid {
+                Some(id) => {
+                    // §8.2 step 1: a keyid naming no trusted key makes the signature irrelevant.
+                    let Some(k) = trust.find_dsse(id) else {
+                        continue;
+                    };
+                    // §8.2 steps 2–3 before step 4, as for notes.
+                    if let Err(e) = k.check_valid_at(at) {
+                        keep(e.into());
+                        continue;
                     }
-                    continue;
-                }
-                if let Err(e) = k.check_valid_at(at) {
-                    if !matches!(err, Some(DsseError::SignatureInvalid(_))) {
-                        err = Some(e.into());
+                    if k.key().verify_strict(&msg, &s.sig) {
+                        return Ok(accept(k));
                     }
-                    continue;
+                    keep(DsseError::SignatureInvalid(k.key().dsse_keyid()));
                 }
-                return Ok(Verified::new(SignedPayload {
-                    payload_type: self.payload_type.clone(),
-                    payload: self.payload.clone(),
-                    key: k.key().dsse_keyid(),
-                }));
+                None => {
+                    for k in trust.keys() {
+                        if !k.key().verify_strict(&msg, &s.sig) {
+                            continue;
+                        }
+                        match k.check_valid_at(at) {
+                            Ok(()) => return Ok(accept(k)),
+                            Err(e) => keep(e.into()),
+                        }
+                    }
+                }
             }
         }
         Err(err.unwrap_or_else(|| TrustError::Unknown("for any envelope signature".into()).into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code::ErrorCode::{self, *};
+    use crate::trust::TrustedKey;
+
+    const ORIGIN: &str = "example.org/evl";
+    const TYPE: &str = ANCHOR_PAYLOAD_TYPE;
+    const PAYLOAD: &[u8] = br#"{"example":true}"#;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+    fn key(seed: u8) -> SecretKey {
+        SecretKey::from_seed(ORIGIN, &[seed; 32]).unwrap()
+    }
+
+    /// Key 1 valid, 3 expired, 4 revoked; key 5 is not trusted.
+    fn root() -> TrustRoot {
+        let k = |seed: u8, nb: &str, na: Option<&str>, revoked: bool| {
+            TrustedKey::new(key(seed).public().clone(), ts(nb), na.map(ts), revoked)
+        };
+        TrustRoot::new(
+            ORIGIN,
+            vec![
+                k(1, "2026-01-01T00:00:00Z", None, false),
+                k(3, "2025-01-01T00:00:00Z", Some("2025-12-31T23:59:59Z"), false),
+                k(4, "2025-01-01T00:00:00Z", None, true),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// (signing key seed, signature verifies?, keyid set?)
+    fn envelope(sigs: &[(u8, bool, bool)]) -> Envelope {
+        let msg = pae(TYPE, PAYLOAD);
+        Envelope {
+            payload_type: TYPE.into(),
+            payload: PAYLOAD.to_vec(),
+            signatures: sigs
+                .iter()
+                .map(|&(seed, good, keyid)| {
+                    let k = key(seed);
+                    let mut sig = k.sign_raw(&msg);
+                    if !good {
+                        sig[10] ^= 1;
+                    }
+                    DsseSignature {
+                        keyid: keyid.then(|| k.public().dsse_keyid()),
+                        sig: sig.to_vec(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn verdict(sigs: &[(u8, bool, bool)]) -> Result<u8, ErrorCode> {
+        let v = envelope(sigs)
+            .verify(&root(), TYPE, ts("2026-06-01T00:00:00Z"))
+            .map_err(|e| e.code())?;
+        let k = v.into_inner().key;
+        Ok((1..=5).find(|&s| key(s).public().dsse_keyid() == k).unwrap())
+    }
+
+    #[test]
+    fn key_validity_is_checked_before_the_signature() {
+        assert_eq!(verdict(&[(1, true, true)]), Ok(1));
+        assert_eq!(verdict(&[(1, false, true)]), Err(SignatureInvalid));
+        // SPEC.md §8.2: revoked or expired whether or not the signature verifies.
+        assert_eq!(verdict(&[(4, true, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(4, false, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(3, true, true)]), Err(KeyExpired));
+        assert_eq!(verdict(&[(3, false, true)]), Err(KeyExpired));
+        assert_eq!(verdict(&[(5, true, true)]), Err(KeyUnknown));
+    }
+
+    #[test]
+    fn failures_are_ranked_and_failing_signatures_skipped() {
+        assert_eq!(
+            verdict(&[(1, false, true), (4, true, true)]),
+            Err(SignatureInvalid)
+        );
+        assert_eq!(
+            verdict(&[(4, true, true), (1, false, true)]),
+            Err(SignatureInvalid)
+        );
+        assert_eq!(verdict(&[(3, true, true), (4, false, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(5, true, true), (3, true, true)]), Err(KeyExpired));
+        // Threshold 1 (§6.3 step 4): a failing signature does not reject the envelope.
+        assert_eq!(verdict(&[(1, false, true), (1, true, true)]), Ok(1));
+        assert_eq!(verdict(&[(4, false, true), (1, true, true)]), Ok(1));
+    }
+
+    #[test]
+    fn a_signature_without_keyid_selects_its_key_by_verifying() {
+        assert_eq!(verdict(&[(1, true, false)]), Ok(1));
+        assert_eq!(verdict(&[(4, true, false)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(3, true, false)]), Err(KeyExpired));
+        // Verifies under no trusted key: KEY_UNKNOWN, even though revoked keys are trusted.
+        assert_eq!(verdict(&[(1, false, false)]), Err(KeyUnknown));
+        assert_eq!(verdict(&[(5, true, false)]), Err(KeyUnknown));
+        assert_eq!(verdict(&[(1, false, false), (3, true, true)]), Err(KeyExpired));
+    }
+
+    /// One signature per (key, verifies?): notes and envelopes report the same code.
+    #[test]
+    fn notes_and_envelopes_agree() {
+        let at = ts("2026-06-01T00:00:00Z");
+        let text = "example.org/evl\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        for seed in [1, 3, 4, 5] {
+            for good in [true, false] {
+                let k = key(seed);
+                let mut sig = k.sign_raw(text.as_bytes());
+                if !good {
+                    sig[10] ^= 1;
+                }
+                let mut raw = k.public().id().to_be_bytes().to_vec();
+                raw.extend_from_slice(&sig);
+                let note = format!("{text}\n\u{2014} {ORIGIN} {}\n", b64::encode(&raw));
+                let note = crate::note::SignedNote::parse(note.as_bytes()).unwrap();
+                let from_note = root().verify_note(&note, at).map(|_| ()).map_err(|e| e.code());
+                let from_dsse = verdict(&[(seed, good, true)]).map(|_| ());
+                assert_eq!(from_note, from_dsse, "key {seed}, verifies: {good}");
+            }
+        }
     }
 }

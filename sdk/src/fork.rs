@@ -71,6 +71,17 @@ impl ForkError {
     }
 }
 
+impl ForkEvidence {
+    /// Parses fork-evidence JSON strictly (SPEC.md §7.4): any §2.2 fault (duplicate member,
+    /// out-of-range number, bad UTF-8, …), a missing, unknown or mistyped member, or a malformed
+    /// proof is `FORK_EVIDENCE_INVALID`. The checkpoints and the `type` value are checked by
+    /// [`TrustRoot::verify_fork`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ForkError> {
+        let v = crate::jcs::parse(bytes).map_err(|e| ForkError::invalid(&e.to_string()))?;
+        serde_json::from_value(v).map_err(|e| ForkError::invalid(&e.to_string()))
+    }
+}
+
 impl TrustRoot {
     /// Verifies fork evidence: both checkpoints signed by keys valid at `at`, and either equal
     /// sizes with different roots, or two different leaves proven at one index.
@@ -114,5 +125,44 @@ impl TrustRoot {
             message: e.to_string(),
         })?;
         Ok(Verified::new(Fork { a, b }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"a":"x\n","b":"y\n","conflict":null,"type":"evl.fork-evidence/v1"}"#;
+
+    fn code(s: &str) -> Result<ForkEvidence, ErrorCode> {
+        ForkEvidence::from_json(s.as_bytes()).map_err(|e| e.code())
+    }
+
+    #[test]
+    fn from_json_is_strict() {
+        let ev = code(GOOD).unwrap();
+        assert_eq!(
+            (ev.kind.as_str(), ev.a.as_str(), ev.conflict),
+            (FORK_EVIDENCE_TYPE, "x\n", None)
+        );
+        // `conflict` is OPTIONAL (SPEC.md §7.4).
+        assert!(code(r#"{"a":"x\n","b":"y\n","type":"evl.fork-evidence/v1"}"#).is_ok());
+        let bad = [
+            // §2.2 faults: serde_json alone would keep the last duplicate.
+            r#"{"a":"x\n","a":"z\n","b":"y\n","type":"evl.fork-evidence/v1"}"#,
+            r#"{"a":"x\n","b":"y\n","type":"evl.fork-evidence/v1","conflict":null} x"#,
+            r#"{"a":"\ud800","b":"y\n","type":"evl.fork-evidence/v1"}"#,
+            // Structure.
+            r#"{"b":"y\n","type":"evl.fork-evidence/v1"}"#,
+            r#"{"a":"x\n","b":"y\n","type":"evl.fork-evidence/v1","extra":1}"#,
+            r#"{"a":1,"b":"y\n","type":"evl.fork-evidence/v1"}"#,
+            r#"{"a":"x\n","b":"y\n","type":"evl.fork-evidence/v1","conflict":{"leaf_hash_a":"","proof_a":{"leaf_index":0,"tree_size":9007199254740992,"hashes":[]},"leaf_hash_b":"","proof_b":{"leaf_index":0,"tree_size":1,"hashes":[]}}}"#,
+            r#"{"a":"x\n","b":"y\n","type":"evl.fork-evidence/v1","conflict":{"leaf_hash_a":"","proof_a":{"leaf_index":0,"tree_size":1,"hashes":["AA=="]},"leaf_hash_b":"","proof_b":{"leaf_index":0,"tree_size":1,"hashes":[]}}}"#,
+            "[]",
+            "",
+        ];
+        for s in bad {
+            assert_eq!(code(s).map(|_| ()), Err(ErrorCode::ForkEvidenceInvalid), "{s}");
+        }
     }
 }

@@ -5,8 +5,10 @@
 //! parses with its own strict reader first, so those inputs are rejected with a stable code
 //! instead of being hashed into something the author did not write.
 //!
-//! Number policy (SPEC.md §2.2): every number's magnitude must be at most 2^53 − 1, in any
-//! notation. `9007199254740993`, `1E30` and `1e20` are all rejected with `NUMBER_OUT_OF_RANGE`.
+//! Number policy (SPEC.md §2.2 rule 5): every number's magnitude must be at most 2^53 − 1, in any
+//! notation: integer literals compared exactly, other numbers after rounding to the nearest
+//! double. `9007199254740993`, `9007199254740993.0` (rounds to 2^53), `1E30` and `1e20` are all
+//! rejected with `NUMBER_OUT_OF_RANGE`; `9007199254740991.4` rounds to 2^53 − 1 and is accepted.
 //! Rationale: any double of magnitude ≥ 2^53 is an integer, and RFC 8785 prints those below
 //! 10^21 as plain integer literals; allowing them in exponent form but not as literals would make
 //! canonicalization non-idempotent, and allowing them as literals lets big integers be silently
@@ -481,6 +483,43 @@ mod tests {
         );
         assert_eq!(canonicalize(b"1e-7").unwrap(), b"1e-7");
         assert_eq!(canonicalize(b"4.50").unwrap(), b"4.5");
+    }
+
+    /// SPEC.md §2.2 rule 5: the 2^53−1 bound applies in every notation, to the double a
+    /// non-integer literal rounds to.
+    #[test]
+    fn number_range_applies_after_rounding_in_any_notation() {
+        for rejected in [
+            "9007199254740993.0",  // rounds to 2^53
+            "9007199254740992.0",  // exactly 2^53
+            "9007199254740991.5",  // ties to even: 2^53
+            "-9007199254740993.0", // either sign
+            "9.007199254740992e15",
+            "0.9007199254740993e16",
+            "90071992547409920e-1",
+            "1e16",
+            "1e20",
+            "1E30",
+            "1e308",
+        ] {
+            assert_eq!(code(rejected), ErrorCode::NumberOutOfRange, "{rejected}");
+        }
+        for (accepted, canonical) in [
+            ("9007199254740991.0", "9007199254740991"),
+            ("9007199254740991.4", "9007199254740991"), // rounds down to 2^53−1
+            ("-9007199254740991.4", "-9007199254740991"),
+            ("90071992547409910e-1", "9007199254740991"),
+            ("9.007199254740991E+15", "9007199254740991"),
+            ("1e15", "1000000000000000"),
+            ("0.30000000000000001", "0.3"),
+            ("-0.0", "0"),
+        ] {
+            assert_eq!(
+                canonicalize(accepted.as_bytes()).map_err(|e| e.code()),
+                Ok(canonical.as_bytes().to_vec()),
+                "{accepted}"
+            );
+        }
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl NoteError {
     }
 }
 
-/// A key name: non-empty, ≤ [`MAX_NAME_BYTES`], no whitespace, no `+` (C2SP signed-note).
+/// A key name: non-empty, ≤ [`MAX_NAME_BYTES`], no whitespace, no `+` (C2SP signed-note;
+/// SPEC.md §5.1 rule 3). Also the rule for trust-root origins (§8.1 rule 2).
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_BYTES
@@ -80,7 +81,12 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
-    /// Names a raw 32-byte Ed25519 public key.
+    /// Names a raw 32-byte Ed25519 public key (SPEC.md §5.1 rules 3 and 5, §6.3 rules 3 and 5).
+    ///
+    /// Rejects with `KEY_MALFORMED`: an invalid name; a key that is not 32 bytes, not a curve
+    /// point, not the canonical encoding of its point (a y coordinate ≥ p, or the sign bit set
+    /// on x = 0, which ed25519-dalek decompresses by reducing), or of small order (it would
+    /// never pass `verify_strict`, and one signature could verify for many messages).
     pub fn new(name: &str, key: &[u8]) -> Result<Self, NoteError> {
         if !is_valid_name(name) {
             return Err(NoteError::KeyMalformed("invalid key name"));
@@ -90,6 +96,14 @@ impl PublicKey {
             .map_err(|_| NoteError::KeyMalformed("Ed25519 public key must be 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&raw)
             .map_err(|_| NoteError::KeyMalformed("not a valid Ed25519 point"))?;
+        if key.to_edwards().compress().as_bytes() != &raw {
+            return Err(NoteError::KeyMalformed(
+                "not the canonical encoding of an Ed25519 point",
+            ));
+        }
+        if key.is_weak() {
+            return Err(NoteError::KeyMalformed("Ed25519 public key of small order"));
+        }
         Ok(Self {
             name: name.to_owned(),
             id: key_id(name, &key),
@@ -333,7 +347,9 @@ impl SignedNote {
         out
     }
 
-    /// Verifies the signature by `key`; signatures by other keys are ignored (SPEC.md §5.2).
+    /// Verifies the signature by `key`: every line by `key` must verify (repeated lines
+    /// included), and lines by other keys are ignored (SPEC.md §5.2). Against a trust root use
+    /// [`crate::TrustRoot::verify_note`], which applies this to every trusted, valid key.
     pub fn verify(&self, key: &PublicKey) -> Result<Verified<String>, NoteError> {
         let mut found = false;
         for s in self.sigs.iter().filter(|s| s.name == key.name && s.id == key.id) {
@@ -347,5 +363,113 @@ impl SignedNote {
         } else {
             Err(NoteError::KeyUnknown)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unhex(s: &str) -> [u8; 32] {
+        hex::decode(s).unwrap().try_into().unwrap()
+    }
+
+    /// `p + y0` as 32 little-endian bytes, optionally with the x sign bit: a non-canonical
+    /// encoding of the point with y = y0, for y0 < 19 (so that p + y0 < 2^255).
+    fn non_canonical_y(y0: u8, sign: bool) -> [u8; 32] {
+        let mut b = [0xff; 32];
+        b[0] = 0xed + y0; // p = 2^255 − 19 = ed ff … ff 7f (little-endian)
+        b[31] = if sign { 0xff } else { 0x7f };
+        b
+    }
+
+    #[test]
+    fn rejects_non_canonical_key_encodings() {
+        // y = p + 3 decodes (y = 3 is on the curve) to a point that is not of small order: only
+        // the canonical-encoding check can reject it.
+        for sign in [false, true] {
+            let raw = non_canonical_y(3, sign);
+            let vk = VerifyingKey::from_bytes(&raw).expect("ed25519-dalek decompresses y >= p");
+            assert_ne!(vk.to_edwards().compress().as_bytes(), &raw);
+            assert!(!vk.is_weak());
+            assert_eq!(
+                PublicKey::new("example.org/evl", &raw),
+                Err(NoteError::KeyMalformed(
+                    "not the canonical encoding of an Ed25519 point"
+                ))
+            );
+            // The same key in a vkey with its correct key ID fails on the encoding, not the ID.
+            let mut alg_key = vec![ALG_ED25519];
+            alg_key.extend_from_slice(&raw);
+            let vkey = format!(
+                "example.org/evl+{:08x}+{}",
+                key_id("example.org/evl", &vk),
+                b64::encode(&alg_key)
+            );
+            assert_eq!(
+                PublicKey::from_vkey(&vkey).map_err(|e| e.code()),
+                Err(ErrorCode::KeyMalformed)
+            );
+        }
+        // Every y ≥ p encoding that decodes at all is rejected, whichever check catches it.
+        let mut decoded = 0;
+        for y0 in 0..19 {
+            for sign in [false, true] {
+                let raw = non_canonical_y(y0, sign);
+                if VerifyingKey::from_bytes(&raw).is_ok() {
+                    decoded += 1;
+                    assert_eq!(
+                        PublicKey::new("k", &raw).map_err(|e| e.code()),
+                        Err(ErrorCode::KeyMalformed),
+                        "y = p + {y0}, sign {sign}"
+                    );
+                }
+            }
+        }
+        assert!(decoded >= 20, "only {decoded} non-canonical encodings decode");
+    }
+
+    #[test]
+    fn rejects_small_order_keys() {
+        let small_order = [
+            // identity (0, 1), order 1
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            // (0, −1), order 2
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            // (√−1, 0), order 4
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            // order 8
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        ];
+        for h in small_order {
+            let raw = unhex(h);
+            let vk = VerifyingKey::from_bytes(&raw).unwrap();
+            // Canonical encodings: only the small-order check can reject them.
+            assert_eq!(vk.to_edwards().compress().as_bytes(), &raw, "{h}");
+            assert!(vk.is_weak(), "{h}");
+            assert_eq!(
+                PublicKey::new("example.org/evl", &raw),
+                Err(NoteError::KeyMalformed("Ed25519 public key of small order")),
+                "{h}"
+            );
+        }
+        // The identity with the sign bit set is both non-canonical and of small order.
+        let mut neg_zero = unhex(small_order[0]);
+        neg_zero[31] |= 0x80;
+        assert_eq!(
+            PublicKey::new("k", &neg_zero).map_err(|e| e.code()),
+            Err(ErrorCode::KeyMalformed)
+        );
+    }
+
+    #[test]
+    fn accepts_honest_keys() {
+        let k = SecretKey::from_seed("example.org/evl", &[1; 32]).unwrap();
+        assert_eq!(
+            k.public().vkey(),
+            "example.org/evl+d3076b9f+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c"
+        );
+        assert_eq!(PublicKey::from_vkey(&k.public().vkey()).unwrap(), *k.public());
     }
 }

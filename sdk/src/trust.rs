@@ -161,15 +161,39 @@ impl SignedByError {
 }
 
 impl TrustRoot {
-    /// A trust root for `origin` with `keys`.
+    /// A trust root for `origin` with `keys` (SPEC.md §8.1 rules 2–4).
+    ///
+    /// Rejects with `TRUST_ROOT_INVALID`: an origin that is not a valid key name (§5.1 rule 3:
+    /// no white space, no `+`), since every key is named by it; 0 or more than
+    /// [`MAX_TRUST_ROOT_KEYS`] keys; a key whose name is not `origin`; two keys with the same
+    /// name and key ID, which would make key selection (§8.2 step 1) ambiguous.
     pub fn new(origin: &str, keys: Vec<TrustedKey>) -> Result<Self, TrustError> {
-        if !crate::checkpoint::is_valid_origin(origin) {
-            return Err(TrustError::Invalid("invalid origin".into()));
+        if !crate::note::is_valid_name(origin) {
+            return Err(TrustError::Invalid(
+                "origin must be a valid key name (no white space, no '+')".into(),
+            ));
         }
         if keys.is_empty() || keys.len() > MAX_TRUST_ROOT_KEYS {
             return Err(TrustError::Invalid(format!(
                 "a trust root holds 1..={MAX_TRUST_ROOT_KEYS} keys"
             )));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if k.key.name() != origin {
+                return Err(TrustError::Invalid(format!(
+                    "key {} is not named by the origin {origin:?}",
+                    k.key.dsse_keyid()
+                )));
+            }
+            if keys[..i]
+                .iter()
+                .any(|o| o.key.name() == k.key.name() && o.key.id() == k.key.id())
+            {
+                return Err(TrustError::Invalid(format!(
+                    "key {} is listed twice",
+                    k.key.dsse_keyid()
+                )));
+            }
         }
         Ok(Self {
             origin: origin.to_owned(),
@@ -183,6 +207,12 @@ impl TrustRoot {
         let j: TrustRootJson = serde_json::from_value(v).map_err(|e| TrustError::Invalid(e.to_string()))?;
         if j.kind != TRUST_ROOT_TYPE {
             return Err(TrustError::Invalid(format!("type must be {TRUST_ROOT_TYPE:?}")));
+        }
+        // Bound the work before parsing (and decompressing) every vkey; `new` checks it too.
+        if j.keys.len() > MAX_TRUST_ROOT_KEYS {
+            return Err(TrustError::Invalid(format!(
+                "a trust root holds 1..={MAX_TRUST_ROOT_KEYS} keys"
+            )));
         }
         let mut keys = Vec::new();
         for k in j.keys {
@@ -233,43 +263,48 @@ impl TrustRoot {
         self.keys.iter().find(|k| k.key.dsse_keyid() == keyid)
     }
 
-    /// Verifies a signed note by any trusted key valid at `at` (SPEC.md §8.2).
+    /// Verifies a signed note by the trusted keys valid at `at` (SPEC.md §5.2 rules 5–7, §8.2).
     ///
-    /// Tries every signature line whose name and key ID match a trusted key; the first that
-    /// verifies under a valid key wins. If none does, the most specific failure is reported:
-    /// `SIGNATURE_INVALID` over `KEY_REVOKED` over `KEY_EXPIRED` over `KEY_UNKNOWN`.
+    /// Lines whose name and key ID match no trusted key are skipped. Every other line is checked:
+    /// a line by a revoked key or a key outside its window contributes `KEY_REVOKED` or
+    /// `KEY_EXPIRED` (its signature is not checked); a line by a valid key that does not verify
+    /// rejects the whole note with `SIGNATURE_INVALID`, even if another line verifies (as Go's
+    /// `note.Open`). The note is accepted when at least one line by a valid key verifies;
+    /// otherwise the highest-ranked code is reported: `KEY_REVOKED` over `KEY_EXPIRED` over
+    /// `KEY_UNKNOWN`.
     pub fn verify_note(&self, note: &SignedNote, at: Timestamp) -> Result<Verified<String>, SignedByError> {
         self.signer_of(note, at)?;
         Ok(Verified::new(note.text().to_owned()))
     }
 
+    /// The key of the first line that verifies; see [`TrustRoot::verify_note`].
     fn signer_of(&self, note: &SignedNote, at: Timestamp) -> Result<&TrustedKey, SignedByError> {
-        let mut err: Option<SignedByError> = None;
-        let rank = |e: &SignedByError| match e.code() {
-            ErrorCode::SignatureInvalid => 3,
-            ErrorCode::KeyRevoked => 2,
-            ErrorCode::KeyExpired => 1,
-            _ => 0,
-        };
-        let mut keep = |e: SignedByError| {
-            if err.as_ref().is_none_or(|old| rank(&e) > rank(old)) {
-                err = Some(e);
-            }
-        };
+        let mut signer: Option<&TrustedKey> = None;
+        let mut err: Option<TrustError> = None;
         for s in note.signatures() {
+            // §5.2 rule 5, §8.2 step 1: unknown signers are skipped.
             let Some(k) = self.find(&s.name, s.id) else {
                 continue;
             };
+            // §8.2 steps 2–3: a key not valid at `at` is not used; its signature is not checked.
             if let Err(e) = k.check_valid_at(at) {
-                keep(e.into());
+                if err.as_ref().is_none_or(|old| rank(e.code()) > rank(old.code())) {
+                    err = Some(e);
+                }
                 continue;
             }
-            match note.verify(&k.key) {
-                Ok(_) => return Ok(k),
-                Err(e) => keep(CheckpointError::Note(e).into()),
+            // §5.2 rule 6, §8.2 step 4: every line by a valid trusted key must verify.
+            if !k.key.verify_strict(note.text().as_bytes(), &s.sig) {
+                return Err(NoteError::SignatureInvalid(k.key.dsse_keyid()).into());
             }
+            signer.get_or_insert(k);
         }
-        Err(err.unwrap_or_else(|| TrustError::Unknown(format!("for origin {}", self.origin)).into()))
+        match signer {
+            Some(k) => Ok(k),
+            None => Err(err
+                .unwrap_or_else(|| TrustError::Unknown(format!("for origin {}", self.origin)))
+                .into()),
+        }
     }
 
     /// Verifies a signed checkpoint: origin, then signature by a key valid at `at`.
@@ -293,8 +328,152 @@ impl TrustRoot {
     }
 }
 
+/// Rank of a key-selection failure (SPEC.md §8.2): the highest-ranked one is reported.
+pub(crate) fn rank(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::SignatureInvalid => 3,
+        ErrorCode::KeyRevoked => 2,
+        ErrorCode::KeyExpired => 1,
+        _ => 0,
+    }
+}
+
 impl From<NoteError> for SignedByError {
     fn from(e: NoteError) -> Self {
         SignedByError::Checkpoint(CheckpointError::Note(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::SecretKey;
+
+    const ORIGIN: &str = "example.org/evl";
+    const TEXT: &str = "example.org/evl\n3\nOpV1IL0E3VxxYIOxoDr+xdWWQmNTD70d39Oljtk4yOQ=\n";
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+    fn key(seed: u8) -> SecretKey {
+        SecretKey::from_seed(ORIGIN, &[seed; 32]).unwrap()
+    }
+    fn valid(k: &SecretKey) -> TrustedKey {
+        TrustedKey::new(k.public().clone(), ts("2026-01-01T00:00:00Z"), None, false)
+    }
+    fn expired(k: &SecretKey) -> TrustedKey {
+        TrustedKey::new(
+            k.public().clone(),
+            ts("2025-01-01T00:00:00Z"),
+            Some(ts("2025-12-31T23:59:59Z")),
+            false,
+        )
+    }
+    fn revoked(k: &SecretKey) -> TrustedKey {
+        TrustedKey::new(k.public().clone(), ts("2025-01-01T00:00:00Z"), None, true)
+    }
+
+    /// Keys 1 and 2 valid, 3 expired, 4 revoked; key 5 is not trusted.
+    fn root() -> TrustRoot {
+        TrustRoot::new(
+            ORIGIN,
+            vec![valid(&key(1)), valid(&key(2)), expired(&key(3)), revoked(&key(4))],
+        )
+        .unwrap()
+    }
+
+    /// A note over `TEXT` with one line per (key, signature verifies?).
+    fn note(lines: &[(u8, bool)]) -> SignedNote {
+        let mut s = format!("{TEXT}\n");
+        for &(seed, good) in lines {
+            let k = key(seed);
+            let mut sig = k.sign_raw(TEXT.as_bytes());
+            if !good {
+                sig[10] ^= 1;
+            }
+            let mut raw = k.public().id().to_be_bytes().to_vec();
+            raw.extend_from_slice(&sig);
+            s.push_str(&format!("\u{2014} {ORIGIN} {}\n", crate::b64::encode(&raw)));
+        }
+        SignedNote::parse(s.as_bytes()).unwrap()
+    }
+
+    fn verdict(lines: &[(u8, bool)]) -> Result<String, ErrorCode> {
+        let at = ts("2026-06-01T00:00:00Z");
+        let tr = root();
+        let n = note(lines);
+        tr.verify_note(&n, at).map_err(|e| e.code())?;
+        tr.signer_of(&n, at)
+            .map(|k| k.key().dsse_keyid())
+            .map_err(|e| e.code())
+    }
+
+    #[test]
+    fn a_failing_line_by_a_valid_trusted_key_rejects_the_note() {
+        use ErrorCode::*;
+        let k1 = key(1).public().dsse_keyid();
+        assert_eq!(verdict(&[(1, true)]), Ok(k1.clone()));
+        assert_eq!(verdict(&[(1, true), (2, true)]), Ok(k1.clone()));
+        // SPEC.md §5.2 rule 6: in either order, and for a repeated line by the same key.
+        assert_eq!(verdict(&[(1, true), (2, false)]), Err(SignatureInvalid));
+        assert_eq!(verdict(&[(2, false), (1, true)]), Err(SignatureInvalid));
+        assert_eq!(verdict(&[(1, true), (1, false)]), Err(SignatureInvalid));
+        assert_eq!(verdict(&[(1, false)]), Err(SignatureInvalid));
+        // Unknown signers are skipped (rule 5); lines by keys not valid at `at` are not checked.
+        assert_eq!(verdict(&[(5, false), (1, true)]), Ok(k1.clone()));
+        assert_eq!(verdict(&[(3, false), (1, true)]), Ok(k1.clone()));
+        assert_eq!(verdict(&[(4, false), (1, true)]), Ok(k1));
+        // No line by a valid key: §8.2 ranking, whether or not the signatures verify.
+        assert_eq!(verdict(&[(3, true)]), Err(KeyExpired));
+        assert_eq!(verdict(&[(4, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(4, false)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(3, true), (4, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(4, true), (3, true)]), Err(KeyRevoked));
+        assert_eq!(verdict(&[(5, true)]), Err(KeyUnknown));
+        // A revoked or expired line does not hide a failing line by a valid key.
+        assert_eq!(verdict(&[(4, true), (2, false)]), Err(SignatureInvalid));
+    }
+
+    #[test]
+    fn keys_must_be_named_by_the_origin() {
+        let other = SecretKey::from_seed("example.org/other", &[1; 32]).unwrap();
+        let tr = TrustRoot::new(ORIGIN, vec![valid(&key(1)), valid(&other)]);
+        assert_eq!(tr.map_err(|e| e.code()), Err(ErrorCode::TrustRootInvalid));
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected() {
+        // The same name and key ID twice, even with different validity.
+        let tr = TrustRoot::new(ORIGIN, vec![valid(&key(1)), revoked(&key(1))]);
+        assert_eq!(tr.map_err(|e| e.code()), Err(ErrorCode::TrustRootInvalid));
+        let good = String::from_utf8(root().to_json()).unwrap();
+        let vkey = key(1).public().vkey();
+        let dup = good.replacen(
+            "\"keys\":[",
+            &format!("\"keys\":[{{\"not_before\":\"2026-01-01T00:00:00Z\",\"vkey\":\"{vkey}\"}},"),
+            1,
+        );
+        assert_eq!(
+            TrustRoot::from_json(dup.as_bytes()).map_err(|e| e.code()),
+            Err(ErrorCode::TrustRootInvalid)
+        );
+        assert_eq!(TrustRoot::from_json(good.as_bytes()).unwrap(), root());
+    }
+
+    #[test]
+    fn origins_follow_the_key_name_rules() {
+        // A checkpoint origin may contain spaces (§5.3 rule 1); a trust-root origin may not.
+        assert!(crate::checkpoint::is_valid_origin("go.sum database tree"));
+        for origin in ["go.sum database tree", "a+b", "", "tab\there", &"x".repeat(257)] {
+            let tr = TrustRoot::new(origin, vec![valid(&key(1))]);
+            assert_eq!(
+                tr.map_err(|e| e.code()),
+                Err(ErrorCode::TrustRootInvalid),
+                "{origin:?}"
+            );
+        }
+        let long = "x".repeat(crate::limits::MAX_NAME_BYTES);
+        let k = SecretKey::from_seed(&long, &[1; 32]).unwrap();
+        assert!(TrustRoot::new(&long, vec![valid(&k)]).is_ok());
     }
 }

@@ -2,11 +2,41 @@
 
 use crate::cli::Format;
 use serde::Serialize;
+use std::io::Write as _;
+
+/// Writes to stdout; a closed pipe (`evl ... | head`) ends the process quietly with success.
+pub fn write_out(args: std::fmt::Arguments<'_>, newline: bool) {
+    let mut o = std::io::stdout().lock();
+    let r = o
+        .write_fmt(args)
+        .and_then(|()| if newline { o.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| o.flush());
+    if let Err(e) = r {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` that survives a closed pipe.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::output::write_out(format_args!(""), true) };
+    ($($t:tt)*) => { $crate::output::write_out(format_args!($($t)*), true) };
+}
+
+/// `print!` that survives a closed pipe.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::write_out(format_args!($($t)*), false) };
+}
 
 /// Prints `value` as pretty JSON (json) or calls `table` (table).
 pub fn emit<T: Serialize>(format: Format, value: &T, table: impl FnOnce()) {
     match format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         ),

@@ -136,6 +136,39 @@ fn canonical(out: &mut Out) {
         json!({"desc": "byte 0xff inside a string", "input_hex": hex_of(b"\"a\xffb\""), "canonical": null}),
         Some(ErrorCode::InvalidUtf8),
     );
+    // SPEC.md §2.2 rule 5: the 2^53−1 bound holds in every notation, after rounding to a double.
+    for (name, input) in [
+        ("fraction-rounds-to-2-pow-53", "9007199254740993.0"),
+        ("fraction-half-rounds-to-2-pow-53", "9007199254740991.5"),
+        ("exponent-1e16", "1e16"),
+    ] {
+        put(
+            out,
+            "canonical",
+            name,
+            json!({"desc": format!("reject: {input} is a double beyond 2^53-1"), "input": input, "canonical": null}),
+            Some(ErrorCode::NumberOutOfRange),
+        );
+    }
+    for (name, input) in [
+        (
+            "fraction-rounds-to-max-safe",
+            "[9007199254740991.4,-9007199254740991.4]",
+        ),
+        (
+            "exponent-max-safe",
+            "[9.007199254740991e15,90071992547409910e-1,1e15]",
+        ),
+    ] {
+        let canon = evl_sdk::canonicalize(input.as_bytes()).map(|c| String::from_utf8_lossy(&c).into_owned());
+        put(
+            out,
+            "canonical",
+            name,
+            json!({"desc": format!("canonicalize: {name} (doubles within 2^53-1)"), "input": input, "canonical": canon.ok()}),
+            None,
+        );
+    }
 }
 
 fn hex_of(b: &[u8]) -> String {
@@ -519,8 +552,33 @@ fn consistency(out: &mut Out) {
     );
 }
 
+fn trust_json(tr: &evl_sdk::TrustRoot) -> Value {
+    serde_json::from_slice(&tr.to_json()).unwrap_or(Value::Null)
+}
+
+/// A checkpoint vector, verified against [`trust_root`] at [`AT`]. `vkey` is the key a peer
+/// that knows no trust root (Go's `note.Open`) is given.
 fn cp_json(desc: &str, note: &str, vkey: &str) -> Value {
-    json!({"desc": desc, "note": note, "vkey": vkey, "at": AT})
+    json!({"desc": desc, "note": note, "vkey": vkey, "at": AT, "trust_root": trust_json(&trust_root())})
+}
+
+/// A note over `text` with one signature line per (key, signature altered?).
+fn multi_signed(text: &str, lines: &[(&SecretKey, bool)]) -> String {
+    let mut out = format!("{text}\n");
+    for (k, alter) in lines {
+        let mut sig = k.sign_raw(text.as_bytes());
+        if *alter {
+            sig[10] ^= 1;
+        }
+        let mut raw = k.public().id().to_be_bytes().to_vec();
+        raw.extend_from_slice(&sig);
+        out.push_str(&format!(
+            "\u{2014} {} {}\n",
+            k.public().name(),
+            evl_sdk::b64::encode(&raw)
+        ));
+    }
+    out
 }
 
 fn checkpoints(out: &mut Out) {
@@ -638,6 +696,59 @@ fn checkpoints(out: &mut Out) {
         "size-leading-zero",
         cp_json("tree size 037 (signed)", &leading_zero, &vkey),
         Some(ErrorCode::NoteMalformed),
+    );
+    // SPEC.md §5.2 rules 5–7 with several signature lines.
+    let text = evl_sdk::Checkpoint::new(ORIGIN, head(&t, LEAVES))
+        .expect("fixed")
+        .to_text();
+    let next = next_key();
+    let mut rotating = cp_json(
+        "during a rotation both keys are valid; the current key's line verifies, the next key's \
+         line does not: the whole note is rejected, as by Go's note.Open",
+        &multi_signed(&text, &[(&k, false), (&next, true)]),
+        &vkey,
+    );
+    rotating["trust_root"] = trust_json(&rotating_trust_root());
+    rotating["extra_vkeys"] = json!([next.public().vkey()]);
+    put(
+        out,
+        "checkpoint",
+        "valid-key-line-fails",
+        rotating,
+        Some(ErrorCode::SignatureInvalid),
+    );
+    put(
+        out,
+        "checkpoint",
+        "ok-unknown-signer-skipped",
+        cp_json(
+            "a line by an untrusted key with a bad signature is skipped",
+            &multi_signed(&text, &[(&stranger_key(), true), (&k, false)]),
+            &vkey,
+        ),
+        None,
+    );
+    put(
+        out,
+        "checkpoint",
+        "ok-expired-key-line-not-checked",
+        cp_json(
+            "a line by a trusted key outside its window is not checked, even with a bad signature",
+            &multi_signed(&text, &[(&old_key(), true), (&k, false)]),
+            &vkey,
+        ),
+        None,
+    );
+    put(
+        out,
+        "checkpoint",
+        "revoked-key-bad-signature",
+        cp_json(
+            "only a line by a revoked key, with a bad signature: KEY_REVOKED, not SIGNATURE_INVALID",
+            &multi_signed(&text, &[(&revoked_key(), true)]),
+            &revoked_key().public().vkey(),
+        ),
+        Some(ErrorCode::KeyRevoked),
     );
 }
 
@@ -786,6 +897,70 @@ fn dsse(out: &mut Out) {
         dsse_json("signed by another key", &other.to_json(), &k, "standard"),
         Some(ErrorCode::SignatureInvalid),
     );
+    // Keys a verifier must refuse to parse (SPEC.md §5.1 rule 5, §6.3 rules 3 and 5). With
+    // A = identity and R = identity, S = 0 satisfies [S]B = R + [k]A for every message, so a
+    // verifier that accepts the key accepts this signature over anything.
+    let identity_sig = {
+        let mut s = vec![0u8; 64];
+        s[0] = 1;
+        s
+    };
+    for (name, desc, raw) in [
+        (
+            "small-order-key",
+            "public key is the identity point (small order); the signature R = identity, S = 0 \
+             verifies for every message under the cofactorless equation",
+            hex_decode32("0100000000000000000000000000000000000000000000000000000000000000"),
+        ),
+        (
+            "non-canonical-key",
+            "public key is the identity point encoded with y = p + 1 (non-canonical, and of small \
+             order); the signature R = identity, S = 0",
+            hex_decode32("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        ),
+    ] {
+        let keyid = format!("{ORIGIN}+{}", raw_key_id(ORIGIN, &raw));
+        let env = json!({
+            "payload": evl_sdk::b64::encode(br#"{"example":true}"#),
+            "payloadType": "application/vnd.evidence-ledger.anchor.v1+json",
+            "signatures": [{"keyid": keyid, "sig": evl_sdk::b64::encode(&identity_sig)}],
+        });
+        put(
+            out,
+            "dsse",
+            name,
+            json!({"desc": desc, "envelope": env, "public_key_hex": hex_of(&raw), "keyid": keyid, "encoding": "standard"}),
+            Some(ErrorCode::KeyMalformed),
+        );
+    }
+}
+
+fn hex_decode32(h: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("fixed hex");
+    }
+    out
+}
+
+/// The signed-note key ID of a raw Ed25519 key, as 8 hex digits (SPEC.md §5.1 rule 4), for keys
+/// the SDK refuses to parse.
+fn raw_key_id(name: &str, raw: &[u8; 32]) -> String {
+    let mut buf = name.as_bytes().to_vec();
+    buf.extend_from_slice(&[b'\n', 0x01]);
+    buf.extend_from_slice(raw);
+    hex_of(&evl_sdk::sha256(&buf).as_bytes()[..4])
+}
+
+/// A vkey for a raw key the SDK refuses to parse, with its correct key ID.
+fn raw_vkey(name: &str, raw: &[u8; 32]) -> String {
+    let mut alg_key = vec![0x01];
+    alg_key.extend_from_slice(raw);
+    format!(
+        "{name}+{}+{}",
+        raw_key_id(name, raw),
+        evl_sdk::b64::encode(&alg_key)
+    )
 }
 
 /// Adds the Ed25519 group order L to a little-endian scalar (32 bytes).
@@ -1184,6 +1359,69 @@ fn anchors(out: &mut Out) {
         None,
         ErrorCode::AnchorMalformed,
     );
+    // SPEC.md §8.2: key validity is checked before the signature, as for notes.
+    for (name, desc, signer, code) in [
+        (
+            "revoked-key-bad-signature",
+            "anchor 1 signed by a revoked key, signature altered: KEY_REVOKED, not SIGNATURE_INVALID",
+            revoked_key(),
+            ErrorCode::KeyRevoked,
+        ),
+        (
+            "expired-key-bad-signature",
+            "anchor 1 (2026) signed by a key valid only in 2025, signature altered: KEY_EXPIRED",
+            old_key(),
+            ErrorCode::KeyExpired,
+        ),
+    ] {
+        let x = b.payload(1, 0, 13, Some(&p0), "2026-02-01T06:00:00Z", &signer);
+        bad(
+            name,
+            desc,
+            &[good[0].clone(), alter_signature(&x.sign(&signer).to_json())],
+            &proofs[..2],
+            Some(1),
+            code,
+        );
+    }
+    // SPEC.md §7.1 rule 2: a missing nullable member is not null.
+    for member in ["prev", "segment_reason", "archived"] {
+        let mut v: Value = serde_json::from_slice(&p0.to_bytes()).unwrap_or(Value::Null);
+        if let Value::Object(o) = &mut v {
+            o.remove(member);
+        }
+        let payload = evl_sdk::canonicalize(&serde_json::to_vec(&v).unwrap_or_default()).expect("canonical");
+        bad(
+            &format!("payload-missing-{}", member.replace('_', "-")),
+            &format!("genesis anchor whose canonical payload has no `{member}` member"),
+            &[Envelope::sign(evl_sdk::dsse::ANCHOR_PAYLOAD_TYPE, &payload, &k).to_json()],
+            &proofs[..1],
+            None,
+            ErrorCode::AnchorMalformed,
+        );
+    }
+    // SPEC.md §7.2 step 3.4: the first genesis (segment 0, prev null) has seq 0.
+    let x = b.payload(3, 0, 5, None, "2026-02-01T00:00:00Z", &k);
+    bad(
+        "genesis-seq-nonzero",
+        "a segment-0 genesis anchor (prev null) numbered 3",
+        &[sign(&x)],
+        &proofs[..1],
+        Some(3),
+        ErrorCode::AnchorMalformed,
+    );
+}
+
+/// Changes one base64 character of the first signature of an envelope.
+fn alter_signature(env: &[u8]) -> Vec<u8> {
+    let mut v = serde_json::from_slice::<Value>(env).unwrap_or(Value::Null);
+    let s = v["signatures"][0]["sig"].as_str().unwrap_or_default().to_string();
+    v["signatures"][0]["sig"] = json!(format!(
+        "{}{}",
+        if s.starts_with('A') { "B" } else { "A" },
+        &s[1..]
+    ));
+    serde_json::to_vec(&v).unwrap_or_default()
 }
 
 fn forks(out: &mut Out) {
@@ -1288,6 +1526,47 @@ fn forks(out: &mut Out) {
         &forged,
         Some(ErrorCode::KeyUnknown),
     );
+    // SPEC.md §7.4: fork evidence is strict JSON (§2.2) with exactly the listed members.
+    let mut big = ev2.clone();
+    if let Some(c) = &mut big.conflict {
+        let mut p: Value = serde_json::to_value(&c.proof_b).unwrap_or(Value::Null);
+        p["tree_size"] = json!(1u64 << 53);
+        put(
+            out,
+            "fork",
+            "proof-size-beyond-2-pow-53",
+            json!({"desc": "proof_b's tree_size is 2^53: a §2.2 number fault inside the evidence",
+                   "trust_root": tr, "at": AT,
+                   "evidence": {"type": FORK_EVIDENCE_TYPE, "a": big.a, "b": big.b,
+                                "conflict": {"leaf_hash_a": c.leaf_hash_a, "proof_a": c.proof_a,
+                                             "leaf_hash_b": c.leaf_hash_b, "proof_b": p}}}),
+            Some(ErrorCode::ForkEvidenceInvalid),
+        );
+    }
+    let mut extra: Value = serde_json::to_value(&ev).unwrap_or(Value::Null);
+    extra["note"] = json!("unknown member");
+    put(
+        out,
+        "fork",
+        "unknown-member",
+        json!({"desc": "an unknown member", "trust_root": tr, "at": AT, "evidence": extra}),
+        Some(ErrorCode::ForkEvidenceInvalid),
+    );
+    // A lenient parser keeps the last `b` and sees a valid fork of two size-37 heads.
+    let evidence_json = format!(
+        "{{\"a\":{},\"b\":{},\"b\":{},\"conflict\":null,\"type\":\"{FORK_EVIDENCE_TYPE}\"}}",
+        json!(ev.a),
+        json!(ev.a),
+        json!(ev.b)
+    );
+    put(
+        out,
+        "fork",
+        "duplicate-member",
+        json!({"desc": "member b given twice (the last one would make a valid fork)", "trust_root": tr,
+               "at": AT, "evidence": null, "evidence_json": evidence_json}),
+        Some(ErrorCode::ForkEvidenceInvalid),
+    );
 }
 
 fn trust_roots(out: &mut Out) {
@@ -1324,4 +1603,49 @@ fn trust_roots(out: &mut Out) {
     m("bad-time", "not_before is not RFC 3339 UTC", &|v| {
         v["keys"][0]["not_before"] = json!("2026-01-01 00:00:00")
     });
+    // SPEC.md §8.1 rules 2–4.
+    let other = key("example.org/other-log", "evl-vectors log key 2026");
+    m(
+        "key-name-not-origin",
+        "a key named by another origin (§8.1 rule 3)",
+        &|v| v["keys"][0]["vkey"] = json!(other.public().vkey()),
+    );
+    m(
+        "duplicate-key",
+        "the current key listed twice, once revoked (§8.1 rule 4)",
+        &|v| {
+            let mut dup = v["keys"][0].clone();
+            dup["revoked"] = json!(true);
+            if let Some(keys) = v["keys"].as_array_mut() {
+                keys.push(dup);
+            }
+        },
+    );
+    m(
+        "origin-with-space",
+        "origin is not a valid key name: it contains a space (§8.1 rule 2)",
+        &|v| v["origin"] = json!("example.org/evl vectors"),
+    );
+    m(
+        "origin-with-plus",
+        "origin is not a valid key name: it contains '+' (§8.1 rule 2)",
+        &|v| v["origin"] = json!("example.org/evl+vectors"),
+    );
+    // SPEC.md §5.1 rule 5: vkeys with the correct key ID whose key bytes must be refused.
+    m(
+        "vkey-non-canonical-key",
+        "vkey whose key encodes y = p + 3: a valid point of large order, but not canonical (y >= p)",
+        &|v| {
+            let raw = hex_decode32("f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+            v["keys"][0]["vkey"] = json!(raw_vkey(ORIGIN, &raw));
+        },
+    );
+    m(
+        "vkey-small-order-key",
+        "vkey whose key is a canonically encoded point of order 8",
+        &|v| {
+            let raw = hex_decode32("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
+            v["keys"][0]["vkey"] = json!(raw_vkey(ORIGIN, &raw));
+        },
+    );
 }

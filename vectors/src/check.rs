@@ -98,7 +98,7 @@ fn run(kind: &str, v: &Value) -> Result<(), ErrorCode> {
             Ok(())
         }
         "checkpoint" => {
-            let tr = crate::material::trust_root();
+            let tr = trust(v)?;
             let cp = SignedCheckpoint::parse(s(v, "note").as_bytes()).map_err(|e| e.code())?;
             tr.verify_checkpoint(&cp, at(v)?).map_err(|e| e.code())?;
             Ok(())
@@ -141,8 +141,13 @@ fn run(kind: &str, v: &Value) -> Result<(), ErrorCode> {
         }
         "fork" => {
             let tr = trust(v)?;
-            let ev: ForkEvidence =
-                serde_json::from_value(v["evidence"].clone()).map_err(|_| ErrorCode::ForkEvidenceInvalid)?;
+            // `evidence_json` carries evidence text that a JSON value cannot hold (e.g. a
+            // duplicate member); otherwise `evidence` is the evidence object.
+            let bytes = match v["evidence_json"].as_str() {
+                Some(text) => text.as_bytes().to_vec(),
+                None => serde_json::to_vec(&v["evidence"]).unwrap_or_default(),
+            };
+            let ev = ForkEvidence::from_json(&bytes).map_err(|e| e.code())?;
             tr.verify_fork(&ev, at(v)?).map_err(|e| e.code())?;
             Ok(())
         }

@@ -25,6 +25,10 @@ pub fn old_key() -> SecretKey {
 pub fn revoked_key() -> SecretKey {
     key(ORIGIN, "evl-vectors revoked key")
 }
+/// The next log key: trusted alongside [`log_key`] during a rotation.
+pub fn next_key() -> SecretKey {
+    key(ORIGIN, "evl-vectors next log key 2026")
+}
 /// A key nobody trusts.
 pub fn stranger_key() -> SecretKey {
     key(ORIGIN, "evl-vectors stranger key")
@@ -64,6 +68,18 @@ pub fn trust_root() -> TrustRoot {
         ],
     )
     .expect("fixed trust root")
+}
+
+/// The trust root during a key rotation: [`trust_root`] plus [`next_key`], valid from 2026 too.
+pub fn rotating_trust_root() -> TrustRoot {
+    let mut keys = trust_root().keys().to_vec();
+    keys.push(TrustedKey::new(
+        next_key().public().clone(),
+        ts("2026-01-01T00:00:00Z"),
+        None,
+        false,
+    ));
+    TrustRoot::new(ORIGIN, keys).expect("fixed trust root")
 }
 
 /// Leaf `i`: a small blob node.

@@ -33,10 +33,10 @@ impl MemoryStore {
     /// Test hook: overwrites a node's bytes in place (simulates media corruption).
     #[doc(hidden)]
     pub fn corrupt_node(&self, index: u64, bytes: Vec<u8>) {
-        if let Ok(mut s) = self.0.write() {
-            if let Some(n) = s.nodes.get_mut(index as usize) {
-                *n = bytes;
-            }
+        if let Ok(mut s) = self.0.write()
+            && let Some(n) = s.nodes.get_mut(index as usize)
+        {
+            *n = bytes;
         }
     }
 }
@@ -104,10 +104,10 @@ impl Snapshot for MemorySnapshot {
     ) -> Result<(), StoreError> {
         let s = self.store.read()?;
         for i in from..to.min(self.size) {
-            if let Some(n) = s.nodes.get(i as usize) {
-                if !f(i, n) {
-                    break;
-                }
+            if let Some(n) = s.nodes.get(i as usize)
+                && !f(i, n)
+            {
+                break;
             }
         }
         Ok(())

@@ -18,7 +18,7 @@ fn summary(a: &Anchor) -> serde_json::Value {
 
 fn print_summary(a: &Anchor) {
     let p = a.payload();
-    println!(
+    crate::outln!(
         "anchor {} (segment {}) at tree size {}, {}  {}",
         p.seq,
         p.segment,
@@ -27,7 +27,7 @@ fn print_summary(a: &Anchor) {
         a.id()
     );
     if let Some(r) = &p.segment_reason {
-        println!("  new segment: {r}");
+        crate::outln!("  new segment: {r}");
     }
 }
 
@@ -52,12 +52,12 @@ pub fn run(dir: &DataDir, cmd: AnchorCommand) -> Result<ExitCode> {
                 .collect();
             emit(out.output, &json, || {
                 if anchors.is_empty() {
-                    println!("no anchors yet (create one with `evl anchor create`)");
+                    crate::outln!("no anchors yet (create one with `evl anchor create`)");
                 }
                 for s in &anchors {
                     match &s.anchor {
                         Ok(a) => print_summary(a),
-                        Err(e) => println!("anchor {}: UNREADABLE {e}", s.seq),
+                        Err(e) => crate::outln!("anchor {}: UNREADABLE {e}", s.seq),
                     }
                 }
             });
@@ -71,7 +71,7 @@ pub fn run(dir: &DataDir, cmd: AnchorCommand) -> Result<ExitCode> {
             let envelope: serde_json::Value = serde_json::from_slice(&a.to_json())?;
             let v = serde_json::json!({"id": a.id(), "payload": a.payload(), "envelope": envelope});
             emit(out.output, &v, || {
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+                crate::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
             });
         }
         AnchorCommand::Verify { latest, all: _, out } => {
@@ -87,22 +87,30 @@ pub fn run(dir: &DataDir, cmd: AnchorCommand) -> Result<ExitCode> {
                 &serde_json::json!({"ok": ok, "verified": shown, "breaks": report.breaks, "archived": report.archived, "failure": report.failure}),
                 || {
                     for a in &shown {
-                        println!(
+                        crate::outln!(
                             "ok  anchor {} (segment {}) size {} signed by {} at {}",
-                            a.seq, a.segment, a.tree_size, a.key, a.time
+                            a.seq,
+                            a.segment,
+                            a.tree_size,
+                            a.key,
+                            a.time
                         );
                     }
                     for b in &report.breaks {
-                        println!(
+                        crate::outln!(
                             "segment {} starts at anchor {}: {} (archived segment {} ends at anchor {})",
-                            b.segment, b.seq, b.reason, b.archived.segment, b.archived.last_seq
+                            b.segment,
+                            b.seq,
+                            b.reason,
+                            b.archived.segment,
+                            b.archived.last_seq
                         );
                     }
                     match &report.failure {
-                        None => println!("anchor chain OK: {} anchors verified", report.verified.len()),
+                        None => crate::outln!("anchor chain OK: {} anchors verified", report.verified.len()),
                         Some(f) => {
-                            println!("FAIL {} at anchor {}: {}", f.code, f.seq, f.message);
-                            println!(
+                            crate::outln!("FAIL {} at anchor {}: {}", f.code, f.seq, f.message);
+                            crate::outln!(
                                 "  hint: after investigating, `evl anchor new-chain --reason \"...\"` starts a new segment linked to the last good anchor"
                             );
                         }

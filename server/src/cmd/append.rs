@@ -85,7 +85,7 @@ pub fn run(
         .collect();
     emit(format, &json, || {
         for o in &receipts {
-            println!(
+            crate::outln!(
                 "{:>10}  {}  {}",
                 o.receipt.leaf_index,
                 o.receipt.node_id,
@@ -96,7 +96,7 @@ pub fn run(
             .last()
             .map(|o| o.receipt.inclusion.size().get())
             .unwrap_or(0);
-        println!("{created} appended, {existing} already present; tree size {size}");
+        crate::outln!("{created} appended, {existing} already present; tree size {size}");
     });
     Ok(ExitCode::SUCCESS)
 }

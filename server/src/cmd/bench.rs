@@ -138,36 +138,36 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         "disk_bytes": disk, "disk_ratio_to_canonical": disk as f64 / total_canonical, "peak_rss_bytes": rss,
     });
     emit(args.out.output, &v, || {
-        println!(
+        crate::outln!(
             "evl bench: {n} nodes of ~{} B, {threads} threads × batches of {batch}",
             canonical_bytes / sample
         );
-        println!("  reference  JCS+SHA-256 in memory   {jcs_rate:>12.0} nodes/s (1 thread)");
-        println!(
+        crate::outln!("  reference  JCS+SHA-256 in memory   {jcs_rate:>12.0} nodes/s (1 thread)");
+        crate::outln!(
             "  append     durable, group commit   {append_rate:>12.0} nodes/s   ratio {:.2}",
             append_rate / jcs_rate
         );
-        println!(
+        crate::outln!(
             "  proof      from store              p50 {:.1} µs   p99 {:.1} µs",
             percentile(&lat, 0.5),
             percentile(&lat, 0.99)
         );
-        println!(
+        crate::outln!(
             "  reference  SHA-256                 {:>12}/s",
             bytes(sha_bytes_per_s as u64)
         );
-        println!(
+        crate::outln!(
             "  verify     full                    {:>12}/s   ratio {:.2}   ({})",
             bytes(verify_bytes_per_s as u64),
             verify_bytes_per_s / sha_bytes_per_s,
             if report.ok() { "OK" } else { "FAILED" }
         );
-        println!(
+        crate::outln!(
             "  disk       {}   ratio to canonical bytes {:.2}",
             bytes(disk),
             disk as f64 / total_canonical
         );
-        println!("  peak RSS   {}", bytes(rss));
+        crate::outln!("  peak RSS   {}", bytes(rss));
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -35,12 +35,12 @@ pub fn run(dir: &DataDir, origin: &str, format: Format) -> Result<ExitCode> {
         "trust_root": dir.trust_root(),
     });
     emit(format, &info, || {
-        println!("Initialized ledger {origin} in {}", dir.root().display());
-        println!("  public key (C2SP vkey): {vkey}");
-        println!("  public key (PEM):       {}", dir.public_key().display());
-        println!("  trust root for verifiers: {}", dir.trust_root().display());
-        println!("  signing key (keep secret, mode 0600): {}", dir.key().display());
-        print!("{public_pem}");
+        crate::outln!("Initialized ledger {origin} in {}", dir.root().display());
+        crate::outln!("  public key (C2SP vkey): {vkey}");
+        crate::outln!("  public key (PEM):       {}", dir.public_key().display());
+        crate::outln!("  trust root for verifiers: {}", dir.trust_root().display());
+        crate::outln!("  signing key (keep secret, mode 0600): {}", dir.key().display());
+        crate::out!("{public_pem}");
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,6 @@ use crate::data_dir::DataDir;
 use crate::output::emit;
 use anyhow::Result;
 use evl_sdk::{NodeId, TreeSize};
-use std::io::Write as _;
 use std::process::ExitCode;
 
 pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {
@@ -15,8 +14,7 @@ pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {
         format,
         &serde_json::json!({"node_id": id, "leaf_index": index.get(), "node": value}),
         || {
-            let _ = std::io::stdout().write_all(&bytes);
-            println!();
+            crate::outln!("{}", String::from_utf8_lossy(&bytes));
         },
     );
     Ok(ExitCode::SUCCESS)
@@ -28,7 +26,7 @@ pub fn prove(dir: &DataDir, id: &NodeId, size: Option<TreeSize>, format: Format)
     // Check our own output before printing it.
     r.trust_root().verify_receipt(&receipt, evl_ledger::time::now())?;
     emit(format, &receipt, || {
-        println!("{}", String::from_utf8_lossy(&receipt.to_json()));
+        crate::outln!("{}", String::from_utf8_lossy(&receipt.to_json()));
     });
     Ok(ExitCode::SUCCESS)
 }
@@ -38,7 +36,7 @@ pub fn checkpoint(dir: &DataDir, format: Format) -> Result<ExitCode> {
     emit(
         format,
         &serde_json::json!({"tree_size": size.get(), "checkpoint": text}),
-        || print!("{text}"),
+        || crate::out!("{text}"),
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -46,7 +44,7 @@ pub fn checkpoint(dir: &DataDir, format: Format) -> Result<ExitCode> {
 pub fn consistency(dir: &DataDir, from: TreeSize, to: TreeSize, format: Format) -> Result<ExitCode> {
     let proof = dir.reader()?.consistency(from, to)?;
     emit(format, &proof, || {
-        println!("{}", serde_json::to_string(&proof).unwrap_or_default())
+        crate::outln!("{}", serde_json::to_string(&proof).unwrap_or_default())
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -22,22 +22,22 @@ pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {
         "store_bytes": disk, "data_dir": dir.root(),
     });
     emit(format, &v, || {
-        println!("origin:      {}", r.origin());
-        println!("tree size:   {size}");
+        crate::outln!("origin:      {}", r.origin());
+        crate::outln!("tree size:   {size}");
         match last {
             Some(a) => {
                 let p = a.payload();
                 let behind = size.get().saturating_sub(p.tree_size);
-                println!(
+                crate::outln!(
                     "last anchor: {} at size {} ({} ago; {behind} entries since)",
                     p.seq,
                     p.tree_size,
                     age(now.unix() - p.time.unix())
                 );
             }
-            None => println!("last anchor: none (run `evl anchor create`)"),
+            None => crate::outln!("last anchor: none (run `evl anchor create`)"),
         }
-        println!("store:       {} ({})", dir.store().display(), bytes(disk));
+        crate::outln!("store:       {} ({})", dir.store().display(), bytes(disk));
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -37,7 +37,7 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     emit(args.out.output, &report, || {
-        println!(
+        crate::outln!(
             "{:?} verify of tree size {}: {} nodes ({}) re-hashed, {} interior hashes, {} checkpoints, {} anchors in {secs:.2}s",
             args.mode,
             report.tree_size,
@@ -54,12 +54,12 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
                 (None, Some((_, k))) => format!("{} {k}", f.what),
                 _ => f.what.to_string(),
             };
-            println!("FAIL {:<18} {at}: {}", f.code, f.message);
+            crate::outln!("FAIL {:<18} {at}: {}", f.code, f.message);
         }
         if report.ok() {
-            println!("OK");
+            crate::outln!("OK");
         } else {
-            println!("{} failure(s)", report.failures.len());
+            crate::outln!("{} failure(s)", report.failures.len());
         }
     });
     Ok(if report.ok() {

@@ -52,7 +52,7 @@ fn main() {
                     // Every tenth batch repeats an earlier node: dedup under crashes.
                     let mut refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
                     let again;
-                    if i % 10 == 0 && i > 0 {
+                    if i.is_multiple_of(10) && i > 0 {
                         again = format!(
                             r#"{{"type":"x-crash","run":"{run}","t":{t},"i":0,"pad":"{}"}}"#,
                             "x".repeat(200)
