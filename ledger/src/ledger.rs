@@ -4,6 +4,7 @@ use crate::error::LedgerError;
 use crate::reader::LedgerReader;
 use crate::source::CachedSource;
 use crate::store::{Batch, NewNode, Snapshot, Store, StoreError};
+use evl_sdk::ErrorCode;
 use evl_sdk::anchor::{ANCHOR_TYPE, ArchivedLink};
 use evl_sdk::{
     Anchor, AnchorPayload, Checkpoint, Frontier, LeafIndex, Node, NodeId, Receipt, SecretKey, Timestamp,
@@ -358,13 +359,22 @@ impl<S: Store> Ledger<S> {
 
     fn anchor_locked(&self, w: &Frontier, now: Timestamp) -> Result<Anchor, LedgerError> {
         let _span = tracing::info_span!("anchor", size = w.size().get()).entered();
+        if let Some(f) = self.reader().verify_anchor_chain()?.failure {
+            return Err(LedgerError::Integrity {
+                code: ErrorCode::ChainBroken,
+                message: format!(
+                    "the anchor chain is broken at anchor {} ({}: {}); investigate, then start a new segment with `evl anchor new-chain --reason ...`",
+                    f.seq, f.code, f.message
+                ),
+            });
+        }
         let snap = self.inner.shared.store.snapshot()?;
         let anchors = snap.anchors()?;
         let (seq, segment, prev, time) = match anchors.last() {
             None => (0, 0, None, now),
             Some((seq, bytes)) => {
                 let a = Anchor::from_json(bytes).map_err(|e| LedgerError::Integrity {
-                    code: evl_sdk::ErrorCode::ChainBroken,
+                    code: ErrorCode::ChainBroken,
                     message: format!(
                         "the last anchor (seq {seq}) is unreadable ({e}); start a new segment with `evl anchor new-chain --reason ...`"
                     ),

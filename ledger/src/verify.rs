@@ -4,7 +4,8 @@
 //! 1. every node: canonical JSON, a valid node, its leaf hash equal to the stored leaf hash, and
 //!    the id → index map pointing back at it;
 //! 2. every stored interior hash equal to the hash of its two stored children;
-//! 3. every signed checkpoint: signature under the trust root and root equal to the stored tree;
+//! 3. the latest signed checkpoint and the one at every anchored size: signature under the trust
+//!    root and root equal to the stored tree;
 //! 4. the anchor chain (SPEC.md §7.2) with consistency proofs between consecutive anchors.
 //!
 //! A damaged entry is reported once, by position: content damage and stored-hash damage are
@@ -138,7 +139,7 @@ pub fn verify<S: Store>(
                     "node",
                     i,
                     e.code(),
-                    format!("leaf {i}: stored content is not a valid node: {e}"),
+                    format!("stored content is not a valid node: {e}"),
                 )),
                 Ok(_) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
                 Ok(_) => match snap.index_of(&id) {
@@ -224,14 +225,14 @@ pub fn verify<S: Store>(
                 "leaf_hash",
                 i,
                 ErrorCode::MerkleMismatch,
-                format!("leaf {i}: the stored leaf hash is damaged (content and parent agree)"),
+                "the stored leaf hash is damaged (content and parent hash agree)".to_string(),
             ));
         } else {
             report.failures.push(leaf_failure(
                 "node",
                 i,
                 ErrorCode::NodeIdMismatch,
-                format!("leaf {i}: stored content does not hash to the leaf hash in the tree"),
+                "stored content does not hash to the leaf hash in the tree".to_string(),
             ));
         }
     }

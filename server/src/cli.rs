@@ -102,7 +102,8 @@ pub enum Command {
     /// Create, list, inspect, verify and export anchors.
     #[command(subcommand)]
     Anchor(AnchorCommand),
-    /// Check the store's integrity: nodes, stored hashes, checkpoints and the anchor chain.
+    /// Check the store's integrity: nodes, stored hashes, the latest and every anchored
+    /// checkpoint, and the anchor chain.
     /// Exits non-zero if anything fails, listing each failure with its leaf index and code.
     Verify(VerifyArgs),
     /// Show tree size, last anchor and its age, and store size.
@@ -137,7 +138,7 @@ pub enum AnchorCommand {
     },
     /// Verify the anchor chain (signatures, links, consistency proofs).
     Verify {
-        /// Only the latest anchor (against its predecessor).
+        /// Show only the latest anchor (the whole chain is still verified).
         #[arg(long, conflicts_with = "all")]
         latest: bool,
         /// The whole chain (the default).
@@ -168,7 +169,7 @@ pub enum AnchorCommand {
 /// Verification options.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// quick: 1 node in --stride re-hashed, the top tree levels, every checkpoint and anchor;
+    /// quick: 1 node in --stride re-hashed, the top tree levels, the checkpoints and anchors;
     /// full: every node re-canonicalized and re-hashed, every stored hash recomputed.
     #[arg(long, value_enum, default_value_t = VerifyMode::Quick)]
     pub mode: VerifyMode,

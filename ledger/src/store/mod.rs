@@ -4,7 +4,8 @@
 //! Contract, for every implementation:
 //! - **Atomicity**: [`Store::commit`] applies a whole [`Batch`] or none of it, also across a crash.
 //! - **Durability**: when `commit` returns `Ok`, the batch survives process and machine crashes
-//!   (the redb backend issues one fdatasync per commit). Nothing is acknowledged before that.
+//!   (the redb backend commits with `Durability::Immediate` and quick-repair: a two-phase commit,
+//!   two fdatasyncs). Nothing is acknowledged before that.
 //! - **Append-only**: a node, hash, checkpoint or anchor, once committed, is never changed by
 //!   `commit`; batches only add. (Repair tools work outside this trait.)
 //! - **Snapshots**: a [`Snapshot`] sees one committed state; later commits do not change what it

@@ -10,15 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Splits input into documents: one JSON document, or JSON Lines (one per non-empty line).
+/// It is JSON Lines only if the whole input is not one document and its first non-empty line is
+/// a complete document by itself; otherwise it is one document, so its real error is reported.
 fn documents(text: &[u8]) -> Vec<Vec<u8>> {
     if evl_sdk::jcs::parse(text).is_ok() {
         return vec![text.to_vec()];
     }
-    text.split(|b| *b == b'\n')
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
         .map(|l| l.trim_ascii())
         .filter(|l| !l.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+        .collect();
+    let jsonl = lines.len() > 1 && lines.first().is_some_and(|l| evl_sdk::jcs::parse(l).is_ok());
+    if jsonl {
+        lines.into_iter().map(<[u8]>::to_vec).collect()
+    } else {
+        vec![text.to_vec()]
+    }
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
