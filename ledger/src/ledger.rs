@@ -41,6 +41,14 @@ pub struct AnchorPolicy {
     pub every_seconds: Option<u64>,
 }
 
+impl AnchorPolicy {
+    /// The operators' default: anchor when the last anchor is 6 hours old and the tree grew.
+    pub const DEFAULT_INTERVAL: AnchorPolicy = AnchorPolicy {
+        every_entries: None,
+        every_seconds: Some(6 * 3600),
+    };
+}
+
 /// What readers and writers share: the store and the log's identity.
 pub(crate) struct Shared<S: Store> {
     pub(crate) store: S,
@@ -328,7 +336,20 @@ impl<S: Store> Ledger<S> {
         }
         let last = snap.anchors()?.pop();
         let Some((_, bytes)) = last else {
-            return Ok(size.get() > 0);
+            // No anchor yet: count entries from 0 and age from the log's creation (the first
+            // key's not_before).
+            let created = self
+                .inner
+                .shared
+                .trust
+                .keys()
+                .iter()
+                .map(|k| k.not_before())
+                .min();
+            let age = created.map_or(0, |c| crate::time::now().unix() - c.unix());
+            return Ok(size.get() > 0
+                && (p.every_entries.is_some_and(|n| size.get() >= n)
+                    || p.every_seconds.is_some_and(|s| age >= s as i64)));
         };
         let Ok(a) = Anchor::from_json(&bytes) else {
             return Ok(false);

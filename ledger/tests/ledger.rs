@@ -212,3 +212,36 @@ fn docs_canonical(store: &RedbStore, i: u64) -> Vec<u8> {
         .unwrap()
         .unwrap()
 }
+
+#[test]
+fn time_policy_anchors_an_old_log_once() {
+    // The log was created in 2020 and never anchored: the first append is past 6 hours.
+    let l = Ledger::init(MemoryStore::new(), key(), t0(), AnchorPolicy::DEFAULT_INTERVAL).unwrap();
+    l.append_json(&[&doc(1)]).unwrap();
+    assert_eq!(l.reader().anchors().unwrap().len(), 1);
+    // The anchor is fresh now: more appends do not anchor again.
+    l.append_json(&[&doc(2)]).unwrap();
+    assert_eq!(l.reader().anchors().unwrap().len(), 1);
+    // An entry-count policy anchors every N entries.
+    let l = Ledger::init(
+        MemoryStore::new(),
+        key(),
+        now(),
+        AnchorPolicy {
+            every_entries: Some(3),
+            every_seconds: None,
+        },
+    )
+    .unwrap();
+    for i in 0..7 {
+        l.append_json(&[&doc(i)]).unwrap();
+    }
+    let sizes: Vec<u64> = l
+        .reader()
+        .anchors()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.anchor.unwrap().payload().tree_size)
+        .collect();
+    assert_eq!(sizes, vec![3, 6]);
+}

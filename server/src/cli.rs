@@ -52,6 +52,7 @@ pub enum Command {
     },
     /// Append JSON nodes from files (one JSON document, or JSON Lines) or '-' for stdin.
     /// Prints one receipt per node; a node already in the log returns its existing receipt.
+    /// Anchors automatically when the last anchor is over 6 hours old and the tree grew.
     Append {
         /// Files to read; '-' reads stdin.
         #[arg(required = true)]

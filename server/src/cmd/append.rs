@@ -54,7 +54,7 @@ pub fn run(
     as_blob: Option<&str>,
     format: Format,
 ) -> Result<ExitCode> {
-    let ledger = dir.writer(AnchorPolicy::default())?;
+    let ledger = dir.writer(AnchorPolicy::DEFAULT_INTERVAL)?;
     let mut receipts = Vec::new();
     let (mut created, mut existing) = (0u64, 0u64);
     for f in files {
