@@ -112,6 +112,21 @@ pub enum Command {
         #[command(flatten)]
         out: Out,
     },
+    /// Serve the HTTP API. Initializes the data directory first if it holds no ledger
+    /// (printing the public key and where the trust root and admin token are).
+    /// Configuration: DATA/evl.toml or --config, then EVL_ environment overrides
+    /// (e.g. EVL_SERVER__LISTEN=127.0.0.1:7400); see docs/http-api.md.
+    Serve {
+        /// Address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Configuration file (default: DATA/evl.toml if it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Origin for a new ledger (used only when initializing).
+        #[arg(long, default_value = "evl.local/ledger")]
+        origin: String,
+    },
     /// Measure append, proof and verify throughput against physical references, on a
     /// temporary store (prints ratios; see docs/benchmarks.md).
     Bench(BenchArgs),

@@ -5,6 +5,8 @@
 //! DIR/signing-key.pem    Ed25519 private key, PKCS#8 v1 PEM, mode 0600 (never served or logged)
 //! DIR/public-key.pem     the public key, SPKI PEM
 //! DIR/trust-root.json    the trust root verifiers need (SPEC.md §8)
+//! DIR/admin-token        a bearer token with every scope for `evl serve`, mode 0600
+//! DIR/evl.toml           optional `evl serve` configuration
 //! ```
 
 use anyhow::{Context as _, Result, bail};
@@ -18,26 +20,41 @@ pub struct DataDir {
 }
 
 impl DataDir {
+    /// The data directory at `root`.
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
         }
     }
+    /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
+    /// The redb store file.
     pub fn store(&self) -> PathBuf {
         self.root.join("ledger.redb")
     }
+    /// The private key file.
     pub fn key(&self) -> PathBuf {
         self.root.join("signing-key.pem")
     }
+    /// The public key PEM file.
     pub fn public_key(&self) -> PathBuf {
         self.root.join("public-key.pem")
     }
+    /// The trust root file.
     pub fn trust_root(&self) -> PathBuf {
         self.root.join("trust-root.json")
     }
+    /// The admin token file.
+    pub fn admin_token(&self) -> PathBuf {
+        self.root.join("admin-token")
+    }
+    /// The optional configuration file.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("evl.toml")
+    }
+    /// Whether a store exists.
     pub fn is_initialized(&self) -> bool {
         self.store().exists()
     }
@@ -82,4 +99,75 @@ impl DataDir {
         std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
         RedbStore::open(&self.store()).with_context(|| format!("creating {}", self.store().display()))
     }
+}
+
+/// What `initialize` created.
+#[derive(Debug, serde::Serialize)]
+pub struct InitInfo {
+    /// The origin (also the key name).
+    pub origin: String,
+    /// The public key as a C2SP vkey.
+    pub vkey: String,
+    /// The public key as SPKI PEM.
+    pub public_key_pem: String,
+    /// Where things are.
+    pub store: PathBuf,
+    /// The private key file.
+    pub signing_key: PathBuf,
+    /// The trust root file.
+    pub trust_root: PathBuf,
+    /// The admin token file.
+    pub admin_token: PathBuf,
+}
+
+/// Creates a ledger in `dir`: store, signing key (0600), public key, trust root, admin token.
+pub fn initialize(dir: &DataDir, origin: &str) -> Result<InitInfo> {
+    if dir.is_initialized() || dir.key().exists() {
+        bail!(
+            "{} already holds a ledger\n  hint: use another --data directory, or remove this one if you really mean to start over",
+            dir.root().display()
+        );
+    }
+    let seed = evl_ledger::keyfile::generate_seed()?;
+    let key = evl_sdk::SecretKey::from_seed(origin, &seed).map_err(|e| {
+        anyhow::anyhow!("invalid origin {origin:?}: {e} (no spaces or '+', at most 256 bytes)")
+    })?;
+    let store = dir.create_store()?;
+    evl_ledger::keyfile::write_private(&dir.key(), &seed)?;
+    let public_key_pem = evl_ledger::keyfile::public_pem(key.public().raw());
+    std::fs::write(dir.public_key(), &public_key_pem).context("writing public-key.pem")?;
+    let vkey = key.public().vkey();
+    let ledger = Ledger::init(store, key, evl_ledger::time::now(), AnchorPolicy::default())?;
+    std::fs::write(dir.trust_root(), ledger.trust_root().to_json()).context("writing trust-root.json")?;
+    let token = evl_ledger::keyfile::generate_seed()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    write_secret(&dir.admin_token(), &format!("{token}\n"))?;
+    Ok(InitInfo {
+        origin: origin.to_owned(),
+        vkey,
+        public_key_pem,
+        store: dir.store(),
+        signing_key: dir.key(),
+        trust_root: dir.trust_root(),
+        admin_token: dir.admin_token(),
+    })
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -2,7 +2,6 @@
 
 mod cli;
 mod cmd;
-mod data_dir;
 mod output;
 
 use clap::Parser as _;

@@ -1,11 +1,11 @@
 //! `evl anchor …`.
 
 use crate::cli::AnchorCommand;
-use crate::data_dir::DataDir;
 use crate::output::emit;
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
 use evl_sdk::Anchor;
+use evl_server::data_dir::DataDir;
 use std::process::ExitCode;
 
 fn summary(a: &Anchor) -> serde_json::Value {

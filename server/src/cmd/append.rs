@@ -1,10 +1,10 @@
 //! `evl append FILE... | -`.
 
 use crate::cli::Format;
-use crate::data_dir::DataDir;
 use crate::output::emit;
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
+use evl_server::data_dir::DataDir;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -9,9 +9,9 @@ mod status;
 mod verify;
 
 use crate::cli::{Cli, Command};
-use crate::data_dir::DataDir;
 use anyhow::{Context as _, Result};
 use evl_sdk::{NodeId, TreeSize};
+use evl_server::data_dir::DataDir;
 use std::process::ExitCode;
 
 /// Runs one command; the exit code says whether a verification passed.
@@ -40,6 +40,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(v) => verify::run(&dir, &v),
         Command::Status { out } => status::run(&dir, out.output),
         Command::Bench(b) => bench::run(&b),
+        Command::Serve {
+            listen,
+            config,
+            origin,
+        } => serve(&cli.data, listen, config, &origin),
     }
 }
 
@@ -51,4 +56,26 @@ fn parse_id(s: &str) -> Result<NodeId> {
 
 fn size_arg(n: u64) -> Result<TreeSize> {
     TreeSize::new(n).with_context(|| format!("tree size {n} is out of range"))
+}
+
+fn serve(
+    data: &std::path::Path,
+    listen: Option<String>,
+    config: Option<std::path::PathBuf>,
+    origin: &str,
+) -> Result<ExitCode> {
+    let dir = DataDir::new(data);
+    let file = config.unwrap_or_else(|| dir.config());
+    let mut cfg = evl_server::config::load(Some(&file), std::env::vars())?;
+    // --data (or EVL_DATA through clap) names the directory; the config cannot move it.
+    cfg.data = data.to_path_buf();
+    if let Some(l) = listen {
+        cfg.server.listen = l;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(evl_server::serve::run(cfg, origin))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,10 +1,10 @@
 //! `evl get`, `prove`, `checkpoint`, `consistency`.
 
 use crate::cli::Format;
-use crate::data_dir::DataDir;
 use crate::output::emit;
 use anyhow::Result;
 use evl_sdk::{NodeId, TreeSize};
+use evl_server::data_dir::DataDir;
 use std::process::ExitCode;
 
 pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {

@@ -1,9 +1,9 @@
 //! `evl status`.
 
 use crate::cli::Format;
-use crate::data_dir::DataDir;
 use crate::output::{age, bytes, emit};
 use anyhow::Result;
+use evl_server::data_dir::DataDir;
 use std::process::ExitCode;
 
 pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {

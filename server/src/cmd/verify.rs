@@ -1,10 +1,10 @@
 //! `evl verify --mode quick|full`.
 
 use crate::cli::{Format, VerifyArgs, VerifyMode};
-use crate::data_dir::DataDir;
 use crate::output::emit;
 use anyhow::Result;
 use evl_ledger::verify::{Mode, verify};
+use evl_server::data_dir::DataDir;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal as _;
 use std::process::ExitCode;

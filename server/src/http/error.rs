@@ -1,0 +1,95 @@
+//! The API error: `{"code": "...", "message": "..."}` with the SPEC's stable codes outside,
+//! details logged once inside (STYLE rule 13).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use evl_ledger::LedgerError;
+use serde::Serialize;
+
+/// The JSON error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable code (SPEC.md §12, plus the HTTP codes in docs/http-api.md).
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+    /// 400 with a code.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+    /// 500 without internal detail (the detail is logged).
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            "internal error; the details are in the server log",
+        )
+    }
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ErrorBody {
+                code: self.code,
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        match &e {
+            LedgerError::NotFound(m) => ApiError::not_found(m.clone()),
+            LedgerError::OutOfRange(m) => ApiError::bad_request("OUT_OF_RANGE", m.clone()),
+            LedgerError::Node(_) | LedgerError::Rejected { .. } => {
+                ApiError::bad_request(e.code(), e.to_string())
+            }
+            LedgerError::Integrity { .. } => {
+                tracing::error!(error = %e, "integrity failure");
+                ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+            }
+            LedgerError::Store(_) | LedgerError::Mismatch(_) | LedgerError::KeyFile(_) => {
+                ApiError::internal(&e)
+            }
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::internal(format!("blocking task failed: {e}"))
+    }
+}

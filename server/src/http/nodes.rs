@@ -1,0 +1,253 @@
+//! `/v1/nodes`, `/v1/checkpoint`, `/v1/proofs/consistency`.
+
+use super::error::{ApiError, ErrorBody};
+use super::{AppState, ReadState};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use evl_ledger::AppendOutcome;
+use evl_ledger::store::Store;
+use evl_sdk::{Node, NodeId, Receipt, TreeSize};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// One appended node's result.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AppendResult {
+    /// False when the node was already in the log.
+    pub created: bool,
+    /// Its receipt (SPEC.md §5.4).
+    #[schema(value_type = Object)]
+    pub receipt: Receipt,
+}
+
+/// A batch append's results, in request order.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    /// One per node sent.
+    pub results: Vec<AppendResult>,
+}
+
+fn parse_id(s: &str) -> Result<NodeId, ApiError> {
+    s.parse()
+        .map_err(|e: evl_sdk::node::NodeIdError| ApiError::bad_request(e.code().as_str(), e.to_string()))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+fn body_error(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_LARGE",
+            "request body exceeds limits.max_body_bytes",
+        )
+    } else {
+        ApiError::bad_request("BAD_REQUEST", r.body_text())
+    }
+}
+
+/// Append one node, or a batch `{"nodes": [...]}`.
+#[utoipa::path(post, path = "/v1/nodes", tag = "nodes",
+    request_body(content = Object, description = "A node (JSON object with a `type` member), or `{\"nodes\": [node, ...]}`", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended (at least one node new); one node gives AppendResult, a batch gives BatchResult", body = AppendResult),
+        (status = 200, description = "Every node was already present", body = BatchResult),
+        (status = 400, description = "Invalid JSON or node (code from SPEC.md §12)", body = ErrorBody),
+        (status = 401, description = "No token", body = ErrorBody),
+        (status = 403, description = "Token lacks the append scope", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Content-Type is not JSON", body = ErrorBody),
+    ),
+    security(("bearer" = ["append"])))]
+pub async fn post_nodes<S: Store>(
+    State(st): State<AppState<S>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let body = body.map_err(body_error)?;
+    if !is_json(&headers) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send Content-Type: application/json",
+        ));
+    }
+    let value =
+        evl_sdk::jcs::parse(&body).map_err(|e| ApiError::bad_request(e.code().as_str(), e.to_string()))?;
+    let (values, batch) = match value {
+        serde_json::Value::Object(mut m) if !m.contains_key("type") && m.contains_key("nodes") => {
+            if m.len() != 1 {
+                return Err(ApiError::bad_request(
+                    "BAD_REQUEST",
+                    "a batch is {\"nodes\": [...]} with no other members",
+                ));
+            }
+            match m.remove("nodes") {
+                Some(serde_json::Value::Array(a)) => (a, true),
+                _ => return Err(ApiError::bad_request("BAD_REQUEST", "\"nodes\" must be an array")),
+            }
+        }
+        v => (vec![v], false),
+    };
+    if values.is_empty() {
+        return Err(ApiError::bad_request("BAD_REQUEST", "the batch is empty"));
+    }
+    if values.len() > st.limits.max_batch_nodes {
+        return Err(ApiError::bad_request(
+            "TOO_MANY_NODES",
+            format!(
+                "{} nodes in one request; the limit is {}",
+                values.len(),
+                st.limits.max_batch_nodes
+            ),
+        ));
+    }
+    let mut nodes = Vec::with_capacity(values.len());
+    for (i, v) in values.into_iter().enumerate() {
+        let n = Node::from_value(v).map_err(|e| {
+            let at = if batch {
+                format!("node {i}: ")
+            } else {
+                String::new()
+            };
+            ApiError::bad_request(e.code().as_str(), format!("{at}{e}; nothing was appended"))
+        })?;
+        nodes.push(n);
+    }
+    let writer = st.writer.clone();
+    let out: Vec<AppendOutcome> = tokio::task::spawn_blocking(move || writer.append(nodes)).await??;
+    let created = out.iter().filter(|o| o.created).count() as u64;
+    let m = &st.read.metrics;
+    m.nodes_appended.fetch_add(created, Ordering::Relaxed);
+    m.nodes_deduplicated
+        .fetch_add(out.len() as u64 - created, Ordering::Relaxed);
+    let status = if created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut results: Vec<AppendResult> = out
+        .into_iter()
+        .map(|o| AppendResult {
+            created: o.created,
+            receipt: o.receipt,
+        })
+        .collect();
+    m.append_latency.observe(started.elapsed());
+    Ok(if batch {
+        (status, Json(BatchResult { results })).into_response()
+    } else {
+        let one = results
+            .pop()
+            .ok_or_else(|| ApiError::internal("append returned no receipt"))?;
+        (status, Json(one)).into_response()
+    })
+}
+
+/// A node's canonical bytes.
+#[utoipa::path(get, path = "/v1/nodes/{node_id}", tag = "nodes",
+    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>")),
+    responses(
+        (status = 200, description = "The canonical bytes (RFC 8785)", content_type = "application/json", body = Object),
+        (status = 400, description = "Malformed NodeId", body = ErrorBody),
+        (status = 404, description = "Not in the log", body = ErrorBody),
+    ))]
+pub async fn get_node<S: Store>(
+    State(st): State<ReadState<S>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let id = parse_id(&id)?;
+    let reader = st.reader.clone();
+    let (_, bytes) = tokio::task::spawn_blocking(move || reader.node(&id)).await??;
+    st.metrics.retrieval_latency.observe(started.elapsed());
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// `?size=N`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SizeQuery {
+    /// Prove at this tree size (needs a signed checkpoint at that size); default latest.
+    pub size: Option<u64>,
+}
+
+/// An inclusion proof and its signed checkpoint (a receipt).
+#[utoipa::path(get, path = "/v1/nodes/{node_id}/proof", tag = "proofs",
+    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>"), SizeQuery),
+    responses(
+        (status = 200, description = "Receipt (SPEC.md §5.4)", body = Object),
+        (status = 400, description = "Malformed NodeId or size", body = ErrorBody),
+        (status = 404, description = "Not in the log, or no checkpoint at that size", body = ErrorBody),
+    ))]
+pub async fn get_proof<S: Store>(
+    State(st): State<ReadState<S>>,
+    Path(id): Path<String>,
+    q: Result<Query<SizeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Receipt>, ApiError> {
+    let started = Instant::now();
+    let id = parse_id(&id)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request("BAD_REQUEST", e.body_text()))?;
+    let size = q
+        .size
+        .map(|s| TreeSize::new(s).ok_or_else(|| ApiError::bad_request("OUT_OF_RANGE", "size out of range")))
+        .transpose()?;
+    let reader = st.reader.clone();
+    let r = tokio::task::spawn_blocking(move || reader.prove(&id, size)).await??;
+    st.metrics.proof_latency.observe(started.elapsed());
+    Ok(Json(r))
+}
+
+/// The latest signed checkpoint.
+#[utoipa::path(get, path = "/v1/checkpoint", tag = "proofs",
+    responses((status = 200, description = "C2SP signed note (SPEC.md §5)", content_type = "text/plain", body = String)))]
+pub async fn get_checkpoint<S: Store>(State(st): State<ReadState<S>>) -> Result<Response, ApiError> {
+    let reader = st.reader.clone();
+    let (_, text) = tokio::task::spawn_blocking(move || reader.latest_checkpoint()).await??;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// `?from=N&to=M`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ConsistencyQuery {
+    /// The older size (≥ 1).
+    pub from: u64,
+    /// The newer size (≤ the tree size).
+    pub to: u64,
+}
+
+/// A consistency proof between two tree sizes.
+#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "proofs", params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "ConsistencyProof (SPEC.md §4.4)", body = Object),
+        (status = 400, description = "Sizes out of range", body = ErrorBody),
+    ))]
+pub async fn get_consistency<S: Store>(
+    State(st): State<ReadState<S>>,
+    q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<evl_sdk::ConsistencyProof>, ApiError> {
+    let started = Instant::now();
+    let Query(q) = q.map_err(|e| ApiError::bad_request("BAD_REQUEST", e.body_text()))?;
+    let (Some(from), Some(to)) = (TreeSize::new(q.from), TreeSize::new(q.to)) else {
+        return Err(ApiError::bad_request("OUT_OF_RANGE", "sizes out of range"));
+    };
+    let reader = st.reader.clone();
+    let p = tokio::task::spawn_blocking(move || reader.consistency(from, to)).await??;
+    st.metrics.proof_latency.observe(started.elapsed());
+    Ok(Json(p))
+}

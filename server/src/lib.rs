@@ -1,0 +1,9 @@
+//! # evl-server: the Evidence Ledger HTTP API and its configuration
+//!
+//! [`http::router`] builds the axum router over a ledger; [`serve::run`] runs `evl serve`.
+//! The `evl` binary (`src/main.rs`) adds the command-line tool.
+
+pub mod config;
+pub mod data_dir;
+pub mod http;
+pub mod serve;
