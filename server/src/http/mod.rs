@@ -228,8 +228,7 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         .route("/health/liveness", get(ops::liveness))
         .route("/health/readiness", get(ops::readiness::<S>))
         .route("/openapi.json", get(openapi::serve));
-    let limit = handling.timeout;
-    Router::new()
+    let app = Router::new()
         .merge(reads)
         .merge(appends)
         .merge(admin)
@@ -238,8 +237,34 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(read_state, count_requests::<S>))
-        .layer(middleware::from_fn(move |req, next| timeout(limit, req, next)))
+        .with_state(state);
+    harden(app, handling)
+}
+
+/// The stateless outer layers: request timeout (408), concurrency limit, and a panic in a
+/// handler becoming a 500 JSON error while the server stays up.
+pub fn harden(app: Router, handling: Handling) -> Router {
+    let limit = handling.timeout;
+    app.layer(middleware::from_fn(move |req, next| timeout(limit, req, next)))
         .layer(tower::limit::ConcurrencyLimitLayer::new(handling.max_concurrency))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
-        .with_state(state)
 }
+
+/// Every route `router` serves, as (method, path); `GET /openapi.json` must document exactly
+/// these (a test checks both directions).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/nodes"),
+    ("get", "/v1/nodes/{node_id}"),
+    ("get", "/v1/nodes/{node_id}/proof"),
+    ("get", "/v1/checkpoint"),
+    ("get", "/v1/proofs/consistency"),
+    ("get", "/v1/anchors"),
+    ("post", "/v1/anchors"),
+    ("get", "/v1/anchors/latest"),
+    ("get", "/v1/anchors/{seq}"),
+    ("get", "/health/liveness"),
+    ("get", "/health/readiness"),
+    ("get", "/status"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
