@@ -207,7 +207,11 @@ pub enum VerifyMode {
 
 /// Benchmark options.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Benchmark the HTTP API instead (load test).
+    #[command(subcommand)]
+    pub kind: Option<BenchKind>,
     /// Number of 1 KB nodes.
     #[arg(long, default_value_t = 200_000)]
     pub nodes: u64,
@@ -223,6 +227,37 @@ pub struct BenchArgs {
     /// Directory for the temporary store (default: the system temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// Other benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchKind {
+    /// Load-test the HTTP API on loopback: batched appends, single appends with receipts, and
+    /// proof fetches, each by --clients concurrent clients for --seconds. Starts its own server
+    /// on a temporary store unless --url is given.
+    Http(HttpBenchArgs),
+}
+
+/// HTTP load test options.
+#[derive(Args, Debug)]
+pub struct HttpBenchArgs {
+    /// Base URL of a running server (loopback only); default: start one in-process.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// File holding a token with the append scope (for --url).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Nodes per batched append.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
     #[command(flatten)]
     pub out: Out,
 }

@@ -1,5 +1,11 @@
 //! Route tests with `Router::oneshot` (no socket): behaviour, bad input, auth, limits.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity,
+    missing_docs
+)]
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -24,19 +30,42 @@ struct Api {
 
 fn api_with(public_reads: bool, timeout: Duration) -> Api {
     let key = SecretKey::from_seed(ORIGIN, &[3u8; 32]).unwrap();
-    let ledger = Ledger::init(MemoryStore::new(), key, Timestamp::parse("2020-01-01T00:00:00Z").unwrap(), AnchorPolicy::default()).unwrap();
+    let ledger = Ledger::init(
+        MemoryStore::new(),
+        key,
+        Timestamp::parse("2020-01-01T00:00:00Z").unwrap(),
+        AnchorPolicy::default(),
+    )
+    .unwrap();
     let auth = Auth::new(
         &AuthConfig {
             public_reads,
             tokens: vec![
-                TokenConfig { name: "admin".into(), token: ADMIN.into(), scopes: vec![Scope::Read, Scope::Append, Scope::Admin] },
-                TokenConfig { name: "reader".into(), token: READER.into(), scopes: vec![Scope::Read] },
+                TokenConfig {
+                    name: "admin".into(),
+                    token: ADMIN.into(),
+                    scopes: vec![Scope::Read, Scope::Append, Scope::Admin],
+                },
+                TokenConfig {
+                    name: "reader".into(),
+                    token: READER.into(),
+                    scopes: vec![Scope::Read],
+                },
             ],
         },
         Vec::new(),
     );
-    let limits = LimitsConfig { max_body_bytes: 1024 * 1024, max_batch_nodes: 10 };
-    let app = router(AppState::new(ledger.clone(), auth, limits), Handling { timeout, max_concurrency: 64 });
+    let limits = LimitsConfig {
+        max_body_bytes: 1024 * 1024,
+        max_batch_nodes: 10,
+    };
+    let app = router(
+        AppState::new(ledger.clone(), auth, limits),
+        Handling {
+            timeout,
+            max_concurrency: 64,
+        },
+    );
     Api { app, ledger }
 }
 
@@ -44,7 +73,14 @@ fn api() -> Api {
     api_with(true, Duration::from_secs(30))
 }
 
-async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, ctype: Option<&str>, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    ctype: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
     let mut b = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -52,13 +88,28 @@ async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, ctype:
     if let Some(c) = ctype {
         b = b.header(header::CONTENT_TYPE, c);
     }
-    let resp = app.clone().oneshot(b.body(Body::from(body)).unwrap()).await.unwrap();
+    let resp = app
+        .clone()
+        .oneshot(b.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
-    (status, to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+    (
+        status,
+        to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec(),
+    )
 }
 
 async fn post(app: &Router, body: &[u8]) -> (StatusCode, Value) {
-    let (s, b) = call(app, "POST", "/v1/nodes", Some(ADMIN), Some("application/json"), body.to_vec()).await;
+    let (s, b) = call(
+        app,
+        "POST",
+        "/v1/nodes",
+        Some(ADMIN),
+        Some("application/json"),
+        body.to_vec(),
+    )
+    .await;
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
@@ -84,7 +135,11 @@ async fn append_prove_get_and_dedup() {
     assert_eq!(v["created"], json!(false));
     assert_eq!(v["receipt"]["leaf_index"], json!(0));
     // Batch.
-    let (s, v) = post(&a.app, br#"{"nodes":[{"type":"x-t","n":2},{"type":"x-t","n":1}]}"#).await;
+    let (s, v) = post(
+        &a.app,
+        br#"{"nodes":[{"type":"x-t","n":2},{"type":"x-t","n":1}]}"#,
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(v["results"].as_array().unwrap().len(), 2);
     assert_eq!(v["results"][1]["created"], json!(false));
@@ -93,7 +148,15 @@ async fn append_prove_get_and_dedup() {
     let (s, b) = call(&a.app, "GET", &format!("/v1/nodes/{id}"), None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b, br#"{"n":1,"type":"x-t"}"#);
-    let (s, b) = call(&a.app, "GET", &format!("/v1/nodes/{id}/proof"), None, None, vec![]).await;
+    let (s, b) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/nodes/{id}/proof"),
+        None,
+        None,
+        vec![],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let r2 = Receipt::from_json(&b).unwrap();
     assert_eq!(r2.inclusion.size().get(), 2);
@@ -101,7 +164,15 @@ async fn append_prove_get_and_dedup() {
     let (s, b) = call(&a.app, "GET", "/v1/checkpoint", None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(String::from_utf8(b).unwrap().starts_with("api.test/log\n2\n"));
-    let (s, b) = call(&a.app, "GET", "/v1/proofs/consistency?from=1&to=2", None, None, vec![]).await;
+    let (s, b) = call(
+        &a.app,
+        "GET",
+        "/v1/proofs/consistency?from=1&to=2",
+        None,
+        None,
+        vec![],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     evl_sdk::ConsistencyProof::from_json(&b).unwrap();
     // Anchors (admin).
@@ -113,7 +184,10 @@ async fn append_prove_get_and_dedup() {
     a.ledger.trust_root().verify_anchor(&anchor).unwrap();
     let (s, b) = call(&a.app, "GET", "/v1/anchors", None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(serde_json::from_slice::<Value>(&b).unwrap()[0]["tree_size"], json!(2));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()[0]["tree_size"],
+        json!(2)
+    );
     let (s, _) = call(&a.app, "GET", "/v1/anchors/0", None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = call(&a.app, "GET", "/v1/anchors/7", None, None, vec![]).await;
@@ -132,35 +206,144 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
     post(&a.app, br#"{"type":"x-t","keep":true}"#).await;
     let deep = "[".repeat(100) + &"]".repeat(100);
     let cases: Vec<(&str, Vec<u8>, Option<&str>, StatusCode, &str)> = vec![
-        ("malformed", b"{\"type\":".to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "JSON_SYNTAX"),
-        ("duplicate key", br#"{"type":"x-t","a":1,"a":2}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "DUPLICATE_KEY"),
-        ("huge number", br#"{"type":"x-t","a":9007199254740993}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "NUMBER_OUT_OF_RANGE"),
-        ("100-deep", deep.into_bytes(), Some("application/json"), StatusCode::BAD_REQUEST, "JSON_TOO_DEEP"),
-        ("lone surrogate", br#"{"type":"x-t","a":"\ud800"}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "INVALID_UTF8"),
-        ("unknown type", br#"{"type":"nope/v1"}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "TYPE_UNKNOWN"),
-        ("not an object", b"[1]".to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "NODE_INVALID"),
-        ("bad node in batch", br#"{"nodes":[{"type":"x-t","ok":1},{"x":1}]}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "NODE_INVALID"),
-        ("batch too big", format!("{{\"nodes\":[{}]}}", vec![r#"{"type":"x-t"}"#; 11].join(",")).into_bytes(), Some("application/json"), StatusCode::BAD_REQUEST, "TOO_MANY_NODES"),
-        ("empty batch", br#"{"nodes":[]}"#.to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-        ("2 MB body", vec![b' '; 2 * 1024 * 1024], Some("application/json"), StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"),
-        ("text/plain", br#"{"type":"x-t"}"#.to_vec(), Some("text/plain"), StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
-        ("no content type", br#"{"type":"x-t"}"#.to_vec(), None, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE"),
-        ("invalid utf-8", b"{\"type\":\"x-\xff\"}".to_vec(), Some("application/json"), StatusCode::BAD_REQUEST, "INVALID_UTF8"),
+        (
+            "malformed",
+            b"{\"type\":".to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "JSON_SYNTAX",
+        ),
+        (
+            "duplicate key",
+            br#"{"type":"x-t","a":1,"a":2}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "DUPLICATE_KEY",
+        ),
+        (
+            "huge number",
+            br#"{"type":"x-t","a":9007199254740993}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "NUMBER_OUT_OF_RANGE",
+        ),
+        (
+            "100-deep",
+            deep.into_bytes(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "JSON_TOO_DEEP",
+        ),
+        (
+            "lone surrogate",
+            br#"{"type":"x-t","a":"\ud800"}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "INVALID_UTF8",
+        ),
+        (
+            "unknown type",
+            br#"{"type":"nope/v1"}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "TYPE_UNKNOWN",
+        ),
+        (
+            "not an object",
+            b"[1]".to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "NODE_INVALID",
+        ),
+        (
+            "bad node in batch",
+            br#"{"nodes":[{"type":"x-t","ok":1},{"x":1}]}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "NODE_INVALID",
+        ),
+        (
+            "batch too big",
+            format!("{{\"nodes\":[{}]}}", [r#"{"type":"x-t"}"#; 11].join(",")).into_bytes(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "TOO_MANY_NODES",
+        ),
+        (
+            "empty batch",
+            br#"{"nodes":[]}"#.to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            "2 MB body",
+            vec![b' '; 2 * 1024 * 1024],
+            Some("application/json"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_LARGE",
+        ),
+        (
+            "text/plain",
+            br#"{"type":"x-t"}"#.to_vec(),
+            Some("text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            "no content type",
+            br#"{"type":"x-t"}"#.to_vec(),
+            None,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            "invalid utf-8",
+            b"{\"type\":\"x-\xff\"}".to_vec(),
+            Some("application/json"),
+            StatusCode::BAD_REQUEST,
+            "INVALID_UTF8",
+        ),
     ];
     for (name, body, ctype, status, code) in cases {
         let (s, b) = call(&a.app, "POST", "/v1/nodes", Some(ADMIN), ctype, body).await;
-        let v: Value = serde_json::from_slice(&b).unwrap_or_else(|_| panic!("{name}: body is not JSON: {:?}", String::from_utf8_lossy(&b)));
+        let v: Value = serde_json::from_slice(&b)
+            .unwrap_or_else(|_| panic!("{name}: body is not JSON: {:?}", String::from_utf8_lossy(&b)));
         assert_eq!((s, v["code"].as_str().unwrap()), (status, code), "{name}: {v}");
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
         assert_eq!(size(&a), 1, "{name}: something was stored");
     }
     for (uri, status, code) in [
-        ("/v1/nodes/sha256:zz", StatusCode::BAD_REQUEST, "NODE_ID_MALFORMED"),
-        ("/v1/nodes/not-an-id/proof", StatusCode::BAD_REQUEST, "NODE_ID_MALFORMED"),
-        (&format!("/v1/nodes/sha256:{}", "0".repeat(64)) as &str, StatusCode::NOT_FOUND, "NOT_FOUND"),
-        ("/v1/proofs/consistency?from=0&to=1", StatusCode::BAD_REQUEST, "OUT_OF_RANGE"),
-        ("/v1/proofs/consistency?from=1&to=99", StatusCode::BAD_REQUEST, "OUT_OF_RANGE"),
-        ("/v1/proofs/consistency?from=x", StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+        (
+            "/v1/nodes/sha256:zz",
+            StatusCode::BAD_REQUEST,
+            "NODE_ID_MALFORMED",
+        ),
+        (
+            "/v1/nodes/not-an-id/proof",
+            StatusCode::BAD_REQUEST,
+            "NODE_ID_MALFORMED",
+        ),
+        (
+            &format!("/v1/nodes/sha256:{}", "0".repeat(64)) as &str,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+        (
+            "/v1/proofs/consistency?from=0&to=1",
+            StatusCode::BAD_REQUEST,
+            "OUT_OF_RANGE",
+        ),
+        (
+            "/v1/proofs/consistency?from=1&to=99",
+            StatusCode::BAD_REQUEST,
+            "OUT_OF_RANGE",
+        ),
+        (
+            "/v1/proofs/consistency?from=x",
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
         ("/v1/anchors/abc", StatusCode::BAD_REQUEST, "BAD_REQUEST"),
         ("/v1/anchors/latest", StatusCode::NOT_FOUND, "NOT_FOUND"),
         ("/no/such/route", StatusCode::NOT_FOUND, "NOT_FOUND"),
@@ -171,7 +354,10 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
     }
     let (s, b) = call(&a.app, "DELETE", "/v1/nodes", Some(ADMIN), None, vec![]).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(serde_json::from_slice::<Value>(&b).unwrap()["code"], json!("METHOD_NOT_ALLOWED"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["code"],
+        json!("METHOD_NOT_ALLOWED")
+    );
     let (s, _) = call(&a.app, "GET", "/health/readiness", None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(size(&a), 1);
@@ -181,17 +367,50 @@ async fn bad_input_gets_its_code_and_stores_nothing() {
 async fn tokens_and_scopes() {
     let a = api_with(false, Duration::from_secs(30));
     let node = br#"{"type":"x-t"}"#.to_vec();
-    let code = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap()["code"].as_str().unwrap().to_owned();
-    let (s, b) = call(&a.app, "POST", "/v1/nodes", None, Some("application/json"), node.clone()).await;
+    let code = |b: &[u8]| {
+        serde_json::from_slice::<Value>(b).unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (s, b) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        None,
+        Some("application/json"),
+        node.clone(),
+    )
+    .await;
     assert_eq!((s, code(&b).as_str()), (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
-    let (s, _) = call(&a.app, "POST", "/v1/nodes", Some("wrong-token-000000000"), Some("application/json"), node.clone()).await;
+    let (s, _) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        Some("wrong-token-000000000"),
+        Some("application/json"),
+        node.clone(),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, b) = call(&a.app, "POST", "/v1/nodes", Some(READER), Some("application/json"), node.clone()).await;
+    let (s, b) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        Some(READER),
+        Some("application/json"),
+        node.clone(),
+    )
+    .await;
     assert_eq!((s, code(&b).as_str()), (StatusCode::FORBIDDEN, "FORBIDDEN"));
     let (s, _) = call(&a.app, "POST", "/v1/anchors", Some(READER), None, vec![]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = call(&a.app, "GET", "/v1/checkpoint", None, None, vec![]).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "reads are private when public_reads = false");
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "reads are private when public_reads = false"
+    );
     let (s, _) = call(&a.app, "GET", "/v1/checkpoint", Some(READER), None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = call(&a.app, "GET", "/health/liveness", None, None, vec![]).await;
@@ -202,9 +421,20 @@ async fn tokens_and_scopes() {
 #[tokio::test]
 async fn slow_requests_time_out_with_408() {
     let a = api_with(true, Duration::ZERO);
-    let (s, b) = call(&a.app, "POST", "/v1/nodes", Some(ADMIN), Some("application/json"), br#"{"type":"x-t"}"#.to_vec()).await;
+    let (s, b) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        Some(ADMIN),
+        Some("application/json"),
+        br#"{"type":"x-t"}"#.to_vec(),
+    )
+    .await;
     assert_eq!(s, StatusCode::REQUEST_TIMEOUT);
-    assert_eq!(serde_json::from_slice::<Value>(&b).unwrap()["code"], json!("TIMEOUT"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["code"],
+        json!("TIMEOUT")
+    );
 }
 
 async fn boom() -> &'static str {
@@ -217,11 +447,17 @@ async fn a_panicking_handler_is_a_500_and_the_server_stays_up() {
         Router::new()
             .route("/boom", axum::routing::get(boom))
             .route("/ok", axum::routing::get(|| async { "ok" })),
-        Handling { timeout: Duration::from_secs(5), max_concurrency: 4 },
+        Handling {
+            timeout: Duration::from_secs(5),
+            max_concurrency: 4,
+        },
     );
     let (s, b) = call(&app, "GET", "/boom", None, None, vec![]).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(serde_json::from_slice::<Value>(&b).unwrap()["code"], json!("INTERNAL"));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["code"],
+        json!("INTERNAL")
+    );
     let (s, _) = call(&app, "GET", "/ok", None, None, vec![]).await;
     assert_eq!(s, StatusCode::OK);
 }
@@ -240,16 +476,38 @@ async fn openapi_documents_exactly_the_routes() {
         }
     }
     documented.sort();
-    let mut routes: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routes: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     routes.sort();
     assert_eq!(documented, routes);
     // Every documented route is served (not the 404/405 fallbacks).
     for (m, p) in ROUTES {
-        let uri = p.replace("{node_id}", &format!("sha256:{}", "0".repeat(64))).replace("{seq}", "0");
-        let uri = if *p == "/v1/proofs/consistency" { format!("{uri}?from=1&to=1") } else { uri };
-        let (s, b) = call(&a.app, &m.to_uppercase(), &uri, Some(ADMIN), Some("application/json"), b"{}".to_vec()).await;
-        let message = serde_json::from_slice::<Value>(&b).ok().and_then(|v| v["message"].as_str().map(str::to_owned));
+        let uri = p
+            .replace("{node_id}", &format!("sha256:{}", "0".repeat(64)))
+            .replace("{seq}", "0");
+        let uri = if *p == "/v1/proofs/consistency" {
+            format!("{uri}?from=1&to=1")
+        } else {
+            uri
+        };
+        let (s, b) = call(
+            &a.app,
+            &m.to_uppercase(),
+            &uri,
+            Some(ADMIN),
+            Some("application/json"),
+            b"{}".to_vec(),
+        )
+        .await;
+        let message = serde_json::from_slice::<Value>(&b)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned));
         assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{m} {p}");
-        assert!(!message.unwrap_or_default().contains("no such route"), "{m} {p} fell through to the 404 fallback");
+        assert!(
+            !message.unwrap_or_default().contains("no such route"),
+            "{m} {p} fell through to the 404 fallback"
+        );
     }
 }

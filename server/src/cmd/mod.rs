@@ -3,6 +3,7 @@
 mod anchor;
 mod append;
 mod bench;
+mod bench_http;
 mod init;
 mod read;
 mod status;
@@ -39,7 +40,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Anchor(a) => anchor::run(&dir, a),
         Command::Verify(v) => verify::run(&dir, &v),
         Command::Status { out } => status::run(&dir, out.output),
-        Command::Bench(b) => bench::run(&b),
+        Command::Bench(b) => match &b.kind {
+            Some(crate::cli::BenchKind::Http(h)) => bench_http::run(h),
+            None => bench::run(&b),
+        },
         Command::Serve {
             listen,
             config,
