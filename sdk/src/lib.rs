@@ -27,6 +27,8 @@
 pub mod anchor;
 pub mod b64;
 pub mod checkpoint;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod code;
 pub mod dsse;
 pub mod fork;
