@@ -6,21 +6,8 @@
 //! fails verification is an error ([`ClientError::Verification`]), never a value: the server
 //! is not trusted. What the checks prove comes back as [`Verified`] evidence.
 //!
-//! ```no_run
-//! use evl_sdk::TrustRoot;
-//! use evl_sdk::client::Client;
-//!
-//! async fn append_one(base_url: &str, trust_root_json: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
-//!     let trust = TrustRoot::from_json(trust_root_json)?;
-//!     let client = Client::new(base_url, Some("append-token"), trust)?;
-//!     let appended = client.append(br#"{"type":"blob/v1","data":"hello"}"#).await?;
-//!     // The receipt verified: the node is this leaf of a tree signed by a trusted key.
-//!     println!("{} is leaf {}", appended.evidence.node_id, appended.evidence.index);
-//!     // Keep the receipt: anyone holding the trust root can check it offline.
-//!     let _receipt_json: Vec<u8> = appended.receipt.to_json();
-//!     Ok(())
-//! }
-//! ```
+//! The example at the end of this page (`sdk/src/client/example.rs`) also runs as a test against
+//! an in-process server (`server/tests/client_example.rs`).
 //!
 //! **Time.** Key validity (SPEC.md §8.2) is judged at a verification time. By default the client
 //! reads the system clock ([`std::time::SystemTime`]) when it verifies a response: this module is
@@ -32,6 +19,9 @@
 //! a caller that wants to know the log did not fork keeps the tree heads it has verified and
 //! passes them to [`Client::consistency`], or keeps an anchor as its trust point. Redirects are
 //! not followed (the bearer token goes only to the base URL's host).
+//!
+//! # Example
+#![doc = concat!("```no_run\n", include_str!("client/example.rs"), "```")]
 
 use crate::anchor::{Anchor, AnchorSummary, ChainEvidence};
 use crate::checkpoint::SignedCheckpoint;

@@ -418,22 +418,30 @@ async fn tokens_and_scopes() {
     assert_eq!(size(&a), 0);
 }
 
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    "late"
+}
+
 #[tokio::test]
 async fn slow_requests_time_out_with_408() {
-    let a = api_with(true, Duration::ZERO);
-    let (s, b) = call(
-        &a.app,
-        "POST",
-        "/v1/nodes",
-        Some(ADMIN),
-        Some("application/json"),
-        br#"{"type":"x-t"}"#.to_vec(),
-    )
-    .await;
+    let app = harden(
+        Router::new().route("/slow", axum::routing::get(slow)),
+        Handling {
+            timeout: Duration::from_millis(50),
+            max_concurrency: 4,
+        },
+    );
+    let t = std::time::Instant::now();
+    let (s, b) = call(&app, "GET", "/slow", None, None, vec![]).await;
     assert_eq!(s, StatusCode::REQUEST_TIMEOUT);
     assert_eq!(
         serde_json::from_slice::<Value>(&b).unwrap()["code"],
         json!("TIMEOUT")
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "the timeout did not cut the request short"
     );
 }
 
