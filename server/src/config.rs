@@ -88,10 +88,10 @@ pub struct LimitsConfig {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnchorConfig {
-    /// Anchor when this many entries were appended since the last anchor. Default off.
+    /// Anchor when this many entries were appended since the last anchor. Default off; 0 is off.
     pub every_entries: Option<u64>,
     /// Anchor when the last anchor is this many seconds old and the tree grew. Default 21600
-    /// (6 hours).
+    /// (6 hours); 0 turns time-based anchoring off.
     pub every_seconds: Option<u64>,
 }
 

@@ -9,13 +9,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EVL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `evl serve` sets up logging from its configuration (`log`, or EVL_LOG) instead.
+    if !matches!(cli.command, cli::Command::Serve { .. }) {
+        init_logging(&std::env::var("EVL_LOG").unwrap_or_else(|_| "warn".into()));
+    }
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -23,4 +20,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Installs the log subscriber (stderr) with a tracing `EnvFilter` directive.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -45,9 +45,12 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
             info.admin_token.display()
         );
     }
+    // 0 disables a policy (TOML has no null).
+    let every_entries = config.anchor.every_entries.filter(|n| *n > 0);
+    let every_seconds = config.anchor.every_seconds.filter(|n| *n > 0);
     let policy = AnchorPolicy {
-        every_entries: config.anchor.every_entries,
-        every_seconds: config.anchor.every_seconds,
+        every_entries,
+        every_seconds,
     };
     let writer = dir.writer(policy)?;
     let auth = Auth::new(&config.auth, admin_token(&dir)?);
@@ -68,8 +71,9 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
         tracing::error!(seq = f.seq, code = f.code, message = %f.message, "anchor chain does not verify");
     }
     // Time-based anchoring.
-    if let Some(secs) = config.anchor.every_seconds {
+    if let Some(secs) = every_seconds {
         let w = writer.clone();
+        let anchor_metrics = metrics.clone();
         let period = Duration::from_secs(secs.max(1)).min(ANCHOR_CHECK_MAX);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
@@ -87,7 +91,14 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
                 match r {
                     Ok(Ok(Some(a))) => tracing::info!(seq = a.payload().seq, "policy anchor created"),
                     Ok(Ok(None)) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "policy anchor failed"),
+                    Ok(Err(e)) => {
+                        if matches!(e, evl_ledger::LedgerError::Integrity { .. }) {
+                            anchor_metrics
+                                .dsse_verification_failures
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                        tracing::warn!(error = %e, "policy anchor failed");
+                    }
                     Err(e) => tracing::warn!(error = %e, "policy anchor task failed"),
                 }
             }

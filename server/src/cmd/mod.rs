@@ -69,8 +69,14 @@ fn serve(
     origin: &str,
 ) -> Result<ExitCode> {
     let dir = DataDir::new(data);
+    if let Some(c) = &config
+        && !c.exists()
+    {
+        anyhow::bail!("configuration file {} does not exist", c.display());
+    }
     let file = config.unwrap_or_else(|| dir.config());
     let mut cfg = evl_server::config::load(Some(&file), std::env::vars())?;
+    crate::init_logging(&cfg.log);
     // --data (or EVL_DATA through clap) names the directory; the config cannot move it.
     cfg.data = data.to_path_buf();
     if let Some(l) = listen {

@@ -86,7 +86,18 @@ pub async fn by_seq<S: Store>(
     security(("bearer" = ["admin"])))]
 pub async fn create<S: Store>(State(st): State<AppState<S>>) -> Result<Response, ApiError> {
     let writer = st.writer.clone();
-    let a = tokio::task::spawn_blocking(move || writer.anchor()).await??;
+    let a = match tokio::task::spawn_blocking(move || writer.anchor()).await? {
+        Ok(a) => a,
+        Err(e) => {
+            if matches!(e, evl_ledger::LedgerError::Integrity { .. }) {
+                st.read
+                    .metrics
+                    .dsse_verification_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return Err(e.into());
+        }
+    };
     let mut r = envelope(&a);
     *r.status_mut() = StatusCode::CREATED;
     Ok(r)

@@ -38,7 +38,11 @@ impl Auth {
         let Some(given) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                    .map(|_| &v[7..])
+            })
         else {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -64,7 +68,11 @@ impl Auth {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
-                format!("token {:?} lacks the {scope:?} scope", t.name),
+                format!(
+                    "token {:?} lacks the {} scope",
+                    t.name,
+                    format!("{scope:?}").to_lowercase()
+                ),
             ))
         }
     }

@@ -246,7 +246,11 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
 pub fn harden(app: Router, handling: Handling) -> Router {
     let limit = handling.timeout;
     app.layer(middleware::from_fn(move |req, next| timeout(limit, req, next)))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(handling.max_concurrency))
+        // One semaphore for the whole server (a plain ConcurrencyLimitLayer on a Router would
+        // give every route its own).
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            handling.max_concurrency,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }
 

@@ -1,0 +1,16 @@
+//! Strict JSON parse → canonicalize → parse again: no panic, idempotent, canonical check agrees.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(canon) = evl_sdk::jcs::canonicalize(data) {
+        let again = evl_sdk::jcs::canonicalize(&canon).expect("canonical output must re-parse");
+        assert_eq!(canon, again, "canonicalization is not idempotent");
+        assert!(evl_sdk::jcs::parse_canonical(&canon).is_ok());
+        if canon != data {
+            assert!(evl_sdk::jcs::parse_canonical(data).is_err());
+        }
+    } else {
+        assert!(evl_sdk::jcs::parse_canonical(data).is_err());
+    }
+});

@@ -1,0 +1,15 @@
+//! Node parsing from any bytes; an accepted node round-trips through its canonical bytes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(n) = evl_sdk::Node::from_json(data) {
+        let back = evl_sdk::Node::from_canonical_with_id(n.bytes(), n.id()).expect("canonical node must re-parse");
+        assert_eq!(back.node_type(), n.node_type());
+        assert_eq!(back.links(), n.links());
+    }
+    let _ = evl_sdk::Node::from_canonical(data);
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = s.parse::<evl_sdk::NodeId>();
+    }
+});
