@@ -26,7 +26,7 @@ status=0
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"
   log="$(mktemp)"
-  if cargo fuzz run -s none "$t" "corpus/$t" "$SEEDS" -- -max_total_time="$SECS" -print_final_stats=1 >"$log" 2>&1; then
+  if cargo fuzz run -s none "$t" "corpus/$t" "$SEEDS" -- -max_total_time="$SECS" -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
     execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
     echo "fuzz $t: ${execs:-?} executions in ${SECS}s, 0 crashes"
   else
