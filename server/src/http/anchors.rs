@@ -55,7 +55,11 @@ pub async fn latest<S: Store>(State(st): State<ReadState<S>>) -> Result<Response
 /// One anchor's DSSE envelope.
 #[utoipa::path(get, path = "/v1/anchors/{seq}", tag = "anchors",
     params(("seq" = u64, Path, description = "Anchor sequence number")),
-    responses((status = 200, description = "DSSE envelope (SPEC.md §7)", body = Object), (status = 404, description = "No such anchor", body = ErrorBody)))]
+    responses(
+        (status = 200, description = "DSSE envelope (SPEC.md §7)", body = Object),
+        (status = 400, description = "seq is not a non-negative integer", body = ErrorBody),
+        (status = 404, description = "No such anchor", body = ErrorBody),
+    ))]
 pub async fn by_seq<S: Store>(
     State(st): State<ReadState<S>>,
     Path(seq): Path<String>,

@@ -25,6 +25,16 @@ pub struct AppendResult {
     pub receipt: Receipt,
 }
 
+/// The POST /v1/nodes response: `AppendResult` for one node, `BatchResult` for a batch.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AppendResponse {
+    /// One node was sent.
+    One(AppendResult),
+    /// A batch was sent.
+    Batch(BatchResult),
+}
+
 /// A batch append's results, in request order.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct BatchResult {
@@ -63,10 +73,11 @@ fn body_error(r: BytesRejection) -> ApiError {
 
 /// Append one node, or a batch `{"nodes": [...]}`.
 #[utoipa::path(post, path = "/v1/nodes", tag = "nodes",
-    request_body(content = Object, description = "A node (JSON object with a `type` member), or `{\"nodes\": [node, ...]}`", content_type = "application/json"),
+    request_body(content = Object, description = "A node (JSON object with a `type` member), or `{\"nodes\": [node, ...]}`", content_type = "application/json",
+        example = json!({"type": "x-example", "note": "hello"})),
     responses(
-        (status = 201, description = "Appended (at least one node new); one node gives AppendResult, a batch gives BatchResult", body = AppendResult),
-        (status = 200, description = "Every node was already present", body = BatchResult),
+        (status = 201, description = "Appended (at least one node new); one node gives AppendResult, a batch gives BatchResult", body = AppendResponse),
+        (status = 200, description = "Every node was already present (same shapes)", body = AppendResponse),
         (status = 400, description = "Invalid JSON or node (code from SPEC.md §12)", body = ErrorBody),
         (status = 401, description = "No token", body = ErrorBody),
         (status = 403, description = "Token lacks the append scope", body = ErrorBody),
@@ -162,7 +173,7 @@ pub async fn post_nodes<S: Store>(
 
 /// A node's canonical bytes.
 #[utoipa::path(get, path = "/v1/nodes/{node_id}", tag = "nodes",
-    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>")),
+    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>", pattern = "^sha256:[0-9a-f]{64}$")),
     responses(
         (status = 200, description = "The canonical bytes (RFC 8785)", content_type = "application/json", body = Object),
         (status = 400, description = "Malformed NodeId", body = ErrorBody),
@@ -184,12 +195,13 @@ pub async fn get_node<S: Store>(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SizeQuery {
     /// Prove at this tree size (needs a signed checkpoint at that size); default latest.
+    #[param(minimum = 1)]
     pub size: Option<u64>,
 }
 
 /// An inclusion proof and its signed checkpoint (a receipt).
 #[utoipa::path(get, path = "/v1/nodes/{node_id}/proof", tag = "proofs",
-    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>"), SizeQuery),
+    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>", pattern = "^sha256:[0-9a-f]{64}$"), SizeQuery),
     responses(
         (status = 200, description = "Receipt (SPEC.md §5.4)", body = Object),
         (status = 400, description = "Malformed NodeId or size", body = ErrorBody),
@@ -226,8 +238,10 @@ pub async fn get_checkpoint<S: Store>(State(st): State<ReadState<S>>) -> Result<
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ConsistencyQuery {
     /// The older size (≥ 1).
+    #[param(minimum = 1)]
     pub from: u64,
     /// The newer size (≤ the tree size).
+    #[param(minimum = 1)]
     pub to: u64,
 }
 

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::nodes::get_consistency, super::anchors::list, super::anchors::latest, super::anchors::by_seq,
         super::anchors::create, super::ops::liveness, super::ops::readiness, super::ops::status, super::ops::metrics, serve,
     ),
-    components(schemas(super::error::ErrorBody, super::nodes::AppendResult, super::nodes::BatchResult)),
+    components(schemas(super::error::ErrorBody, super::nodes::AppendResult, super::nodes::BatchResult, super::nodes::AppendResponse)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;
