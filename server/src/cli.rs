@@ -258,6 +258,10 @@ pub struct HttpBenchArgs {
     /// Nodes per batched append.
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
+    /// One mixed phase instead of three: each request is a proof fetch (70 %), a single append
+    /// (25 %) or a batch append (5 %), and an anchor is requested every 10 s (soak testing).
+    #[arg(long)]
+    pub mix: bool,
     #[command(flatten)]
     pub out: Out,
 }

@@ -216,6 +216,9 @@ async fn run_async(args: &HttpBenchArgs) -> Result<std::process::ExitCode> {
         }
     };
     let dur = Duration::from_secs(args.seconds.max(1));
+    if args.mix {
+        return mixed(args, &addr, &token, dur).await;
+    }
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -285,6 +288,128 @@ async fn run_async(args: &HttpBenchArgs) -> Result<std::process::ExitCode> {
             "  proof fetch                    {proof_rate:>10.0} req/s   p50 {pp50:.2} ms   p99 {pp99:.2} ms"
         );
         crate::outln!("  errors                         {errors:>10}");
+    });
+    Ok(if errors == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+/// The soak workload: proofs, single and batch appends mixed, plus an anchor every 10 s.
+async fn mixed(
+    args: &HttpBenchArgs,
+    addr: &str,
+    token: &str,
+    dur: Duration,
+) -> Result<std::process::ExitCode> {
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let batch = args.batch.max(1);
+    // Seed nodes so proofs have something to fetch.
+    let mut seed = Conn::open(addr, token).await?;
+    let seed_nodes: Vec<String> = (0..100).map(|k| node(run, 9999, 0, k)).collect();
+    let (s, b) = seed
+        .request(
+            "POST",
+            "/v1/nodes",
+            Some(format!("{{\"nodes\":[{}]}}", seed_nodes.join(",")).as_bytes()),
+        )
+        .await?;
+    if s != 201 {
+        bail!("seeding failed: {s} {}", String::from_utf8_lossy(&b));
+    }
+    let ids: Arc<Vec<String>> = Arc::new(
+        seed_nodes
+            .iter()
+            .map(|n| {
+                evl_sdk::Node::from_json(n.as_bytes())
+                    .map(|n| n.id().to_string())
+                    .unwrap_or_default()
+            })
+            .collect(),
+    );
+    let anchors = Arc::new(AtomicU64::new(0));
+    let anchor_errors = Arc::new(AtomicU64::new(0));
+    {
+        let (addr, token, anchors, anchor_errors) = (
+            addr.to_owned(),
+            token.to_owned(),
+            anchors.clone(),
+            anchor_errors.clone(),
+        );
+        tokio::spawn(async move {
+            let start = Instant::now();
+            while start.elapsed() < dur {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                match Conn::open(&addr, &token).await {
+                    Ok(mut c) => match c.request("POST", "/v1/anchors", None).await {
+                        Ok((201, _)) => {
+                            anchors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            anchor_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    },
+                    Err(_) => {
+                        anchor_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+    let (t, mut lat, secs) = phase(addr, token, args.clients, dur, move |mut conn, c, i| {
+        let ids = ids.clone();
+        async move {
+            let pick = (c as u64)
+                .wrapping_mul(0x9e37_79b9)
+                .wrapping_add(i.wrapping_mul(2_654_435_761))
+                % 100;
+            let r = if pick < 70 {
+                let id = &ids[(c * 31 + i as usize) % ids.len()];
+                match conn.request("GET", &format!("/v1/nodes/{id}/proof"), None).await {
+                    Ok((200, _)) => Ok(1),
+                    Ok((s, b)) => Err(anyhow::anyhow!(
+                        "proof: status {s}: {}",
+                        String::from_utf8_lossy(&b)
+                    )),
+                    Err(e) => Err(e),
+                }
+            } else if pick < 95 {
+                let (c2, r) = append_step(conn, node(run, c, i, 0).into_bytes(), 1).await;
+                conn = c2;
+                r
+            } else {
+                let nodes: Vec<String> = (0..batch).map(|k| node(run, c, i, k + 1)).collect();
+                let (c2, r) = append_step(
+                    conn,
+                    format!("{{\"nodes\":[{}]}}", nodes.join(",")).into_bytes(),
+                    batch,
+                )
+                .await;
+                conn = c2;
+                r
+            };
+            (conn, r)
+        }
+    })
+    .await?;
+    let errors = t.errors.load(Ordering::Relaxed) + anchor_errors.load(Ordering::Relaxed);
+    let rate = t.ok.load(Ordering::Relaxed) as f64 / secs;
+    let (p50, p99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+    let v = serde_json::json!({"mode": "mixed", "clients": args.clients, "seconds": secs, "requests_per_s": rate,
+        "ms_p50": p50, "ms_p99": p99, "anchors": anchors.load(Ordering::Relaxed), "errors": errors});
+    emit(args.out.output, &v, || {
+        crate::outln!(
+            "evl bench http --mix: {} clients for {secs:.0} s on {addr}",
+            args.clients
+        );
+        crate::outln!(
+            "  requests {rate:>10.0}/s   p50 {p50:.2} ms   p99 {p99:.2} ms   anchors {}",
+            anchors.load(Ordering::Relaxed)
+        );
+        crate::outln!("  errors   {errors:>10}");
     });
     Ok(if errors == 0 {
         std::process::ExitCode::SUCCESS
