@@ -23,9 +23,9 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 TOKEN="$(cat "$D/data/admin-token")"
-timeout 600 "$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
+(cd "$D" && timeout 600 "$VENV/bin/st" run "http://127.0.0.1:$PORT/openapi.json" \
   -H "Authorization: Bearer $TOKEN" --max-examples "$MAX" --seed 1 \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance)
 kill -TERM "$PID"
 wait "$PID"
 "$EVL" --data "$D/data" verify --mode full
