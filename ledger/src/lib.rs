@@ -16,6 +16,7 @@ mod source;
 pub mod store;
 pub mod time;
 pub mod verify;
+pub mod vex;
 
 pub use error::LedgerError;
 pub use evl_sdk;

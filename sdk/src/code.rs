@@ -87,6 +87,11 @@ codes! {
     ReceiptInvalid => "RECEIPT_INVALID",
     /// Fork evidence is malformed or does not show a fork.
     ForkEvidenceInvalid => "FORK_EVIDENCE_INVALID",
+    /// A `vex.statement/v1`, `vex.policy/v1`, `vex.issuers/v1` or `vex.consensus/v1` node breaks
+    /// its schema (SPEC.md §14), or a consensus input exceeds a limit.
+    VexInvalid => "VEX_INVALID",
+    /// Recomputing a consensus node from its recorded inputs gives different bytes (SPEC.md §14.8).
+    ConsensusMismatch => "CONSENSUS_MISMATCH",
 }
 
 impl fmt::Display for ErrorCode {

@@ -36,7 +36,13 @@ impl Digest {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+        s
     }
 
     /// Standard base64 with padding (the encoding used in checkpoints and proof JSON).
@@ -100,4 +106,20 @@ pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
 /// Root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1).
 pub fn empty_root() -> Digest {
     sha256(b"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_round_trips() {
+        let d = empty_root();
+        assert_eq!(
+            d.to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(d.to_hex(), hex::encode(d.as_bytes()));
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+    }
 }

@@ -3,8 +3,9 @@
 //! Everything a verifier needs to check Evidence Ledger data with no network and no trust in
 //! the server: canonical JSON (RFC 8785) with strict I-JSON parsing, NodeIds, the RFC 6962 /
 //! RFC 9162 Merkle log (roots, inclusion and consistency proofs), C2SP signed checkpoints,
-//! DSSE envelopes, the anchor chain, fork evidence and trust roots. Each rule is implemented
-//! once, here, and cites its section of `SPEC.md`.
+//! DSSE envelopes, the anchor chain, fork evidence and trust roots, and the deterministic VEX
+//! consensus `vex-consensus/1` with its offline replay ([`vex`]). Each rule is implemented once,
+//! here, and cites its section of `SPEC.md`.
 //!
 //! What it does not do: no I/O, no clock, no randomness, no logging, no key generation. Times,
 //! keys and trust policy are arguments. It builds for `wasm32-unknown-unknown`.
@@ -43,6 +44,7 @@ pub mod time;
 pub mod tree;
 pub mod trust;
 pub mod verified;
+pub mod vex;
 
 pub use anchor::{Anchor, AnchorError, AnchorPayload, AnchorSummary, ArchivedLink, ChainEvidence};
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};

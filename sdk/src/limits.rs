@@ -63,3 +63,39 @@ pub const MAX_TRUST_ROOT_KEYS: usize = 1024;
 ///
 /// Rationale: C2SP signed-note names are short schema-less URLs. SPEC floor: 128.
 pub const MAX_NAME_BYTES: usize = 256;
+
+/// Most distinct statement nodes one VEX consensus computation accepts (SPEC.md §14.9), and so
+/// the largest `max_statements_per_computation` a `vex.policy/v1` may set.
+///
+/// Rationale: the policy default is 100 (one vulnerability × product rarely has more than a few
+/// issuers); with the per-field bounds below a consensus node over 1 000 statements stays under
+/// ~2 MiB, far inside [`MAX_NODE_BYTES`]. SPEC floor: 100.
+pub const MAX_VEX_STATEMENTS: usize = 1000;
+
+/// Longest identifier in a VEX statement or group key, in bytes: `vuln_id`, each alias,
+/// `product_key`, each subcomponent key, `issuer_id`, and each `authoritative_for` prefix
+/// (SPEC.md §14.2).
+///
+/// Rationale: purls with qualifiers and scoped CSAF product names are a few hundred bytes;
+/// bounds the size of every consensus node. SPEC floor: 512.
+pub const MAX_VEX_ID_BYTES: usize = 1024;
+
+/// Longest free-text member of a VEX statement (`impact_statement`, `action_statement`), in bytes.
+///
+/// Rationale: real impact and action statements are a few sentences; the consensus node copies
+/// one of each, so this bounds its size. SPEC floor: 16 KiB.
+pub const MAX_VEX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Largest multiplier a `vex.policy/v1` may set (tier weights, signed multiplier, boosts), in ppm
+/// (10.0).
+///
+/// Rationale: a product of four factors stays below 10^10 ppm and a sum over
+/// [`MAX_VEX_STATEMENTS`] below 10^13, inside JSON's exact-integer range (2^53 − 1). SPEC floor:
+/// 2 000 000 (2.0).
+pub const MAX_VEX_FACTOR_PPM: u64 = 10_000_000;
+
+/// Largest `freshness_decay_days` a `vex.policy/v1` may set (100 years).
+///
+/// Rationale: larger values make freshness constant in practice; bounds the arithmetic. SPEC
+/// floor: 3 650.
+pub const MAX_VEX_DECAY_DAYS: u64 = 36_500;
