@@ -28,6 +28,7 @@ for t in "${TARGETS[@]}"; do
   log="$(mktemp)"
   extra=()
   [ -d "regressions/$t" ] && extra=("regressions/$t")   # inputs that once failed, kept as seeds
+  [ -d "seeds.d/$t" ] && extra+=("seeds.d/$t")          # frozen per-target seeds (seeds.d/make-*.sh)
   if cargo fuzz run -s none "$t" "corpus/$t" "$SEEDS" "${extra[@]}" -- -max_total_time="$SECS" -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
     execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
     echo "fuzz $t: ${execs:-?} executions in ${SECS}s, 0 crashes"

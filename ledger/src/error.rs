@@ -40,6 +40,13 @@ pub enum LedgerError {
     /// The key file is missing or unreadable.
     #[error("KEY_FILE: {0}")]
     KeyFile(String),
+    /// A VEX document could not be ingested (`NOT_VEX`, the JSON codes, `TOO_LARGE`, …).
+    #[error(transparent)]
+    Ingest(#[from] crate::vex::IngestError),
+    /// A VEX policy, issuer registry, statement or consensus node was rejected
+    /// (`VEX_INVALID`), or a consensus did not replay (`CONSENSUS_MISMATCH`).
+    #[error(transparent)]
+    Vex(#[from] evl_sdk::vex::VexError),
 }
 
 impl LedgerError {
@@ -53,6 +60,8 @@ impl LedgerError {
             LedgerError::Integrity { code, .. } => code.as_str(),
             LedgerError::Mismatch(_) => "STORE_MISMATCH",
             LedgerError::KeyFile(_) => "KEY_FILE",
+            LedgerError::Ingest(e) => e.code(),
+            LedgerError::Vex(e) => e.code().as_str(),
         }
     }
 }

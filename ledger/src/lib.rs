@@ -6,7 +6,8 @@
 //! blocking threads.
 //!
 //! Every hash, canonicalization and proof rule comes from `evl-sdk`; this crate only stores
-//! and sequences. It does not serve HTTP or parse VEX.
+//! and sequences. [`vex`] reads OpenVEX, CSAF and CycloneDX documents into statement nodes and
+//! records consensus nodes computed by `evl_sdk::vex`. It does not serve HTTP.
 
 pub mod error;
 pub mod keyfile;

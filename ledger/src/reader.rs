@@ -5,8 +5,9 @@ use crate::ledger::{Shared, read_identity};
 use crate::store::{Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::anchor::AnchorSummary;
 use evl_sdk::tree::ProveError;
+use evl_sdk::vex::{GroupKey, STATEMENT_TYPE, Statement};
 use evl_sdk::{
-    Anchor, ConsistencyProof, Digest, ErrorCode, LeafIndex, NodeId, Receipt, TreeSize, TrustRoot,
+    Anchor, ConsistencyProof, Digest, ErrorCode, LeafIndex, Node, NodeId, Receipt, TreeSize, TrustRoot,
     prove_consistency, prove_inclusion,
 };
 use serde::Serialize;
@@ -178,6 +179,132 @@ impl<S: Store> LedgerReader<S> {
         prove_consistency(&SnapshotSource(&snap), from, to).map_err(prove_err)
     }
 
+    /// Every node of type `node_type` among the first `size` leaves (default: the whole tree), in
+    /// leaf order, each with its leaf index.
+    ///
+    /// An O(n) scan of the log: there is no secondary index yet. A cheap byte prefilter on the
+    /// canonical `"type":"<node_type>"` member skips most nodes without parsing them; candidates
+    /// are then parsed (SPEC.md §3.2 read rules) and their `type` compared exactly. A node that
+    /// appears at several leaves is returned once per leaf.
+    pub fn nodes_of_type(
+        &self,
+        node_type: &str,
+        size: Option<TreeSize>,
+    ) -> Result<Vec<(LeafIndex, Node)>, LedgerError> {
+        let mut out = Vec::new();
+        self.scan_type(node_type, size, &mut |index, node| {
+            out.push((index, node));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The node of type `node_type` at the highest leaf index, if any (an O(n) scan, see
+    /// [`LedgerReader::nodes_of_type`]).
+    pub fn latest_of_type(&self, node_type: &str) -> Result<Option<(LeafIndex, Node)>, LedgerError> {
+        let mut last = None;
+        self.scan_type(node_type, None, &mut |index, node| {
+            last = Some((index, node));
+            Ok(())
+        })?;
+        Ok(last)
+    }
+
+    /// The `vex.statement/v1` nodes about `key` (SPEC.md §14.6 step 2: same `vuln_id` and
+    /// `product_key`, and for a subcomponent key no or a matching subcomponent), distinct by
+    /// NodeId, in leaf order. Same as [`LedgerReader::statements_for_at`] over the whole tree.
+    pub fn statements_for(&self, key: &GroupKey) -> Result<Vec<Node>, LedgerError> {
+        self.statements_for_at(key, None)
+    }
+
+    /// The statements about `key` among the first `size` leaves (default: the whole tree), so
+    /// that a consensus reads exactly the statements in the log at its checkpoint.
+    ///
+    /// An O(n) scan with a byte prefilter (see [`LedgerReader::nodes_of_type`]). A node typed
+    /// `vex.statement/v1` that does not parse as a statement (appended through the generic
+    /// append, which checks only SPEC.md §3.2) cannot be weighed: it is skipped with a warning.
+    pub fn statements_for_at(
+        &self,
+        key: &GroupKey,
+        size: Option<TreeSize>,
+    ) -> Result<Vec<Node>, LedgerError> {
+        let mut out: Vec<Node> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.scan_type(STATEMENT_TYPE, size, &mut |index, node| {
+            match Statement::from_node(&node) {
+                Ok(s) if key.matches(&s) => {
+                    if seen.insert(node.id()) {
+                        out.push(node);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(leaf = index.get(), id = %node.id(), error = %e, "malformed statement node skipped"),
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every node of type `node_type` among the first `size` leaves.
+    fn scan_type(
+        &self,
+        node_type: &str,
+        size: Option<TreeSize>,
+        f: &mut dyn FnMut(LeafIndex, Node) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        let snap = self.snapshot()?;
+        let tree = snap.tree_size()?;
+        let end = match size {
+            Some(s) if s > tree => {
+                return Err(LedgerError::OutOfRange(format!(
+                    "size {s} is beyond the tree ({tree})"
+                )));
+            }
+            Some(s) => s,
+            None => tree,
+        };
+        // Canonical JSON (SPEC.md §2.1) writes a member as `"type":"<value>"` with no
+        // whitespace; inside a string value the quotes would be escaped, so the needle only
+        // matches a real `type` member (of the node or of a nested object: the exact check
+        // after parsing decides).
+        let needle = format!("\"type\":{}", serde_json::Value::String(node_type.to_owned()));
+        let needle = needle.as_bytes();
+        let mut failure: Option<LedgerError> = None;
+        snap.scan_nodes(0, end.get(), &mut |i, bytes| {
+            if !contains(bytes, needle) {
+                return true;
+            }
+            let index = LeafIndex::new(i);
+            let node = match Node::from_canonical(bytes) {
+                Ok(n) => n,
+                Err(e) => {
+                    failure = Some(LedgerError::Integrity {
+                        code: e.code(),
+                        message: format!("stored node at leaf {i} does not parse: {e}"),
+                    });
+                    return false;
+                }
+            };
+            if node.node_type() != node_type {
+                return true;
+            }
+            match index {
+                Some(index) => match f(index, node) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                },
+                None => {
+                    failure = Some(LedgerError::OutOfRange(format!("leaf index {i} is out of range")));
+                    false
+                }
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
     /// Every stored anchor in sequence order.
     pub fn anchors(&self) -> Result<Vec<StoredAnchor>, LedgerError> {
         Ok(self
@@ -310,4 +437,16 @@ impl<S: Store> LedgerReader<S> {
         report.last_good = report.verified.last().cloned();
         Ok(report)
     }
+}
+
+/// Whether `needle` occurs in `haystack` (first-byte scan, then compare).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let last_start = match haystack.len().checked_sub(needle.len()) {
+        Some(n) => n,
+        None => return false,
+    };
+    (0..=last_start).any(|i| haystack[i] == first && haystack[i + 1..].starts_with(rest))
 }

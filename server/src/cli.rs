@@ -103,6 +103,9 @@ pub enum Command {
     /// Create, list, inspect, verify and export anchors.
     #[command(subcommand)]
     Anchor(AnchorCommand),
+    /// Ingest VEX documents, compute and record consensus, replay a recorded consensus.
+    #[command(subcommand)]
+    Vex(VexCommand),
     /// Check the store's integrity: nodes, stored hashes, the latest and every anchored
     /// checkpoint, and the anchor chain.
     /// Exits non-zero if anything fails, listing each failure with its leaf index and code.
@@ -180,6 +183,67 @@ pub enum AnchorCommand {
         #[command(flatten)]
         out: Out,
     },
+}
+
+/// VEX subcommands (SPEC.md §14, docs/vex-ingest.md).
+#[derive(Subcommand, Debug)]
+pub enum VexCommand {
+    /// Ingest OpenVEX, CSAF 2.0 or CycloneDX VEX documents: store each raw document as a
+    /// `blob/v1` node and one `vex.statement/v1` node per vulnerability × product, in one commit
+    /// per file. Prints the receipts and the document findings. A mirrored copy of a document
+    /// stores nothing new. A file that is not VEX is an error (earlier files stay stored).
+    Ingest {
+        /// VEX documents; '-' reads stdin.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Compute the consensus (vex-consensus/1) for one vulnerability × product over the
+    /// statements in the log at the latest checkpoint, and append it as a `vex.consensus/v1`
+    /// node. Without --policy: the default policy and the empty issuer registry (appended if the
+    /// log lacks them).
+    Consensus {
+        /// Canonical vulnerability id (the statements' `vuln_id`), e.g. CVE-2023-38545.
+        #[arg(long)]
+        vuln: String,
+        /// Canonical product key (the statements' `product_key`), e.g. a purl.
+        #[arg(long)]
+        product: String,
+        /// Narrow the key to one subcomponent key.
+        #[arg(long)]
+        subcomponent: Option<String>,
+        /// HighestWeight, WeightedVote, Lattice or AuthoritativeFirst (default: the policy's).
+        #[arg(long, value_parser = parse_mode)]
+        mode: Option<evl_sdk::vex::Mode>,
+        /// RFC 3339 time freshness is measured at (fraction dropped); default: now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// NodeId of a `vex.policy/v1` node in the log (its `issuers` registry must be there too).
+        #[arg(long, value_name = "NODE_ID")]
+        policy: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Replay a recorded consensus: load the node, its statements, policy and issuer registry
+    /// from the store, recompute with evl_sdk::vex::replay and compare bytes; check that its
+    /// checkpoint is this log's tree and holds every statement. Exits 1 with CONSENSUS_MISMATCH
+    /// and the JSON Pointer of the first differing field if it does not replay.
+    Replay {
+        /// The consensus node's NodeId (sha256:<64 hex>).
+        node_id: String,
+        #[command(flatten)]
+        out: Out,
+    },
+}
+
+/// `--mode`: a consensus mode by its wire name (case-insensitive).
+fn parse_mode(s: &str) -> Result<evl_sdk::vex::Mode, String> {
+    evl_sdk::vex::Mode::ALL
+        .iter()
+        .copied()
+        .find(|m| m.as_str().eq_ignore_ascii_case(s))
+        .ok_or_else(|| "expected HighestWeight, WeightedVote, Lattice or AuthoritativeFirst".to_owned())
 }
 
 /// Verification options.

@@ -6,7 +6,9 @@
 //! Tolerant, never silent: a document that is VEX but breaks its schema or profile is ingested
 //! and what was wrong becomes a finding (on the statement, or on the document when no statement
 //! carries it); an entry that cannot be mapped is skipped with a document finding. Only input
-//! that is not JSON, or JSON that is not VEX, is an error. This module stores nothing.
+//! that is not JSON, or JSON that is not VEX, is an error. [`ingest`] stores nothing; the
+//! functions of [`ops`] put ingest and the consensus of `evl_sdk::vex` on the log
+//! ([`ingest_and_append`], [`compute_consensus`], [`consensus_history`], [`replay_from_log`]).
 
 mod csaf;
 mod csaf_tree;
@@ -15,12 +17,17 @@ mod finding;
 mod ids;
 mod keys;
 mod openvex;
+pub mod ops;
 mod purl;
 mod statement;
 mod timestamp;
 
 pub use evl_sdk::vex::STATEMENT_TYPE;
 pub use finding::{Finding, FindingCode};
+pub use ops::{
+    IngestReceipts, RecordedConsensus, ReplayedConsensus, compute_consensus, consensus_history,
+    ingest_and_append, parse_as_of, replay_from_log,
+};
 
 use evl_sdk::vex::VexError;
 use evl_sdk::{JsonError, Node, NodeError, NodeId};

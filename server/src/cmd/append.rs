@@ -29,7 +29,7 @@ fn documents(text: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf).context("reading stdin")?;

@@ -8,6 +8,7 @@ mod init;
 mod read;
 mod status;
 mod verify;
+mod vex;
 
 use crate::cli::{Cli, Command};
 use anyhow::{Context as _, Result};
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             read::consistency(&dir, size_arg(from)?, size_arg(to)?, out.output)
         }
         Command::Anchor(a) => anchor::run(&dir, a),
+        Command::Vex(v) => vex::run(&dir, v),
         Command::Verify(v) => verify::run(&dir, &v),
         Command::Status { out } => status::run(&dir, out.output),
         Command::Bench(b) => match &b.kind {
@@ -52,7 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn parse_id(s: &str) -> Result<NodeId> {
+pub(crate) fn parse_id(s: &str) -> Result<NodeId> {
     s.trim().parse().with_context(|| {
         format!("{s:?} is not a NodeId (expected sha256: followed by 64 lowercase hex digits)")
     })

@@ -84,6 +84,14 @@ impl From<LedgerError> for ApiError {
             LedgerError::Store(_) | LedgerError::Mismatch(_) | LedgerError::KeyFile(_) => {
                 ApiError::internal(&e)
             }
+            // A document that is not VEX, a policy that is not one, too many statements.
+            LedgerError::Ingest(_) => ApiError::bad_request(e.code(), e.to_string()),
+            LedgerError::Vex(v) => match v {
+                evl_sdk::vex::VexError::Mismatch { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
+                }
+                _ => ApiError::bad_request(e.code(), e.to_string()),
+            },
         }
     }
 }

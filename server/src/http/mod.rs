@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod nodes;
 pub mod openapi;
 pub mod ops;
+pub mod vex;
 
 use crate::config::{LimitsConfig, Scope};
 use auth::Auth;
@@ -206,6 +207,7 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         .route("/v1/anchors", get(anchors::list::<S>))
         .route("/v1/anchors/latest", get(anchors::latest::<S>))
         .route("/v1/anchors/{seq}", get(anchors::by_seq::<S>))
+        .route("/v1/vex/consensus", get(vex::get_consensus::<S>))
         .route("/status", get(ops::status::<S>))
         .route("/metrics", get(ops::metrics::<S>))
         .route_layer(middleware::from_fn_with_state(
@@ -214,6 +216,8 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         ));
     let appends = Router::new()
         .route("/v1/nodes", post(nodes::post_nodes::<S>))
+        .route("/v1/vex/documents", post(vex::post_document::<S>))
+        .route("/v1/vex/consensus", post(vex::post_consensus::<S>))
         .route_layer(middleware::from_fn_with_state(
             read_state.clone(),
             scope_append::<S>,
@@ -266,6 +270,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/anchors"),
     ("get", "/v1/anchors/latest"),
     ("get", "/v1/anchors/{seq}"),
+    ("post", "/v1/vex/documents"),
+    ("post", "/v1/vex/consensus"),
+    ("get", "/v1/vex/consensus"),
     ("get", "/health/liveness"),
     ("get", "/health/readiness"),
     ("get", "/status"),

@@ -42,12 +42,12 @@ pub struct BatchResult {
     pub results: Vec<AppendResult>,
 }
 
-fn parse_id(s: &str) -> Result<NodeId, ApiError> {
+pub(crate) fn parse_id(s: &str) -> Result<NodeId, ApiError> {
     s.parse()
         .map_err(|e: evl_sdk::node::NodeIdError| ApiError::bad_request(e.code().as_str(), e.to_string()))
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -59,7 +59,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-fn body_error(r: BytesRejection) -> ApiError {
+pub(crate) fn body_error(r: BytesRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

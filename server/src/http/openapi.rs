@@ -7,13 +7,15 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Evidence Ledger API", description = "Append and read evidence nodes, proofs, checkpoints and anchors. Errors are {\"code\",\"message\"} with the stable codes of SPEC.md §12."),
+    info(title = "Evidence Ledger API", description = "Append and read evidence nodes, proofs, checkpoints and anchors; ingest VEX documents and record VEX consensus. Errors are {\"code\",\"message\"} with the stable codes of SPEC.md §12."),
     paths(
         super::nodes::post_nodes, super::nodes::get_node, super::nodes::get_proof, super::nodes::get_checkpoint,
         super::nodes::get_consistency, super::anchors::list, super::anchors::latest, super::anchors::by_seq,
-        super::anchors::create, super::ops::liveness, super::ops::readiness, super::ops::status, super::ops::metrics, serve,
+        super::anchors::create, super::vex::post_document, super::vex::post_consensus, super::vex::get_consensus,
+        super::ops::liveness, super::ops::readiness, super::ops::status, super::ops::metrics, serve,
     ),
-    components(schemas(super::error::ErrorBody, super::nodes::AppendResult, super::nodes::BatchResult, super::nodes::AppendResponse)),
+    components(schemas(super::error::ErrorBody, super::nodes::AppendResult, super::nodes::BatchResult, super::nodes::AppendResponse,
+        super::vex::VexDocumentResponse, super::vex::ConsensusRequest, super::vex::ConsensusResponse, super::vex::ConsensusView)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;
