@@ -23,6 +23,8 @@ if [ ! -d "$SEEDS" ]; then
   for f in ../../shared/samples/vex/*/*.json; do [ -f "$f" ] && cp "$f" "$SEEDS/vex-$(basename "$f")"; done
 fi
 status=0
+# Build every target first, so a compile error is reported as one and not as a crash.
+cargo fuzz build -s none >/dev/null 2>&1 || { echo "fuzz: BUILD FAILED"; cargo fuzz build -s none 2>&1 | tail -40; exit 1; }
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"
   log="$(mktemp)"
