@@ -788,3 +788,32 @@ fn mutated_documents_never_panic() {
         }
     }
 }
+
+/// Regression (found by the `vex_ingest` fuzz target): an author longer than MAX_VEX_ID_BYTES
+/// produced an issuer_id the SDK's strict statement parser rejects. It is now replaced by the
+/// SHA-256 of the full id, and empty or over-long remediation categories are dropped.
+#[test]
+fn over_long_issuer_becomes_a_hashed_id() {
+    let author = "Wolfi J Inkins ".repeat(200);
+    let doc = json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.test/vex/long-author",
+        "author": author,
+        "timestamp": "2024-01-01T00:00:00Z",
+        "version": 1,
+        "statements": [{
+            "vulnerability": {"name": "CVE-2024-0001"},
+            "products": [{"@id": "pkg:apk/wolfi/bash@1.0.0"}],
+            "status": "affected",
+            "action_statement": "update"
+        }]
+    });
+    let raw = serde_json::to_vec(&doc).unwrap();
+    let ing = vex::ingest(&raw).unwrap();
+    assert_eq!(ing.statements().len(), 1);
+    for n in ing.statements() {
+        let s = Statement::from_node(n).unwrap();
+        assert!(s.issuer_id().starts_with("sha256:"), "{}", s.issuer_id());
+        assert!(s.issuer_id().len() <= evl_ledger::evl_sdk::limits::MAX_VEX_ID_BYTES);
+    }
+}

@@ -156,9 +156,13 @@ impl Draft {
             }
         }
         let mut dropped = 0;
-        for list in [&mut self.vuln.aliases, &mut self.subcomponent_keys] {
+        for list in [
+            &mut self.vuln.aliases,
+            &mut self.subcomponent_keys,
+            &mut self.remediation_categories,
+        ] {
             let before = list.len();
-            list.retain(|k| k.len() <= MAX_VEX_ID_BYTES);
+            list.retain(|k| !k.is_empty() && k.len() <= MAX_VEX_ID_BYTES);
             dropped += before - list.len();
         }
         if dropped > 0 {
@@ -276,7 +280,7 @@ pub(crate) fn build(meta: &DocMeta, source_doc: NodeId, mut d: Draft) -> Result<
     m.insert("remediation_categories".into(), d.remediation_categories.into());
     m.insert("timestamp".into(), opt(d.timestamp));
     m.insert("timestamp_source".into(), d.timestamp_source.as_str().into());
-    m.insert("issuer_id".into(), meta.issuer_id.clone().into());
+    m.insert("issuer_id".into(), bounded_id(&meta.issuer_id).into());
     m.insert("issuer_claimed".into(), meta.issuer_claimed.clone().into());
     // No sample carries an embedded signature; an unverified one is a finding, not "verified".
     m.insert("signature".into(), "absent".into());
@@ -306,4 +310,15 @@ pub(crate) fn build(meta: &DocMeta, source_doc: NodeId, mut d: Draft) -> Result<
         );
     }
     Node::from_value(v).map_err(VexError::Node)
+}
+
+/// An issuer id within SPEC.md §14.2's `MAX_VEX_ID_BYTES`: ids that are too long (only possible
+/// from a hostile or broken document) are replaced by `sha256:` and the hex SHA-256 of the full
+/// id, which is stable and cannot collide with a slug or a URL-derived id.
+pub(crate) fn bounded_id(id: &str) -> String {
+    if !id.is_empty() && id.len() <= MAX_VEX_ID_BYTES {
+        id.to_owned()
+    } else {
+        format!("sha256:{}", evl_sdk::sha256(id.as_bytes()).to_hex())
+    }
 }
