@@ -1,5 +1,8 @@
 //! Timestamp normalization: RFC 3339 date-time with any offset and 0–9 (or more) fraction digits
-//! to UTC `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (docs/vex-ingest.md "Timestamps").
+//! to UTC `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (docs/vex-ingest.md "Timestamps"). The calendar
+//! arithmetic is the SDK's (`evl_sdk::time`).
+
+use evl_sdk::time::{civil_from_days, days_from_civil, days_in_month};
 
 /// A timestamp that is not RFC 3339 date-time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,51 +118,6 @@ pub(crate) fn normalize(s: &str) -> Result<Normalized, BadTimestamp> {
         ),
         truncated,
     })
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]
