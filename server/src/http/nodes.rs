@@ -59,6 +59,30 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
+/// 415 unless the request says it is JSON.
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    if is_json(headers) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send Content-Type: application/json",
+        ))
+    }
+}
+
+/// Counts appended and deduplicated nodes in the metrics.
+pub(crate) fn count_appended<'a, S: Store>(st: &AppState<S>, out: impl Iterator<Item = &'a AppendOutcome>) {
+    let (mut created, mut dup) = (0u64, 0u64);
+    for o in out {
+        if o.created { created += 1 } else { dup += 1 }
+    }
+    let m = &st.read.metrics;
+    m.nodes_appended.fetch_add(created, Ordering::Relaxed);
+    m.nodes_deduplicated.fetch_add(dup, Ordering::Relaxed);
+}
+
 pub(crate) fn body_error(r: BytesRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
@@ -92,13 +116,7 @@ pub async fn post_nodes<S: Store>(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let body = body.map_err(body_error)?;
-    if !is_json(&headers) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send Content-Type: application/json",
-        ));
-    }
+    require_json(&headers)?;
     let value =
         evl_sdk::jcs::parse(&body).map_err(|e| ApiError::bad_request(e.code().as_str(), e.to_string()))?;
     let (values, batch) = match value {
@@ -143,12 +161,8 @@ pub async fn post_nodes<S: Store>(
     }
     let writer = st.writer.clone();
     let out: Vec<AppendOutcome> = tokio::task::spawn_blocking(move || writer.append(nodes)).await??;
-    let created = out.iter().filter(|o| o.created).count() as u64;
-    let m = &st.read.metrics;
-    m.nodes_appended.fetch_add(created, Ordering::Relaxed);
-    m.nodes_deduplicated
-        .fetch_add(out.len() as u64 - created, Ordering::Relaxed);
-    let status = if created > 0 {
+    count_appended(&st, out.iter());
+    let status = if out.iter().any(|o| o.created) {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -160,7 +174,7 @@ pub async fn post_nodes<S: Store>(
             receipt: o.receipt,
         })
         .collect();
-    m.append_latency.observe(started.elapsed());
+    st.read.metrics.append_latency.observe(started.elapsed());
     Ok(if batch {
         (status, Json(BatchResult { results })).into_response()
     } else {

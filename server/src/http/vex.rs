@@ -2,7 +2,7 @@
 //! (SPEC.md §14, docs/vex-ingest.md). The work runs on blocking threads, like every ledger call.
 
 use super::error::{ApiError, ErrorBody};
-use super::nodes::{AppendResult, body_error, is_json, parse_id};
+use super::nodes::{AppendResult, body_error, count_appended, parse_id, require_json};
 use super::{AppState, ReadState};
 use axum::Json;
 use axum::body::Bytes;
@@ -16,7 +16,6 @@ use evl_ledger::vex::{self, Finding};
 use evl_sdk::vex::{GroupKey, Mode};
 use evl_sdk::{NodeId, Receipt};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The `POST /v1/vex/documents` response.
@@ -125,26 +124,6 @@ fn group_key(vuln: &str, product: &str, subcomponent: Option<&str>) -> Result<Gr
         .map_err(bad)
 }
 
-fn count(st: &AppState<impl Store>, out: &[&AppendOutcome]) {
-    let created = out.iter().filter(|o| o.created).count() as u64;
-    let m = &st.read.metrics;
-    m.nodes_appended.fetch_add(created, Ordering::Relaxed);
-    m.nodes_deduplicated
-        .fetch_add(out.len() as u64 - created, Ordering::Relaxed);
-}
-
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    if is_json(headers) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send Content-Type: application/json",
-        ))
-    }
-}
-
 /// Ingest one OpenVEX, CSAF or CycloneDX document: store the raw document and its statements.
 #[utoipa::path(post, path = "/v1/vex/documents", tag = "vex",
     request_body(content = Object, description = "The raw VEX document (OpenVEX 0.2.0/0.0.1, CSAF 2.0, CycloneDX 1.4–1.6), exactly as published", content_type = "application/json"),
@@ -169,7 +148,7 @@ pub async fn post_document<S: Store>(
     let writer = st.writer.clone();
     let out = tokio::task::spawn_blocking(move || vex::ingest_and_append(&writer, &body)).await??;
     let all: Vec<&AppendOutcome> = std::iter::once(&out.document).chain(&out.statements).collect();
-    count(&st, &all);
+    count_appended(&st, all.iter().copied());
     let status = if all.iter().any(|o| o.created) {
         StatusCode::CREATED
     } else {
@@ -235,7 +214,7 @@ pub async fn post_consensus<S: Store>(
     let writer = st.writer.clone();
     let rec = tokio::task::spawn_blocking(move || vex::compute_consensus(&writer, &key, mode, as_of, policy))
         .await??;
-    count(&st, &[&rec.appended]);
+    count_appended(&st, std::iter::once(&rec.appended));
     let status = if rec.appended.created {
         StatusCode::CREATED
     } else {
