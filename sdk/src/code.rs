@@ -92,6 +92,19 @@ codes! {
     VexInvalid => "VEX_INVALID",
     /// Recomputing a consensus node from its recorded inputs gives different bytes (SPEC.md §14.8).
     ConsensusMismatch => "CONSENSUS_MISMATCH",
+    /// A pack or export container is malformed: not a zstd frame, a tar header or path that
+    /// breaks SPEC.md §9.1, entries out of order, a limit exceeded, or a malformed manifest.
+    PackMalformed => "PACK_MALFORMED",
+    /// A pack has no `manifest.json`, or a file its manifest lists is absent.
+    ManifestMissing => "MANIFEST_MISSING",
+    /// A pack file's SHA-256 or size differs from its manifest entry, a file is not listed, or
+    /// the entries are not in manifest order.
+    ManifestMismatch => "MANIFEST_MISMATCH",
+    /// A pack or export lacks what its own declaration requires: a linked node of a pack with
+    /// dependencies, a node its filter includes, a proof for a node it carries.
+    PackIncomplete => "PACK_INCOMPLETE",
+    /// A `score.manifest/v1` or `proof.bundle/v1` node breaks its rules (SPEC.md §16).
+    BundleInvalid => "BUNDLE_INVALID",
 }
 
 impl fmt::Display for ErrorCode {
