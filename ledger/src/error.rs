@@ -47,6 +47,22 @@ pub enum LedgerError {
     /// (`VEX_INVALID`), or a consensus did not replay (`CONSENSUS_MISMATCH`).
     #[error(transparent)]
     Vex(#[from] evl_sdk::vex::VexError),
+    /// Document `index` of a batch is a `score.manifest/v1` or `proof.bundle/v1` node that breaks
+    /// its rules (`BUNDLE_INVALID`, a proof or envelope code; SPEC.md §16); nothing of the batch
+    /// was appended.
+    #[error("document {index}: {error}; nothing of this batch was appended")]
+    Bundle {
+        /// Position in the batch (0-based).
+        index: usize,
+        /// Why.
+        error: evl_sdk::bundle::BundleError,
+    },
+    /// Reading or writing a file (a pack, a backup) failed.
+    #[error("IO_ERROR: {0}")]
+    Io(String),
+    /// A pack or export did not verify or could not be read (SPEC.md §9).
+    #[error(transparent)]
+    Pack(#[from] evl_sdk::pack::PackError),
 }
 
 impl LedgerError {
@@ -62,6 +78,9 @@ impl LedgerError {
             LedgerError::KeyFile(_) => "KEY_FILE",
             LedgerError::Ingest(e) => e.code(),
             LedgerError::Vex(e) => e.code().as_str(),
+            LedgerError::Bundle { error, .. } => error.code().as_str(),
+            LedgerError::Io(_) => "IO_ERROR",
+            LedgerError::Pack(e) => e.code().as_str(),
         }
     }
 }

@@ -154,6 +154,11 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// The signing key (for pack manifests, `crate::pack`).
+    pub(crate) fn signing_key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+
     /// A read handle sharing this ledger's store.
     pub fn reader(&self) -> LedgerReader<S> {
         LedgerReader::from_shared(self.inner.shared.clone())
@@ -176,10 +181,17 @@ impl<S: Store> Ledger<S> {
 
     /// Appends nodes. Returns when they are durable, with one receipt per node (SPEC.md §5.4).
     /// Concurrent callers share one commit and one signed checkpoint (group commit).
+    /// `score.manifest/v1` and `proof.bundle/v1` nodes are checked first
+    /// ([`evl_sdk::bundle::check_node`]); if one is rejected, nothing of the batch is appended.
     pub fn append(&self, nodes: Vec<Node>) -> Result<Vec<AppendOutcome>, LedgerError> {
         let _span = tracing::debug_span!("append", nodes = nodes.len()).entered();
         if nodes.is_empty() {
             return Ok(Vec::new());
+        }
+        // SPEC.md §16.6: manifests and bundles pass their trust-free checks before anything is
+        // queued, so a rejected one leaves the whole batch unappended.
+        for (index, n) in nodes.iter().enumerate() {
+            evl_sdk::bundle::check_node(n).map_err(|error| LedgerError::Bundle { index, error })?;
         }
         let inner = &self.inner;
         let mut q = lock(&inner.queue)?;

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod keyfile;
 mod ledger;
+pub mod pack;
 mod reader;
 mod source;
 pub mod store;

@@ -398,6 +398,11 @@ impl InclusionProof {
         let v = crate::jcs::parse(bytes).map_err(|_| ProofError::Malformed("not strict JSON"))?;
         serde_json::from_value(v).map_err(|_| ProofError::Malformed("not an inclusion proof object"))
     }
+    /// The canonical JSON encoding (SPEC.md §4.3).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Integers and base64 strings only: serialization cannot fail.
+        serde_jcs::to_vec(self).unwrap_or_default()
+    }
 }
 
 impl ConsistencyProof {
@@ -405,5 +410,10 @@ impl ConsistencyProof {
     pub fn from_json(bytes: &[u8]) -> Result<Self, ProofError> {
         let v = crate::jcs::parse(bytes).map_err(|_| ProofError::Malformed("not strict JSON"))?;
         serde_json::from_value(v).map_err(|_| ProofError::Malformed("not a consistency proof object"))
+    }
+    /// The canonical JSON encoding (SPEC.md §4.4).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Integers and base64 strings only: serialization cannot fail.
+        serde_jcs::to_vec(self).unwrap_or_default()
     }
 }

@@ -220,6 +220,24 @@ impl Frontier {
         Ok(Self { size, peaks })
     }
 
+    /// Rebuilds a frontier from the hashes of its perfect subtrees, largest first (one per set
+    /// bit of `size`, as [`Frontier::peak_hashes`] lists them). `None` if the count is wrong.
+    pub fn from_peaks(size: TreeSize, hashes: &[Digest]) -> Option<Self> {
+        if hashes.len() != size.0.count_ones() as usize {
+            return None;
+        }
+        let levels = (0..64u32).rev().filter(|l| size.0 & (1 << l) != 0);
+        Some(Self {
+            size,
+            peaks: levels.zip(hashes.iter().copied()).collect(),
+        })
+    }
+
+    /// The hashes of the perfect subtrees covering `[0, size)`, largest (leftmost) first.
+    pub fn peak_hashes(&self) -> Vec<Digest> {
+        self.peaks.iter().map(|&(_, h)| h).collect()
+    }
+
     /// The number of leaves.
     pub fn size(&self) -> TreeSize {
         self.size

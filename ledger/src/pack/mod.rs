@@ -1,0 +1,114 @@
+//! Evidence packs and compliance exports (SPEC.md §9): writing them from a ledger, and reading
+//! pack files for verification with the SDK's streaming verifier.
+//!
+//! Writing needs the signing key (the manifest is signed), so the exporters are methods on
+//! [`crate::Ledger`]. Every format rule lives in `evl_sdk::pack`; this module does the I/O.
+
+mod evidence;
+mod range;
+mod read;
+mod write;
+
+pub use evidence::EvidenceRequest;
+pub use range::{ExportRange, ExportRequest};
+pub use read::verify_pack_reader;
+pub use write::PackSummary;
+
+use crate::error::LedgerError;
+use crate::reader::LedgerReader;
+use crate::store::{Snapshot, SnapshotSource, Store};
+use evl_sdk::anchor::AnchorSummary;
+use evl_sdk::{TreeSize, prove_consistency};
+
+/// The anchors a pack carries: the verified chain from `trust_point` to `last` (inclusive), as
+/// (seq, envelope bytes, tree size) with the consistency proof entries between them.
+pub(crate) fn chain_entries<S: Store>(
+    reader: &LedgerReader<S>,
+    snap: &S::Snapshot,
+    first: u64,
+    last: u64,
+) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+    let chain = verified_chain(reader)?;
+    let pos = |seq: u64| chain.iter().position(|a| a.seq == seq);
+    let (Some(a), Some(b)) = (pos(first), pos(last)) else {
+        return Err(LedgerError::NotFound(format!(
+            "anchors {first} and {last} must both be in the verified anchor chain (`evl anchor list`)"
+        )));
+    };
+    if a > b {
+        return Err(LedgerError::OutOfRange(format!(
+            "anchor {first} comes after anchor {last}"
+        )));
+    }
+    let mut out = Vec::new();
+    let mut prev: Option<&AnchorSummary> = None;
+    for s in &chain[a..=b] {
+        let bytes = snap
+            .anchor(s.seq)?
+            .ok_or_else(|| LedgerError::NotFound(format!("anchor {} is not stored", s.seq)))?;
+        out.push((format!("anchors/{:020}.json", s.seq), bytes));
+        if let Some(q) = prev
+            && q.tree_size > 0
+            && q.tree_size < s.tree_size
+        {
+            let (Some(m), Some(n)) = (TreeSize::new(q.tree_size), TreeSize::new(s.tree_size)) else {
+                return Err(LedgerError::OutOfRange("anchored tree size out of range".into()));
+            };
+            let p = prove_consistency(&SnapshotSource(snap), m, n).map_err(|e| match e {
+                evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
+                evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
+            })?;
+            out.push((format!("consistency/{:020}.json", s.seq), p.to_json()));
+        }
+        prev = Some(s);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The verified anchor chain (SPEC.md §7.2), failing if the stored chain is broken.
+pub(crate) fn verified_chain<S: Store>(reader: &LedgerReader<S>) -> Result<Vec<AnchorSummary>, LedgerError> {
+    let report = reader.verify_anchor_chain()?;
+    if let Some(f) = report.failure {
+        return Err(LedgerError::Integrity {
+            code: evl_sdk::ErrorCode::ChainBroken,
+            message: format!(
+                "the stored anchor chain does not verify at anchor {} ({}: {}); run `evl verify --mode full`",
+                f.seq, f.code, f.message
+            ),
+        });
+    }
+    if report.verified.is_empty() {
+        return Err(LedgerError::NotFound(
+            "this ledger has no anchor yet; run `evl anchor create` first".into(),
+        ));
+    }
+    Ok(report.verified)
+}
+
+/// Picks an anchor of the chain: `seq` if given, else the latest.
+pub(crate) fn pick(chain: &[AnchorSummary], seq: Option<u64>) -> Result<AnchorSummary, LedgerError> {
+    match seq {
+        None => chain
+            .last()
+            .cloned()
+            .ok_or_else(|| LedgerError::NotFound("no anchor".into())),
+        Some(s) => chain.iter().find(|a| a.seq == s).cloned().ok_or_else(|| {
+            LedgerError::NotFound(format!(
+                "anchor {s} is not in the verified anchor chain (`evl anchor list`)"
+            ))
+        }),
+    }
+}
+
+/// Reads a snapshot of the checkpoint text of an anchor (the proving anchor's, for tlog-proofs).
+pub(crate) fn anchor_checkpoint(snap: &impl Snapshot, seq: u64) -> Result<String, LedgerError> {
+    let bytes = snap
+        .anchor(seq)?
+        .ok_or_else(|| LedgerError::NotFound(format!("anchor {seq} is not stored")))?;
+    let a = evl_sdk::Anchor::from_json(&bytes).map_err(|e| LedgerError::Integrity {
+        code: e.code(),
+        message: format!("stored anchor {seq}: {e}"),
+    })?;
+    Ok(a.payload().checkpoint.clone())
+}

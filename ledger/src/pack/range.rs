@@ -1,0 +1,223 @@
+//! Writing a compliance export (SPEC.md §9.4): every leaf between two anchors, in chunks, with
+//! the frontier at the start so a verifier can chain the listed leaves into the end root.
+
+use super::write::{Entries, PackSummary, write_pack};
+use super::{chain_entries, pick, verified_chain};
+use crate::error::LedgerError;
+use crate::ledger::Ledger;
+use crate::store::{Snapshot, SnapshotSource, Store};
+use evl_sdk::pack::PackKind;
+use evl_sdk::pack::export::{
+    AnchorRef, CHUNK_TARGET_BYTES, EXPORT_PATH, EXPORT_TYPE, ExportParams, FRONTIER_PATH, FrontierFile,
+    ListingLine, MAX_CHUNK_LEAVES, MAX_FILTER_TYPES, leaves_path, nodes_path,
+};
+use evl_sdk::pack::manifest::{FileEntry, MANIFEST_TYPE, ManifestPayload};
+use evl_sdk::{Frontier, NodeId, TreeSize};
+use std::io::Write;
+
+/// What to export.
+#[derive(Clone, Debug, Default)]
+pub struct ExportRequest {
+    /// Start after this anchor's tree (default: from the empty tree).
+    pub from_anchor: Option<u64>,
+    /// End at this anchor's tree (default: the latest anchor).
+    pub to_anchor: Option<u64>,
+    /// Only nodes of these types (default: all).
+    pub filter: Option<Vec<String>>,
+    /// The PackId of the export this one continues (a delta export).
+    pub prev_export: Option<NodeId>,
+}
+
+/// The leaf range of a planned export, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportRange {
+    /// First leaf.
+    pub start: u64,
+    /// One past the last leaf.
+    pub end: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct TypeOnly<'a> {
+    #[serde(rename = "type", borrow)]
+    node_type: std::borrow::Cow<'a, str>,
+}
+
+struct RangeEntries<'a, Sn: Snapshot> {
+    snap: &'a Sn,
+    prefix: std::vec::IntoIter<(String, Vec<u8>)>,
+    suffix: std::vec::IntoIter<(String, Vec<u8>)>,
+    queued: Option<(String, Vec<u8>)>,
+    pos: u64,
+    end: u64,
+    params: ExportParams,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<Sn: Snapshot> RangeEntries<'_, Sn> {
+    fn chunk(&mut self) -> Result<(String, Vec<u8>), LedgerError> {
+        let start = self.pos;
+        let limit = (start + MAX_CHUNK_LEAVES).min(self.end);
+        let (mut listing, mut nodes) = (Vec::new(), Vec::new());
+        let mut next = start;
+        let mut fault: Option<LedgerError> = None;
+        self.snap.scan_nodes(start, limit, &mut |i, bytes| {
+            if i != next {
+                fault = Some(LedgerError::Integrity {
+                    code: evl_sdk::ErrorCode::PackIncomplete,
+                    message: format!("leaf {next} has no stored content; an export needs every node"),
+                });
+                return false;
+            }
+            let node_type = match serde_json::from_slice::<TypeOnly>(bytes) {
+                Ok(t) => t.node_type.into_owned(),
+                Err(e) => {
+                    fault = Some(LedgerError::Integrity {
+                        code: evl_sdk::ErrorCode::NodeInvalid,
+                        message: format!("stored node {i} has no string type: {e}"),
+                    });
+                    return false;
+                }
+            };
+            let line = ListingLine {
+                id: NodeId::of_canonical(bytes),
+                node_type,
+            };
+            if self.params.includes(&line.node_type) {
+                nodes.extend_from_slice(bytes);
+                nodes.push(b'\n');
+            }
+            listing.extend_from_slice(&line.to_bytes());
+            listing.push(b'\n');
+            next = i + 1;
+            nodes.len() < CHUNK_TARGET_BYTES
+        })?;
+        if let Some(e) = fault {
+            return Err(e);
+        }
+        if next == start || (next < limit && nodes.len() < CHUNK_TARGET_BYTES) {
+            return Err(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::PackIncomplete,
+                message: format!("leaf {next} has no stored content; an export needs every node"),
+            });
+        }
+        self.pos = next;
+        (self.progress)(next);
+        if !nodes.is_empty() {
+            self.queued = Some((nodes_path(start), nodes));
+        }
+        Ok((leaves_path(start), listing))
+    }
+}
+
+impl<Sn: Snapshot> Entries for RangeEntries<'_, Sn> {
+    fn next_entry(&mut self) -> Result<Option<(String, Vec<u8>)>, LedgerError> {
+        if let Some(e) = self.prefix.next() {
+            return Ok(Some(e));
+        }
+        if let Some(e) = self.queued.take() {
+            return Ok(Some(e));
+        }
+        if self.pos < self.end {
+            return self.chunk().map(Some);
+        }
+        Ok(self.suffix.next())
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// The leaf range an export request covers (checks the request without writing).
+    pub fn export_range(&self, req: &ExportRequest) -> Result<ExportRange, LedgerError> {
+        let chain = verified_chain(&self.reader())?;
+        let to = pick(&chain, req.to_anchor)?;
+        let start = match req.from_anchor {
+            Some(s) => pick(&chain, Some(s))?.tree_size,
+            None => 0,
+        };
+        Ok(ExportRange {
+            start,
+            end: to.tree_size,
+        })
+    }
+
+    /// Writes a compliance export to `sink` (SPEC.md §9.4), streaming: memory stays flat
+    /// whatever the range. `progress` is called with the next leaf index after each chunk.
+    pub fn export<W: Write>(
+        &self,
+        req: &ExportRequest,
+        sink: W,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<PackSummary, LedgerError> {
+        let reader = self.reader();
+        let snap = reader.snapshot()?;
+        let chain = verified_chain(&reader)?;
+        let to = pick(&chain, req.to_anchor)?;
+        let from = req.from_anchor.map(|s| pick(&chain, Some(s))).transpose()?;
+        if let Some(f) = &from
+            && f.seq >= to.seq
+        {
+            return Err(LedgerError::OutOfRange(format!(
+                "--from-anchor {} must be an earlier anchor than --to-anchor {}",
+                f.seq, to.seq
+            )));
+        }
+        let filter = match &req.filter {
+            Some(f) => {
+                let mut f = f.clone();
+                f.sort();
+                f.dedup();
+                if f.is_empty() || f.len() > MAX_FILTER_TYPES {
+                    return Err(LedgerError::OutOfRange(format!(
+                        "--type takes 1 to {MAX_FILTER_TYPES} types"
+                    )));
+                }
+                Some(f)
+            }
+            None => None,
+        };
+        let aref = |a: &evl_sdk::AnchorSummary| AnchorRef {
+            seq: a.seq,
+            anchor: a.id,
+            tree_size: a.tree_size,
+        };
+        let params = ExportParams {
+            kind_tag: EXPORT_TYPE.to_owned(),
+            from: from.as_ref().map(aref),
+            to: aref(&to),
+            filter,
+            prev_export: req.prev_export,
+        };
+        let start = from.as_ref().map_or(0, |f| f.tree_size);
+        let mut prefix = chain_entries(&reader, &snap, from.as_ref().map_or(to.seq, |f| f.seq), to.seq)?;
+        let frontier = match TreeSize::new(start) {
+            Some(s) if s.get() > 0 => Frontier::load(&SnapshotSource(&snap), s)?,
+            _ => Frontier::new(),
+        };
+        prefix.push((EXPORT_PATH.to_owned(), params.to_bytes()));
+        prefix.push((FRONTIER_PATH.to_owned(), FrontierFile::of(&frontier).to_bytes()));
+        prefix.sort_by(|a, b| a.0.cmp(&b.0));
+        let entries = RangeEntries {
+            snap: &snap,
+            prefix: prefix.into_iter(),
+            suffix: vec![("trust-root.json".to_owned(), reader.trust_root().to_json())].into_iter(),
+            queued: None,
+            pos: start,
+            end: to.tree_size,
+            params,
+            progress,
+        };
+        let manifest = |files: &[FileEntry]| {
+            ManifestPayload {
+                kind_tag: MANIFEST_TYPE.to_owned(),
+                kind: PackKind::Export,
+                origin: reader.origin().to_owned(),
+                time: to.time,
+                files: files.to_vec(),
+                subjects: Vec::new(),
+                include_deps: false,
+            }
+            .sign(self.signing_key())
+        };
+        write_pack(entries, manifest, sink)
+    }
+}

@@ -1,0 +1,113 @@
+//! The pack container's compression layer: one zstd frame (RFC 8878) with a content checksum
+//! and nothing after it (SPEC.md §9.1 rule 1). Decoding is pure Rust (`ruzstd`), so the verifier
+//! builds for wasm32.
+
+use super::PackError;
+use crate::code::ErrorCode;
+use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
+use std::io::Read;
+
+fn malformed(m: impl Into<String>) -> PackError {
+    PackError::new(ErrorCode::PackMalformed, m)
+}
+
+/// A reader of the archive inside a pack: decompresses `source` and, at its end, checks the
+/// frame's content checksum and that nothing follows the frame. Read errors carry a
+/// [`PackError`] (`PACK_MALFORMED`) as their inner error.
+pub struct Decompressor<R: Read> {
+    inner: StreamingDecoder<R, FrameDecoder>,
+    done: bool,
+}
+
+impl<R: Read> Decompressor<R> {
+    /// Starts decoding; fails with `PACK_MALFORMED` if `source` does not start a zstd frame.
+    pub fn new(source: R) -> Result<Self, PackError> {
+        let inner = StreamingDecoder::new(source).map_err(|e| malformed(format!("not a zstd frame: {e}")))?;
+        Ok(Self { inner, done: false })
+    }
+
+    fn finish(&mut self) -> Result<(), PackError> {
+        let d = &self.inner.decoder;
+        match (d.get_checksum_from_data(), d.get_calculated_checksum()) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), Some(_)) => return Err(malformed("zstd content checksum does not match")),
+            _ => return Err(malformed("zstd frame has no content checksum")),
+        }
+        let mut probe = [0u8; 1];
+        match self.inner.get_mut().read(&mut probe) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(malformed("data after the zstd frame")),
+            Err(e) => Err(malformed(format!("reading after the zstd frame: {e}"))),
+        }
+    }
+}
+
+impl<R: Read> Read for Decompressor<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| std::io::Error::other(malformed(format!("zstd: {e}"))))?;
+        if n == 0 {
+            self.done = true;
+            self.finish().map_err(std::io::Error::other)?;
+        }
+        Ok(n)
+    }
+}
+
+/// Decompresses a whole pack held in memory, producing at most `max` bytes (`PACK_MALFORMED`
+/// beyond: a guard against decompression bombs).
+pub fn decompress(pack: &[u8], max: usize) -> Result<Vec<u8>, PackError> {
+    let mut d = Decompressor::new(pack)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = d.read(&mut buf).map_err(|e| pack_error_of(&e))?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > max {
+            return Err(malformed(format!("archive larger than {max} bytes")));
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The [`PackError`] inside an I/O error from a [`Decompressor`], or `PACK_MALFORMED` with the
+/// error's text.
+pub fn pack_error_of(e: &std::io::Error) -> PackError {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<PackError>())
+        .cloned()
+        .unwrap_or_else(|| malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compress(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn round_trip_and_faults() {
+        let data: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let z = compress(&data);
+        assert_eq!(decompress(&z, usize::MAX).unwrap(), data);
+        assert_eq!(decompress(&z, 1000).unwrap_err().code(), ErrorCode::PackMalformed);
+        let mut trailing = z.clone();
+        trailing.push(0);
+        assert!(decompress(&trailing, usize::MAX).is_err());
+        assert!(decompress(&z[..z.len() - 1], usize::MAX).is_err());
+        assert!(decompress(b"not zstd", usize::MAX).is_err());
+        let mut flipped = z.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1; // the checksum
+        assert!(decompress(&flipped, usize::MAX).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! What a verified pack proves (SPEC.md §9.7): the report types.
+
+use super::export::AnchorRef;
+use crate::anchor::{AnchorSummary, SegmentBreak};
+use crate::node::NodeId;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Evidence pack or export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackKind {
+    /// Chosen nodes with inclusion proofs (SPEC.md §9.3).
+    Evidence,
+    /// Every leaf between two anchors (SPEC.md §9.4).
+    Export,
+}
+
+/// Where the trust root used came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrustSource {
+    /// Given by the caller: the pack is proven to come from that log.
+    Argument,
+    /// The pack's own `trust-root.json`: the pack is internally consistent, nothing more.
+    Pack,
+}
+
+/// Why a node is in an evidence pack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    /// Asked for.
+    Subject,
+    /// Linked from a subject, transitively.
+    Dependency,
+}
+
+/// How a node's inclusion was proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProofKind {
+    /// Its own RFC 6962 inclusion proof.
+    Single,
+    /// The pack's one multi-leaf proof.
+    Multi,
+}
+
+/// One proven node of an evidence pack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeReport {
+    /// The NodeId.
+    pub id: NodeId,
+    /// Its `type`.
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// Its leaf index in the log.
+    pub index: u64,
+    /// Subject or dependency.
+    pub role: NodeRole,
+    /// How its inclusion was proven.
+    pub proof: ProofKind,
+}
+
+/// A consensus node found in an evidence pack and what was done with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsensusCheck {
+    /// The consensus node.
+    pub id: NodeId,
+    /// Whether it was recomputed from its inputs and matched.
+    pub replayed: bool,
+    /// Why not, when it was not (its inputs are not all in the pack).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a verified export proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportReport {
+    /// The start anchor (`None`: from the empty tree).
+    pub from: Option<AnchorRef>,
+    /// The end anchor.
+    pub to: AnchorRef,
+    /// The node types exported (`None`: all).
+    pub filter: Option<Vec<String>>,
+    /// Leaves in the range: every one is listed and chained into the end anchor's root.
+    pub leaves: u64,
+    /// Leaves whose node is in the export.
+    pub included: u64,
+    /// Leaves left out by the filter (their types are listed, covered by the signed manifest).
+    pub omitted: u64,
+    /// The export this one continues, if a delta.
+    pub prev_export: Option<NodeId>,
+}
+
+/// Everything a verified pack proves (SPEC.md §9.7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackReport {
+    /// Evidence pack or export.
+    pub kind: PackKind,
+    /// The PackId (SHA-256 of the manifest payload).
+    pub pack_id: NodeId,
+    /// The log origin.
+    pub origin: String,
+    /// Where the trust root came from.
+    pub trust_root: TrustSource,
+    /// The key that signed the manifest (`name+hex`) and the time it was valid at.
+    pub manifest_key: String,
+    /// The manifest's time (the last anchor's time).
+    pub time: Timestamp,
+    /// The verified anchor chain, trust point first; the last one is the proving anchor.
+    pub anchors: Vec<AnchorSummary>,
+    /// Segment breaks in the chain (the log's signed admission that a chain was restarted).
+    pub breaks: Vec<SegmentBreak>,
+    /// Evidence packs: every node proven, subjects first then by NodeId.
+    pub nodes: Vec<NodeReport>,
+    /// Evidence packs: consensus nodes found and whether they replayed.
+    pub consensus: Vec<ConsensusCheck>,
+    /// Whether the pack claims every dependency of its subjects (checked).
+    pub include_deps: bool,
+    /// Exports: the range and completeness figures.
+    pub export: Option<ExportReport>,
+    /// Number of entries (manifest included) and their total size.
+    pub files: usize,
+    /// Total bytes of all entries.
+    pub bytes: u64,
+}

@@ -1,0 +1,574 @@
+//! The streaming pack verifier (SPEC.md §9.7).
+
+use super::export::{self, ExportParams, FrontierFile, ListingLine};
+use super::manifest::{FileEntry, MANIFEST_PATH, Manifest};
+use super::report::{ExportReport, PackKind, PackReport, TrustSource};
+use super::{MAX_ENTRY_BYTES, MAX_PACK_NODES, PackError, evidence, valid_path};
+use crate::anchor::Anchor;
+use crate::code::ErrorCode;
+use crate::node::Node;
+use crate::proof::ConsistencyProof;
+use crate::tree::Frontier;
+use crate::trust::TrustRoot;
+use crate::verified::Verified;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Path of the trust root inside a pack.
+pub const TRUST_ROOT_PATH: &str = "trust-root.json";
+
+/// Checks a pack entry by entry, in archive order, then [`PackVerifier::finish`] gives the
+/// verdict. Memory is bounded by one entry plus, for evidence packs, the nodes carried; an
+/// export of any length streams.
+///
+/// [`PackVerifier::entry`] fails only on container faults (`PACK_MALFORMED`), which end
+/// verification at once. Every other fault is recorded and reported by `finish` in the
+/// precedence SPEC.md §9.7 defines: missing manifest, manifest signature, manifest listing,
+/// then the first content fault.
+pub struct PackVerifier {
+    external: Option<TrustRoot>,
+    last_path: Option<String>,
+    seen: Vec<FileEntry>,
+    manifest: Option<Vec<u8>>,
+    order_fault: Option<PackError>,
+    fault: Option<PackError>,
+    bytes: u64,
+    anchors: Vec<Anchor>,
+    consistency: BTreeMap<u64, ConsistencyProof>,
+    pack_trust: Option<Vec<u8>>,
+    pub(super) ev: evidence::Collected,
+    ex: Option<ExportState>,
+}
+
+struct ExportState {
+    params: ExportParams,
+    frontier: Option<Frontier>,
+    chunk_start: Option<u64>,
+    chunk_has_nodes: bool,
+    pending: VecDeque<ListingLine>,
+    included: u64,
+    omitted: u64,
+}
+
+fn malformed(path: &str, m: impl Into<String>) -> PackError {
+    PackError::at(ErrorCode::PackMalformed, path, m)
+}
+
+fn seq_of(path: &str, prefix: &str) -> Option<u64> {
+    let d = path.strip_prefix(prefix)?.strip_suffix(".json")?;
+    (d.len() == 20 && d.bytes().all(|b| b.is_ascii_digit())).then(|| d.parse().ok())?
+}
+
+impl PackVerifier {
+    /// A verifier that judges the pack with `trust` or, if `None`, with the pack's own
+    /// `trust-root.json` (which proves internal consistency only; the report says so).
+    pub fn new(trust: Option<TrustRoot>) -> Self {
+        Self {
+            external: trust,
+            last_path: None,
+            seen: Vec::new(),
+            manifest: None,
+            order_fault: None,
+            fault: None,
+            bytes: 0,
+            anchors: Vec::new(),
+            consistency: BTreeMap::new(),
+            pack_trust: None,
+            ev: evidence::Collected::default(),
+            ex: None,
+        }
+    }
+
+    /// Feeds the next archive entry. Errors are container faults (`PACK_MALFORMED`): stop.
+    pub fn entry(&mut self, path: &str, data: &[u8]) -> Result<(), PackError> {
+        if self.manifest.is_some() {
+            return Err(malformed(
+                path,
+                "entry after manifest.json (the manifest is the last entry)",
+            ));
+        }
+        if data.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(malformed(path, "entry larger than MAX_ENTRY_BYTES"));
+        }
+        if !valid_path(path) {
+            return Err(malformed(path, "not a valid pack path"));
+        }
+        if self.seen.len() >= super::MAX_PACK_ENTRIES {
+            return Err(malformed(path, "more than MAX_PACK_ENTRIES entries"));
+        }
+        self.bytes += data.len() as u64;
+        if path == MANIFEST_PATH {
+            self.manifest = Some(data.to_vec());
+            return Ok(());
+        }
+        if self.last_path.as_deref().is_some_and(|last| last >= path) && self.order_fault.is_none() {
+            self.order_fault = Some(PackError::at(
+                ErrorCode::ManifestMismatch,
+                path,
+                "entries are not in manifest order (ascending by path, manifest.json last)",
+            ));
+        }
+        self.last_path = Some(path.to_owned());
+        self.seen.push(FileEntry::of(path, data));
+        if self.fault.is_none()
+            && self.order_fault.is_none()
+            && let Err(e) = self.process(path, data)
+        {
+            self.fault = Some(e);
+        }
+        Ok(())
+    }
+
+    fn process(&mut self, path: &str, data: &[u8]) -> Result<(), PackError> {
+        if path == TRUST_ROOT_PATH {
+            self.pack_trust = Some(data.to_vec());
+        } else if let Some(seq) = seq_of(path, "anchors/") {
+            let a = Anchor::from_json(data).map_err(|e| PackError::at(e.code(), path, e.to_string()))?;
+            if a.payload().seq != seq {
+                return Err(malformed(path, "file name and anchor seq differ"));
+            }
+            self.anchors.push(a);
+        } else if let Some(seq) = seq_of(path, "consistency/") {
+            let p = ConsistencyProof::from_json(data)
+                .map_err(|e| PackError::at(e.code(), path, e.to_string()))?;
+            self.consistency.insert(seq, p);
+        } else if path == export::EXPORT_PATH {
+            self.start_export(data)?;
+        } else if path == export::FRONTIER_PATH {
+            self.frontier(data)?;
+        } else if let Some((start, is_nodes)) = export::parse_log_path(path) {
+            let ex = self
+                .ex
+                .as_mut()
+                .ok_or_else(|| malformed(path, "log/ entry without export.json"))?;
+            if is_nodes {
+                ex.nodes_chunk(path, start, data)?;
+            } else {
+                ex.leaves_chunk(path, start, data)?;
+            }
+        } else if self.ev.accepts(path) {
+            if self.ex.is_some() {
+                return Err(malformed(
+                    path,
+                    "an export carries no nodes/, proofs/ or tlog-proofs/ entries",
+                ));
+            }
+            if self.ev.node_count() >= MAX_PACK_NODES && path.starts_with("nodes/") {
+                return Err(malformed(path, "more than MAX_PACK_NODES nodes"));
+            }
+            self.ev.entry(path, data)?;
+        } else {
+            return Err(malformed(path, "not an entry of a pack (SPEC.md §9.3, §9.4)"));
+        }
+        Ok(())
+    }
+
+    fn start_export(&mut self, data: &[u8]) -> Result<(), PackError> {
+        let params = ExportParams::parse(data)?;
+        self.ex = Some(ExportState {
+            params,
+            frontier: None,
+            chunk_start: None,
+            chunk_has_nodes: false,
+            pending: VecDeque::new(),
+            included: 0,
+            omitted: 0,
+        });
+        Ok(())
+    }
+
+    fn frontier(&mut self, data: &[u8]) -> Result<(), PackError> {
+        let path = export::FRONTIER_PATH;
+        let frontier = FrontierFile::parse(data)?;
+        let anchors = &self.anchors;
+        let ex = self
+            .ex
+            .as_mut()
+            .ok_or_else(|| malformed(path, "frontier.json without export.json"))?;
+        match &ex.params.from {
+            None if frontier.size().get() != 0 => {
+                return Err(malformed(path, "an export from the empty tree starts at size 0"));
+            }
+            None => {}
+            Some(from) => {
+                if frontier.size().get() != from.tree_size {
+                    return Err(malformed(path, "tree_size differs from the start anchor's"));
+                }
+                let a = anchors
+                    .iter()
+                    .find(|a| a.payload().seq == from.seq)
+                    .ok_or_else(|| {
+                        PackError::at(
+                            ErrorCode::PackIncomplete,
+                            path,
+                            "the start anchor is not in the pack",
+                        )
+                    })?;
+                if a.id() != from.anchor {
+                    return Err(malformed(
+                        export::EXPORT_PATH,
+                        "from.anchor is not the start anchor's AnchorId",
+                    ));
+                }
+                if frontier.root().to_base64() != a.payload().root {
+                    return Err(PackError::at(
+                        ErrorCode::MerkleMismatch,
+                        path,
+                        "the frontier does not hash to the start anchor's root",
+                    ));
+                }
+            }
+        }
+        ex.frontier = Some(frontier);
+        Ok(())
+    }
+
+    /// Ends verification and gives the verdict (SPEC.md §9.7).
+    pub fn finish(mut self) -> Result<Verified<PackReport>, PackError> {
+        let manifest_bytes = self.manifest.take().ok_or_else(|| {
+            PackError::at(
+                ErrorCode::ManifestMissing,
+                MANIFEST_PATH,
+                "the pack has no manifest",
+            )
+        })?;
+        let (trust, source) = match self.external.take() {
+            Some(t) => (t, TrustSource::Argument),
+            None => {
+                let bytes = self.pack_trust.as_deref().ok_or_else(|| {
+                    PackError::at(
+                        ErrorCode::PackIncomplete,
+                        TRUST_ROOT_PATH,
+                        "no trust root given and none in the pack",
+                    )
+                })?;
+                let t = TrustRoot::from_json(bytes)
+                    .map_err(|e| PackError::at(e.code(), TRUST_ROOT_PATH, e.to_string()))?;
+                (t, TrustSource::Pack)
+            }
+        };
+        let manifest = Manifest::parse(&manifest_bytes)?;
+        let m = &manifest.payload;
+        if m.origin != trust.origin() {
+            return Err(PackError::at(
+                ErrorCode::OriginMismatch,
+                MANIFEST_PATH,
+                format!("the manifest names origin {:?}", m.origin),
+            ));
+        }
+        let signed = manifest
+            .envelope
+            .verify(&trust, super::manifest::MANIFEST_PAYLOAD_TYPE, m.time)
+            .map_err(|e| PackError::at(e.code(), MANIFEST_PATH, e.to_string()))?
+            .into_inner();
+        self.check_listing(&m.files)?;
+        if let Some(e) = self.fault.take() {
+            return Err(e);
+        }
+        let is_export = self.ex.is_some();
+        if (m.kind == PackKind::Export) != is_export {
+            return Err(malformed(MANIFEST_PATH, "kind does not match the pack's entries"));
+        }
+        // §9.7 step 5: the anchor chain.
+        let chain = self.verify_chain(&trust)?;
+        let last = chain
+            .anchors
+            .last()
+            .cloned()
+            .ok_or_else(|| PackError::new(ErrorCode::PackIncomplete, "the pack carries no anchor"))?;
+        if last.time != m.time {
+            return Err(PackError::at(
+                ErrorCode::ManifestMismatch,
+                MANIFEST_PATH,
+                "time is not the last anchor's time",
+            ));
+        }
+        let head = chain
+            .head()
+            .ok_or_else(|| PackError::new(ErrorCode::AnchorMalformed, "last anchor has no tree head"))?;
+        let mut report = PackReport {
+            kind: m.kind,
+            pack_id: manifest.id,
+            origin: m.origin.clone(),
+            trust_root: source,
+            manifest_key: signed.key,
+            time: m.time,
+            anchors: chain.anchors.clone(),
+            breaks: chain.breaks.clone(),
+            nodes: Vec::new(),
+            consensus: Vec::new(),
+            include_deps: m.include_deps,
+            export: None,
+            files: self.seen.len() + 1,
+            bytes: self.bytes,
+        };
+        match self.ex.take() {
+            Some(ex) => {
+                if !m.subjects.is_empty() || m.include_deps {
+                    return Err(malformed(
+                        MANIFEST_PATH,
+                        "an export has no subjects and no include_deps",
+                    ));
+                }
+                report.export = Some(ex.finish(&chain.anchors, head)?);
+            }
+            None => {
+                let (nodes, consensus) =
+                    self.ev
+                        .finish(&trust, &m.subjects, m.include_deps, head, &last, &self.anchors)?;
+                report.nodes = nodes;
+                report.consensus = consensus;
+            }
+        }
+        Ok(Verified::new(report))
+    }
+
+    /// §9.7 step 4: every listed file present, nothing unlisted, same order, same hashes.
+    fn check_listing(&mut self, files: &[FileEntry]) -> Result<(), PackError> {
+        let seen: BTreeMap<&str, &FileEntry> = self.seen.iter().map(|f| (f.path.as_str(), f)).collect();
+        if let Some(f) = files.iter().find(|f| !seen.contains_key(f.path.as_str())) {
+            return Err(PackError::at(
+                ErrorCode::ManifestMissing,
+                &f.path,
+                "listed in the manifest but not in the pack",
+            ));
+        }
+        if let Some(e) = self.order_fault.take() {
+            return Err(e);
+        }
+        if files.len() != self.seen.len() {
+            let listed: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+            let extra = self.seen.iter().find(|f| !listed.contains(f.path.as_str()));
+            return Err(PackError::at(
+                ErrorCode::ManifestMismatch,
+                extra.map_or(MANIFEST_PATH, |f| f.path.as_str()),
+                "in the pack but not listed in the manifest",
+            ));
+        }
+        for (listed, got) in files.iter().zip(&self.seen) {
+            if listed.path != got.path {
+                return Err(PackError::at(
+                    ErrorCode::ManifestMismatch,
+                    &got.path,
+                    "entries are not in manifest order",
+                ));
+            }
+            if listed != got {
+                return Err(PackError::at(
+                    ErrorCode::ManifestMismatch,
+                    &got.path,
+                    format!(
+                        "SHA-256 {} size {} differ from the manifest's {} size {}",
+                        got.sha256, got.size, listed.sha256, listed.size
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_chain(&self, trust: &TrustRoot) -> Result<crate::anchor::ChainEvidence, PackError> {
+        if self.anchors.is_empty() {
+            return Err(PackError::new(
+                ErrorCode::PackIncomplete,
+                "the pack carries no anchor",
+            ));
+        }
+        let seqs: Vec<u64> = self.anchors.iter().map(|a| a.payload().seq).collect();
+        if let Some(s) = self
+            .consistency
+            .keys()
+            .find(|s| seqs.iter().skip(1).all(|q| q != *s))
+        {
+            return Err(malformed(
+                &format!("consistency/{s:020}.json"),
+                "no anchor after the first has this seq",
+            ));
+        }
+        let proofs: Vec<Option<ConsistencyProof>> =
+            seqs.iter().map(|s| self.consistency.get(s).cloned()).collect();
+        let chain = trust
+            .verify_anchor_chain(&self.anchors, &proofs)
+            .map_err(|e| {
+                let path = e.seq().map(|s| format!("anchors/{s:020}.json"));
+                match path {
+                    Some(p) => PackError::at(e.code(), &p, e.message()),
+                    None => PackError::new(e.code(), e.message()),
+                }
+            })?
+            .into_inner();
+        Ok(chain)
+    }
+
+    /// Whether no fault has been recorded so far (for progress displays).
+    pub fn ok_so_far(&self) -> bool {
+        self.fault.is_none() && self.order_fault.is_none()
+    }
+}
+
+impl ExportState {
+    fn close_chunk(&mut self) -> Result<(), PackError> {
+        if let (Some(start), Some(l)) = (self.chunk_start, self.pending.front()) {
+            return Err(PackError::at(
+                ErrorCode::PackIncomplete,
+                &export::nodes_path(start),
+                format!(
+                    "leaf {} ({}) is listed as exported but its node is missing",
+                    l.id, l.node_type
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn leaves_chunk(&mut self, path: &str, start: u64, data: &[u8]) -> Result<(), PackError> {
+        self.close_chunk()?;
+        let to = self.params.to.tree_size;
+        let frontier = self
+            .frontier
+            .as_mut()
+            .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, export::FRONTIER_PATH, "missing"))?;
+        if start != frontier.size().get() {
+            return Err(PackError::at(
+                ErrorCode::PackIncomplete,
+                path,
+                format!(
+                    "chunk starts at leaf {start}, the listing so far ends at {}",
+                    frontier.size()
+                ),
+            ));
+        }
+        let body = data
+            .strip_suffix(b"\n")
+            .ok_or_else(|| malformed(path, "a listing is non-empty and ends with a newline"))?;
+        let mut count = 0u64;
+        for line in body.split(|&b| b == b'\n') {
+            count += 1;
+            if count > export::MAX_CHUNK_LEAVES {
+                return Err(malformed(path, "more than MAX_CHUNK_LEAVES lines"));
+            }
+            let v = crate::jcs::parse_canonical(line)
+                .map_err(|e| malformed(path, format!("line {count}: {e}")))?;
+            let l: ListingLine =
+                serde_json::from_value(v).map_err(|e| malformed(path, format!("line {count}: {e}")))?;
+            if frontier.size().get() >= to {
+                return Err(malformed(
+                    path,
+                    "the listing goes beyond the end anchor's tree size",
+                ));
+            }
+            frontier
+                .push(l.id.leaf_hash())
+                .ok_or_else(|| malformed(path, "tree size overflow"))?;
+            if self.params.includes(&l.node_type) {
+                self.included += 1;
+                self.pending.push_back(l);
+            } else {
+                self.omitted += 1;
+            }
+        }
+        self.chunk_start = Some(start);
+        self.chunk_has_nodes = false;
+        Ok(())
+    }
+
+    fn nodes_chunk(&mut self, path: &str, start: u64, data: &[u8]) -> Result<(), PackError> {
+        if self.chunk_start != Some(start) || self.chunk_has_nodes {
+            return Err(malformed(
+                path,
+                "a nodes file follows the listing of the same chunk",
+            ));
+        }
+        self.chunk_has_nodes = true;
+        if self.pending.is_empty() {
+            return Err(malformed(path, "this chunk exports no node"));
+        }
+        let body = data
+            .strip_suffix(b"\n")
+            .ok_or_else(|| malformed(path, "a nodes file is non-empty and ends with a newline"))?;
+        for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+            let Some(expected) = self.pending.pop_front() else {
+                return Err(malformed(
+                    path,
+                    format!("line {}: more nodes than the listing exports", i + 1),
+                ));
+            };
+            let node = Node::from_canonical_with_id(line, expected.id)
+                .map_err(|e| PackError::at(e.code(), path, format!("line {}: {e}", i + 1)))?;
+            if node.node_type() != expected.node_type {
+                return Err(malformed(
+                    path,
+                    format!(
+                        "line {}: the listing gives type {:?}, the node has {:?}",
+                        i + 1,
+                        expected.node_type,
+                        node.node_type()
+                    ),
+                ));
+            }
+        }
+        self.close_chunk()
+    }
+
+    fn finish(
+        mut self,
+        anchors: &[crate::anchor::AnchorSummary],
+        head: crate::proof::TreeHead,
+    ) -> Result<ExportReport, PackError> {
+        self.close_chunk()?;
+        let frontier = self
+            .frontier
+            .take()
+            .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, export::FRONTIER_PATH, "missing"))?;
+        let p = &self.params;
+        let matches = |a: Option<&crate::anchor::AnchorSummary>, r: &export::AnchorRef| {
+            a.is_some_and(|a| a.seq == r.seq && a.id == r.anchor && a.tree_size == r.tree_size)
+        };
+        if !matches(anchors.last(), &p.to) {
+            return Err(malformed(
+                export::EXPORT_PATH,
+                "`to` is not the pack's last anchor",
+            ));
+        }
+        match &p.from {
+            Some(from) if !matches(anchors.first(), from) => {
+                return Err(malformed(
+                    export::EXPORT_PATH,
+                    "`from` is not the pack's first anchor",
+                ));
+            }
+            None if anchors.len() != 1 => {
+                return Err(malformed(
+                    export::EXPORT_PATH,
+                    "an export from the empty tree carries one anchor",
+                ));
+            }
+            _ => {}
+        }
+        if frontier.size() != head.size() {
+            return Err(PackError::new(
+                ErrorCode::PackIncomplete,
+                format!(
+                    "the listing ends at leaf {}, the end anchor's tree has {}",
+                    frontier.size(),
+                    head.size()
+                ),
+            ));
+        }
+        if frontier.root() != head.root() {
+            return Err(PackError::new(
+                ErrorCode::MerkleMismatch,
+                "the listed leaves do not hash to the end anchor's root",
+            ));
+        }
+        let start = p.from.as_ref().map_or(0, |f| f.tree_size);
+        Ok(ExportReport {
+            from: p.from.clone(),
+            to: p.to.clone(),
+            filter: p.filter.clone(),
+            leaves: frontier.size().get() - start,
+            included: self.included,
+            omitted: self.omitted,
+            prev_export: p.prev_export,
+        })
+    }
+}
