@@ -133,6 +133,80 @@ pub enum Command {
     /// Measure append, proof and verify throughput against physical references, on a
     /// temporary store (prints ratios; see docs/benchmarks.md).
     Bench(BenchArgs),
+    /// Write an evidence pack (--node) or a compliance export (--from-anchor/--to-anchor) as a
+    /// signed, byte-deterministic `.tar.zst` that verifies offline (SPEC.md §9).
+    ///
+    /// Evidence pack: the nodes, optionally every node they link to (--include-deps), their
+    /// inclusion proofs at one anchor (one multi-leaf proof when smaller), a C2SP tlog-proof per
+    /// node, the anchor chain back to --trust-point, and the trust root.
+    ///
+    /// Compliance export: every node appended between two anchors (optionally only --type T),
+    /// the anchors and consistency proofs between them, and the leaf listing that proves no
+    /// node of the range was left out. Streams in flat memory, with a progress bar on a
+    /// terminal. --since-export PREV continues a previous export (a delta).
+    Export(ExportArgs),
+    /// Verify an evidence pack or export offline, with zero network: prints what was proven
+    /// (each node in the log at size N under anchor A, signed by key K valid at time T) or the
+    /// stable error code. Exits 0 when it verifies, 1 when it does not, 2 on usage errors.
+    ///
+    /// Without --trust-root the pack's own trust root is used: that proves the pack is
+    /// internally consistent, not that it comes from the log you mean.
+    VerifyPack(VerifyPackArgs),
+}
+
+/// `evl export` options.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Evidence pack of this node (repeat for several).
+    #[arg(long = "node", value_name = "NODE_ID", conflicts_with_all = ["from_anchor", "since_export", "types"])]
+    pub nodes: Vec<String>,
+    /// Evidence pack: also every node the nodes link to, transitively.
+    #[arg(long, requires = "nodes")]
+    pub include_deps: bool,
+    /// Evidence pack: prove inclusion at this anchor (default: the latest).
+    #[arg(long, value_name = "SEQ", requires = "nodes")]
+    pub anchor: Option<u64>,
+    /// Evidence pack: carry the anchor chain back to this anchor (default: the proving anchor
+    /// alone), with the consistency proofs between them.
+    #[arg(long, value_name = "SEQ", requires = "nodes")]
+    pub trust_point: Option<u64>,
+    /// Export: start after this anchor's tree (default: from the first leaf).
+    #[arg(long, value_name = "SEQ", conflicts_with = "since_export")]
+    pub from_anchor: Option<u64>,
+    /// Export: end at this anchor's tree (default: the latest anchor).
+    #[arg(long, value_name = "SEQ")]
+    pub to_anchor: Option<u64>,
+    /// Export: only nodes of this type (repeat for several); every other leaf is listed with
+    /// its type, so the export still proves completeness.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Export: continue the export in file PREV (verified first): start at its end anchor and
+    /// record its PackId.
+    #[arg(long, value_name = "PREV")]
+    pub since_export: Option<PathBuf>,
+    /// The file to write ('-' for stdout). Written to a temporary file and renamed, so a
+    /// failed export leaves nothing behind.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `evl verify-pack` options.
+#[derive(Args, Debug)]
+pub struct VerifyPackArgs {
+    /// The pack file (`.tar.zst`).
+    pub file: PathBuf,
+    /// Trust root file (`trust-root.json`) naming the log and its keys. Strongly recommended.
+    #[arg(long, value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
+    /// For a delta export: the export it continues; checks that this one starts at PREV's end
+    /// anchor and names PREV's PackId.
+    #[arg(long, value_name = "PREV")]
+    pub prev: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
 }
 
 /// Anchor subcommands.

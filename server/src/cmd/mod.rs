@@ -5,6 +5,7 @@ mod append;
 mod bench;
 mod bench_http;
 mod init;
+mod pack;
 mod read;
 mod status;
 mod verify;
@@ -46,6 +47,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Some(crate::cli::BenchKind::Http(h)) => bench_http::run(h),
             None => bench::run(&b),
         },
+        Command::Export(a) => pack::export(&dir, &a),
+        Command::VerifyPack(a) => pack::verify(&a),
         Command::Serve {
             listen,
             config,

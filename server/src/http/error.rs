@@ -81,9 +81,13 @@ impl From<LedgerError> for ApiError {
                 tracing::error!(error = %e, "integrity failure");
                 ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())
             }
-            LedgerError::Store(_) | LedgerError::Mismatch(_) | LedgerError::KeyFile(_) => {
-                ApiError::internal(&e)
+            LedgerError::Pack(_) | LedgerError::Bundle { .. } => {
+                ApiError::bad_request(e.code(), e.to_string())
             }
+            LedgerError::Store(_)
+            | LedgerError::Mismatch(_)
+            | LedgerError::KeyFile(_)
+            | LedgerError::Io(_) => ApiError::internal(&e),
             // A document that is not VEX, a policy that is not one, too many statements.
             LedgerError::Ingest(_) => ApiError::bad_request(e.code(), e.to_string()),
             LedgerError::Vex(v) => match v {

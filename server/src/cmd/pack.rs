@@ -1,0 +1,345 @@
+//! `evl export` and `evl verify-pack` (SPEC.md §9).
+
+use crate::cli::{ExportArgs, Format, VerifyPackArgs};
+use crate::output::{bytes, emit};
+use anyhow::{Context as _, Result, bail};
+use evl_ledger::AnchorPolicy;
+use evl_ledger::pack::{EvidenceRequest, ExportRequest, PackSummary, verify_pack_reader};
+use evl_sdk::pack::{NodeRole, PackError, PackKind, PackReport, ProofKind, TrustSource};
+use evl_sdk::{TrustRoot, Verified};
+use evl_server::data_dir::DataDir;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal as _, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    b.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    b
+}
+
+/// Writes through `write` into `output`: a temporary file in the same directory renamed into
+/// place on success (nothing is left behind on failure), or stdout for `-`.
+fn write_atomically(
+    output: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<PackSummary>,
+) -> Result<PackSummary> {
+    if output == Path::new("-") {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let s = write(&mut out)?;
+        out.flush().context("writing to stdout")?;
+        return Ok(s);
+    }
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".evl-export-")
+        .tempfile_in(&parent)
+        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    let summary = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let s = write(&mut w)?;
+        w.flush().context("writing the pack")?;
+        s
+    };
+    tmp.as_file().sync_all().context("syncing the pack to disk")?;
+    tmp.persist(output)
+        .with_context(|| format!("moving the pack into place at {}", output.display()))?;
+    Ok(summary)
+}
+
+fn read_trust_root(path: &Path) -> Result<TrustRoot> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading trust root {}", path.display()))?;
+    TrustRoot::from_json(&bytes).with_context(|| format!("{} is not a valid trust root", path.display()))
+}
+
+/// Verifies the pack at `path` (progress on a terminal when `show`).
+fn verify_file(
+    path: &Path,
+    trust: Option<TrustRoot>,
+    show: bool,
+) -> Result<Result<Verified<PackReport>, PackError>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or_default();
+    let read = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: std::io::BufReader::with_capacity(1 << 20, file),
+        read: read.clone(),
+    };
+    let b = bar(
+        len,
+        "{spinner} verifying {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+        show,
+    );
+    let result = verify_pack_reader(counting, trust, &mut |_| {
+        b.set_position(read.load(Ordering::Relaxed))
+    });
+    b.finish_and_clear();
+    Ok(result)
+}
+
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+pub fn export(dir: &DataDir, a: &ExportArgs) -> Result<ExitCode> {
+    let ledger = dir.writer(AnchorPolicy::default())?;
+    let started = std::time::Instant::now();
+    let (kind, summary) = if a.nodes.is_empty() {
+        let mut req = ExportRequest {
+            from_anchor: a.from_anchor,
+            to_anchor: a.to_anchor,
+            filter: (!a.types.is_empty()).then(|| a.types.clone()),
+            prev_export: None,
+        };
+        if let Some(prev) = &a.since_export {
+            let report = match verify_file(prev, Some(ledger.trust_root().clone()), false)? {
+                Ok(r) => r.into_inner(),
+                Err(e) => bail!(
+                    "--since-export {}: does not verify against this ledger: {e}",
+                    prev.display()
+                ),
+            };
+            let Some(ex) = report.export else {
+                bail!(
+                    "--since-export {} is an evidence pack, not an export",
+                    prev.display()
+                );
+            };
+            req.from_anchor = Some(ex.to.seq);
+            req.prev_export = Some(report.pack_id);
+        }
+        let range = ledger.export_range(&req)?;
+        if req.prev_export.is_some() && range.start == range.end {
+            bail!(
+                "nothing was appended since the previous export's end anchor\n  hint: `evl anchor create` anchors what was appended since"
+            );
+        }
+        let b = bar(
+            range.end - range.start,
+            "{spinner} exporting {bar:40} {pos}/{len} leaves ({per_sec}, eta {eta})",
+            !a.json,
+        );
+        let summary = write_atomically(&a.output, |w| {
+            Ok(ledger.export(&req, w, &mut |next| b.set_position(next - range.start))?)
+        })?;
+        b.finish_and_clear();
+        (PackKind::Export, summary)
+    } else {
+        let subjects = a
+            .nodes
+            .iter()
+            .map(|n| super::parse_id(n))
+            .collect::<Result<Vec<_>>>()?;
+        let req = EvidenceRequest {
+            subjects,
+            include_deps: a.include_deps,
+            anchor: a.anchor,
+            trust_point: a.trust_point,
+        };
+        let summary = write_atomically(&a.output, |w| Ok(ledger.export_evidence(&req, w)?))?;
+        (PackKind::Evidence, summary)
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let json = serde_json::json!({
+        "kind": kind, "file": a.output, "files": summary.files, "tar_bytes": summary.tar_bytes,
+        "pack_bytes": summary.pack_bytes, "seconds": secs,
+    });
+    let format = if a.json { Format::Json } else { Format::Table };
+    // The summary goes to stderr when the pack itself is on stdout.
+    if a.output == Path::new("-") {
+        eprintln!("{json}");
+    } else {
+        emit(format, &json, || {
+            crate::outln!(
+                "wrote {} {}: {} entries, {} ({} before compression) in {secs:.2}s",
+                if kind == PackKind::Export {
+                    "export"
+                } else {
+                    "evidence pack"
+                },
+                a.output.display(),
+                summary.files,
+                bytes(summary.pack_bytes),
+                bytes(summary.tar_bytes),
+            );
+            crate::outln!(
+                "verify it offline: evl verify-pack {} --trust-root trust-root.json",
+                a.output.display()
+            );
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &PackReport, file: &Path) {
+    let what = match r.kind {
+        PackKind::Evidence => "evidence pack",
+        PackKind::Export => "export",
+    };
+    crate::outln!(
+        "VERIFIED {what} {}  ({}, {} entries, {})",
+        file.display(),
+        r.pack_id,
+        r.files,
+        bytes(r.bytes)
+    );
+    crate::outln!("  log        {}", r.origin);
+    match r.trust_root {
+        TrustSource::Argument => crate::outln!("  trust      the trust root given with --trust-root"),
+        TrustSource::Pack => crate::outln!(
+            "  trust      WARNING: the pack's own trust root; this proves the pack is consistent, not\n             that it comes from the log you mean (pass --trust-root to pin its keys)"
+        ),
+    }
+    if let Some(last) = r.anchors.last() {
+        crate::outln!(
+            "  anchor     #{} at tree size {}, {}, signed by {} (valid at that time)",
+            last.seq,
+            last.tree_size,
+            last.time,
+            last.key
+        );
+    }
+    if let (Some(first), true) = (r.anchors.first(), r.anchors.len() > 1) {
+        crate::outln!(
+            "  chain      {} anchors from #{} to #{}, each consistent with the one before",
+            r.anchors.len(),
+            first.seq,
+            r.anchors.last().map_or(0, |a| a.seq)
+        );
+    }
+    for b in &r.breaks {
+        crate::outln!(
+            "  NEW CHAIN  at anchor #{} (segment {}): {:?}; archived segment {} after anchor #{}",
+            b.seq,
+            b.segment,
+            b.reason,
+            b.archived.segment,
+            b.archived.last_seq
+        );
+    }
+    crate::outln!("  manifest   signed by {} valid at {}", r.manifest_key, r.time);
+    for n in &r.nodes {
+        crate::outln!(
+            "  proven     {} ({}) at leaf {} of tree size {}: {}, {} proof",
+            n.id,
+            n.node_type,
+            n.index,
+            r.anchors.last().map_or(0, |a| a.tree_size),
+            if n.role == NodeRole::Subject {
+                "subject"
+            } else {
+                "dependency"
+            },
+            if n.proof == ProofKind::Multi {
+                "multi-leaf"
+            } else {
+                "own"
+            }
+        );
+    }
+    for c in &r.consensus {
+        match (&c.replayed, &c.note) {
+            (true, _) => crate::outln!("  consensus  {} replayed: it is what its inputs compute", c.id),
+            (false, note) => crate::outln!(
+                "  consensus  {} NOT replayed: {}",
+                c.id,
+                note.as_deref().unwrap_or("")
+            ),
+        }
+    }
+    if let Some(e) = &r.export {
+        let from = e.from.as_ref().map_or("the first leaf".to_owned(), |f| {
+            format!("anchor #{} (tree size {})", f.seq, f.tree_size)
+        });
+        crate::outln!(
+            "  range      {} leaves from {from} to anchor #{} (tree size {}), complete",
+            e.leaves,
+            e.to.seq,
+            e.to.tree_size
+        );
+        match &e.filter {
+            Some(f) => crate::outln!(
+                "  filter     {}: {} nodes included, {} leaves of other types listed by type",
+                f.join(", "),
+                e.included,
+                e.omitted
+            ),
+            None => crate::outln!("  nodes      all {} included", e.included),
+        }
+        if let Some(p) = &e.prev_export {
+            crate::outln!("  delta of   {p}");
+        }
+    }
+}
+
+pub fn verify(a: &VerifyPackArgs) -> Result<ExitCode> {
+    let trust = a.trust_root.as_deref().map(read_trust_root).transpose()?;
+    let show = a.out.output == Format::Table;
+    let result = verify_file(&a.file, trust.clone(), show)?;
+    let mut result = result.map(Verified::into_inner);
+    if let (Ok(report), Some(prev)) = (&result, &a.prev) {
+        let prev_report = match verify_file(prev, trust, false)? {
+            Ok(r) => r.into_inner(),
+            Err(e) => bail!("--prev {}: does not verify: {e}", prev.display()),
+        };
+        let continues = match (&report.export, &prev_report.export) {
+            (Some(this), Some(before)) => {
+                this.prev_export == Some(prev_report.pack_id)
+                    && this
+                        .from
+                        .as_ref()
+                        .is_some_and(|f| f.seq == before.to.seq && f.anchor == before.to.anchor)
+            }
+            _ => false,
+        };
+        if !continues {
+            result = Err(PackError::new_public(
+                evl_sdk::ErrorCode::ChainBroken,
+                format!(
+                    "this export does not continue {} (its PackId or end anchor)",
+                    prev.display()
+                ),
+            ));
+        }
+    }
+    match result {
+        Ok(report) => {
+            emit(
+                a.out.output,
+                &serde_json::json!({"ok": true, "report": report}),
+                || print_report(&report, &a.file),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            let v = serde_json::json!({"ok": false, "code": e.code().as_str(), "path": e.path(), "message": e.message()});
+            emit(a.out.output, &v, || {
+                crate::outln!(
+                    "FAILED {}  {}{}",
+                    e.code(),
+                    e.path().map(|p| format!("{p}: ")).unwrap_or_default(),
+                    e.message()
+                )
+            });
+            Ok(ExitCode::from(1))
+        }
+    }
+}
