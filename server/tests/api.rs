@@ -519,3 +519,93 @@ async fn openapi_documents_exactly_the_routes() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_and_packs_stream_and_verify() {
+    let api = api();
+    let docs: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                r#"{{"type":"{}","i":{i}}}"#,
+                if i % 2 == 0 { "x-a" } else { "x-b" }
+            )
+        })
+        .collect();
+    let refs: Vec<&[u8]> = docs.iter().map(|d| d.as_bytes()).collect();
+    let out = api.ledger.append_json(&refs).unwrap();
+    let id = out[7].receipt.node_id;
+    // No anchor yet: 404 with advice.
+    let (s, b) = call(&api.app, "GET", "/v1/export", None, None, vec![]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{}", String::from_utf8_lossy(&b));
+    api.ledger.anchor().unwrap();
+    let trust = api.ledger.trust_root().clone();
+
+    let (s, full) = call(&api.app, "GET", "/v1/export", None, None, vec![]).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = trust.verify_pack(&full).unwrap().into_inner();
+    assert_eq!(r.export.as_ref().unwrap().included, 300);
+    // The same bytes as the library writes.
+    let mut direct = Vec::new();
+    api.ledger
+        .export(
+            &evl_ledger::pack::ExportRequest::default(),
+            &mut direct,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(full, direct);
+
+    let (s, filtered) = call(&api.app, "GET", "/v1/export?type=x-a", None, None, vec![]).await;
+    assert_eq!(s, StatusCode::OK);
+    let e = trust.verify_pack(&filtered).unwrap().into_inner().export.unwrap();
+    assert_eq!((e.included, e.omitted), (150, 150));
+
+    let (s, pack) = call(
+        &api.app,
+        "GET",
+        &format!("/v1/nodes/{id}/pack"),
+        None,
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = trust.verify_pack(&pack).unwrap().into_inner();
+    assert_eq!(r.nodes[0].id, id);
+
+    for (uri, status, code) in [
+        ("/v1/export?to_anchor=9", StatusCode::NOT_FOUND, "NOT_FOUND"),
+        ("/v1/export?bogus=1", StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+        (
+            "/v1/export?prev_export=nope",
+            StatusCode::BAD_REQUEST,
+            "NODE_ID_MALFORMED",
+        ),
+        (
+            "/v1/nodes/sha256:00/pack",
+            StatusCode::BAD_REQUEST,
+            "NODE_ID_MALFORMED",
+        ),
+    ] {
+        let (s, b) = call(&api.app, "GET", uri, None, None, vec![]).await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!((s, v["code"].as_str().unwrap()), (status, code), "{uri}");
+    }
+    let late = api.ledger.append_json(&[br#"{"type":"x-late"}"#]).unwrap()[0]
+        .receipt
+        .node_id;
+    let (s, b) = call(
+        &api.app,
+        "GET",
+        &format!("/v1/nodes/{late}/pack"),
+        None,
+        None,
+        vec![],
+    )
+    .await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (s, v["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "OUT_OF_RANGE")
+    );
+}

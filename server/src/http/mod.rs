@@ -4,6 +4,7 @@
 pub mod anchors;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod metrics;
 pub mod nodes;
 pub mod openapi;
@@ -208,6 +209,8 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         .route("/v1/anchors/latest", get(anchors::latest::<S>))
         .route("/v1/anchors/{seq}", get(anchors::by_seq::<S>))
         .route("/v1/vex/consensus", get(vex::get_consensus::<S>))
+        .route("/v1/export", get(export::get_export::<S>))
+        .route("/v1/nodes/{node_id}/pack", get(export::get_pack::<S>))
         .route("/status", get(ops::status::<S>))
         .route("/metrics", get(ops::metrics::<S>))
         .route_layer(middleware::from_fn_with_state(
@@ -264,6 +267,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/nodes"),
     ("get", "/v1/nodes/{node_id}"),
     ("get", "/v1/nodes/{node_id}/proof"),
+    ("get", "/v1/nodes/{node_id}/pack"),
+    ("get", "/v1/export"),
     ("get", "/v1/checkpoint"),
     ("get", "/v1/proofs/consistency"),
     ("get", "/v1/anchors"),
