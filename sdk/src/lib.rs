@@ -36,11 +36,13 @@ pub mod fork;
 pub mod hash;
 pub mod jcs;
 pub mod limits;
+pub mod multiproof;
 pub mod node;
 pub mod note;
 pub mod proof;
 pub mod receipt;
 pub mod time;
+pub mod tlog_proof;
 pub mod tree;
 pub mod trust;
 pub mod verified;
@@ -53,11 +55,13 @@ pub use dsse::{DsseError, Envelope, pae};
 pub use fork::{ForkError, ForkEvidence};
 pub use hash::{Digest, empty_root, leaf_hash, node_hash, sha256};
 pub use jcs::{JsonError, canonicalize};
+pub use multiproof::{MultiInclusion, MultiProof, multiproof_len, prove_multi};
 pub use node::{Link, Node, NodeError, NodeId};
 pub use note::{NoteError, PublicKey, SecretKey, SignedNote};
 pub use proof::{Consistency, ConsistencyProof, Inclusion, InclusionProof, ProofError, TreeHead};
 pub use receipt::{Receipt, ReceiptError, ReceiptEvidence};
 pub use time::Timestamp;
+pub use tlog_proof::{TlogProof, TlogProofError, TlogProofEvidence};
 pub use tree::{
     Frontier, LeafIndex, MemoryTree, StoredHash, SubtreeSource, TreeSize, prove_consistency, prove_inclusion,
     range_hash, root,

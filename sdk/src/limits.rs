@@ -99,3 +99,34 @@ pub const MAX_VEX_FACTOR_PPM: u64 = 10_000_000;
 /// Rationale: larger values make freshness constant in practice; bounds the arithmetic. SPEC
 /// floor: 3 650.
 pub const MAX_VEX_DECAY_DAYS: u64 = 36_500;
+
+/// Most leaves one multi-leaf inclusion proof may cover (SPEC.md §9.5).
+///
+/// Rationale: a pack proves at most its own nodes, and real packs hold tens to thousands; a
+/// million leaves (~7 MiB of JSON indices) bounds the index list, which is checked before any
+/// hashing. SPEC floor: 4 096.
+pub const MAX_MULTIPROOF_LEAVES: usize = 1_000_000;
+
+/// Most hashes one multi-leaf inclusion proof may carry (SPEC.md §9.5), checked before hashing.
+///
+/// Rationale: a valid proof has at most 63 hashes per leaf (one audit path each, at most 63 long
+/// below [`MAX_TREE_SIZE`]) and fewer where paths share subtrees, so `63 × leaves` is the bound
+/// that follows from [`MAX_MULTIPROOF_LEAVES`]; it is capped at 2^20 (32 MiB of hashes), more
+/// than a [`MAX_NODE_BYTES`] JSON document can hold (~357 000 base64 hashes). A writer whose
+/// leaves need more splits them into several proofs. SPEC floor: 16 384 (with 4 096 indices
+/// still inside the 1 MiB JSON floor).
+pub const MAX_MULTIPROOF_HASHES: usize = 1 << 20;
+
+/// Largest opaque `extra` value in a C2SP tlog-proof, in bytes after base64 decoding
+/// (SPEC.md §9.6).
+///
+/// Rationale: Evidence Ledger packs put a NodeId string there (71 bytes); other uses named by
+/// C2SP (a VRF proof, out-of-band context) are a few hundred bytes. SPEC floor: 1 KiB.
+pub const MAX_TLOG_PROOF_EXTRA_BYTES: usize = 8 * 1024;
+
+/// Largest C2SP tlog-proof text in bytes (SPEC.md §9.6), checked before anything else.
+///
+/// Rationale: a checkpoint of [`MAX_NOTE_BYTES`] plus the longest proof part (header, `extra`
+/// of [`MAX_TLOG_PROOF_EXTRA_BYTES`] in base64, index, [`MAX_PROOF_HASHES`] hash lines; under
+/// 17 KiB) fits. SPEC floor: 16 KiB.
+pub const MAX_TLOG_PROOF_BYTES: usize = MAX_NOTE_BYTES + 32 * 1024;

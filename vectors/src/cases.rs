@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 type Out = BTreeMap<String, Vec<u8>>;
 
-fn put(out: &mut Out, kind: &str, name: &str, mut v: Value, error: Option<ErrorCode>) {
+pub(crate) fn put(out: &mut Out, kind: &str, name: &str, mut v: Value, error: Option<ErrorCode>) {
     let n = out.keys().filter(|k| k.starts_with(&format!("{kind}/"))).count();
     if let Value::Object(m) = &mut v {
         m.insert("kind".into(), json!(kind));
@@ -45,6 +45,7 @@ pub fn all(out: &mut Out) {
     anchors(out);
     forks(out);
     trust_roots(out);
+    crate::cases_proofs2::all(out);
 }
 
 fn canonical(out: &mut Out) {

@@ -152,6 +152,7 @@ fn run(kind: &str, v: &Value) -> Result<(), ErrorCode> {
             Ok(())
         }
         "trust-root" => trust(v).map(|_| ()),
+        "multiproof" | "tlog-proof" => crate::cases_proofs2::check(kind, v),
         _ => Err(ErrorCode::JsonSyntax),
     }
 }
