@@ -27,6 +27,7 @@
 
 pub mod anchor;
 pub mod b64;
+pub mod bundle;
 pub mod checkpoint;
 #[cfg(feature = "client")]
 pub mod client;
@@ -49,6 +50,7 @@ pub mod verified;
 pub mod vex;
 
 pub use anchor::{Anchor, AnchorError, AnchorPayload, AnchorSummary, ArchivedLink, ChainEvidence};
+pub use bundle::{BundleError, BundleReport, ManifestInput, ProofBundle, ScoreManifest};
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use code::ErrorCode;
 pub use dsse::{DsseError, Envelope, pae};
