@@ -125,6 +125,16 @@ impl Envelope {
         if bytes.len() > MAX_ENVELOPE_BYTES {
             return Err(DsseError::Malformed("envelope exceeds MAX_ENVELOPE_BYTES"));
         }
+        Self::parse_json(bytes)
+    }
+
+    /// [`Envelope::from_json`] for a format with its own, larger size limit (a pack manifest,
+    /// SPEC.md §9.2), checked by the caller.
+    pub fn from_json_unbounded(bytes: &[u8]) -> Result<Self, DsseError> {
+        Self::parse_json(bytes)
+    }
+
+    fn parse_json(bytes: &[u8]) -> Result<Self, DsseError> {
         let v = crate::jcs::parse(bytes).map_err(|_| DsseError::Malformed("not strict JSON"))?;
         let j: EnvelopeJson =
             serde_json::from_value(v).map_err(|_| DsseError::Malformed("not a DSSE envelope"))?;

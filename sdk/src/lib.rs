@@ -40,6 +40,7 @@ pub mod limits;
 pub mod multiproof;
 pub mod node;
 pub mod note;
+pub mod pack;
 pub mod proof;
 pub mod receipt;
 pub mod time;

@@ -3,14 +3,13 @@
 
 use super::PackError;
 use super::report::{ConsensusCheck, NodeReport, NodeRole, ProofKind};
-use crate::anchor::{Anchor, AnchorSummary};
+use crate::anchor::Anchor;
 use crate::code::ErrorCode;
 use crate::hash::Digest;
 use crate::multiproof::MultiProof;
 use crate::node::{Node, NodeId};
 use crate::proof::{InclusionProof, TreeHead};
 use crate::tlog_proof::TlogProof;
-use crate::trust::TrustRoot;
 use crate::vex;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -109,11 +108,9 @@ impl Collected {
     /// the proving anchor `last`).
     pub(crate) fn finish(
         self,
-        trust: &TrustRoot,
         subjects: &[NodeId],
         include_deps: bool,
         head: TreeHead,
-        last: &AnchorSummary,
         anchors: &[Anchor],
     ) -> Result<(Vec<NodeReport>, Vec<ConsensusCheck>), PackError> {
         if subjects.is_empty() || subjects.windows(2).any(|w| w[0] >= w[1]) {
@@ -178,8 +175,9 @@ impl Collected {
             if tp.checkpoint().to_text() != checkpoint_text {
                 return Err(malformed(&path, "the checkpoint is not the proving anchor's"));
             }
-            trust
-                .verify_tlog_proof(tp, &node.id().leaf_hash(), last.time)
+            // The checkpoint is byte-identical to the proving anchor's, whose signature the
+            // chain verification checked (§9.7 step 5): only the audit path is left to check.
+            head.verify_inclusion(&node.id().leaf_hash(), &tp.inclusion_proof())
                 .map_err(|e| PackError::at(e.code(), &path, e.to_string()))?;
         }
         if let Some(stray) = self.tlog.keys().find(|id| !self.nodes.contains_key(id)) {

@@ -17,6 +17,14 @@ pub const MANIFEST_PATH: &str = "manifest.json";
 /// The DSSE payload type of a pack manifest.
 pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.evidence-ledger.pack-manifest.v1+json";
 
+/// Largest `manifest.json` in bytes.
+///
+/// Rationale: an entry costs ~150 bytes of payload (~200 in the envelope's base64), so 16 MiB
+/// lists ~80 000 entries: an evidence pack of [`super::MAX_PACK_NODES`] nodes (three entries
+/// each) or an export of ~150 million leaves; larger ranges are split into delta exports.
+/// SPEC floor: 16 MiB.
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
 /// The `type` member of a manifest payload.
 pub const MANIFEST_TYPE: &str = "evl.pack-manifest/v1";
 
@@ -94,11 +102,28 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Parses `manifest.json` (SPEC.md §9.2 rules 1–3): envelope faults are
-    /// `ENVELOPE_MALFORMED`, payload faults `PACK_MALFORMED`.
+    /// Parses `manifest.json` (SPEC.md §9.2 rules 1–3): envelope faults, and an envelope that is
+    /// not exactly [`Envelope::to_json`] of itself, are `ENVELOPE_MALFORMED`; payload faults
+    /// `PACK_MALFORMED`.
     pub fn parse(bytes: &[u8]) -> Result<Self, PackError> {
-        let envelope =
-            Envelope::from_json(bytes).map_err(|e| PackError::at(e.code(), MANIFEST_PATH, e.to_string()))?;
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(PackError::at(
+                ErrorCode::PackMalformed,
+                MANIFEST_PATH,
+                "manifest larger than MAX_MANIFEST_BYTES",
+            ));
+        }
+        let envelope = Envelope::from_json_unbounded(bytes)
+            .map_err(|e| PackError::at(e.code(), MANIFEST_PATH, e.to_string()))?;
+        // One byte encoding, like the rest of the pack: DSSE accepts re-encodings (URL-safe
+        // base64, unknown members, no keyid) that would let the file change and still verify.
+        if envelope.to_json() != bytes {
+            return Err(PackError::at(
+                ErrorCode::EnvelopeMalformed,
+                MANIFEST_PATH,
+                "not the canonical JSON of its envelope (standard base64, keyid set, no other members)",
+            ));
+        }
         if envelope.payload_type() != MANIFEST_PAYLOAD_TYPE {
             return Err(PackError::at(
                 ErrorCode::EnvelopeMalformed,

@@ -31,9 +31,10 @@ pub const PACK_MEDIA_TYPE: &str = "application/vnd.evidence-ledger.pack.v1+tar+z
 
 /// Most entries one archive may hold.
 ///
-/// Rationale: an evidence pack of [`MAX_PACK_NODES`] nodes has three entries per node; an export
-/// of a billion leaves in chunks of [`export::MAX_CHUNK_LEAVES`] has ~500 000. SPEC floor: 400 000.
-pub const MAX_PACK_ENTRIES: usize = 1_000_000;
+/// Rationale: an evidence pack of [`MAX_PACK_NODES`] nodes has up to three entries per node; an
+/// export chunk has two; the manifest must list them all within
+/// [`manifest::MAX_MANIFEST_BYTES`]. SPEC floor: 65 536.
+pub const MAX_PACK_ENTRIES: usize = 100_000;
 
 /// Largest single entry in bytes.
 ///
@@ -44,9 +45,10 @@ pub const MAX_ENTRY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Most nodes an evidence pack may carry.
 ///
-/// Rationale: an evidence pack is verified in memory (links, consensus replay); 100 000 nodes
-/// of typical size fit in ~200 MB, and larger slices are exports. SPEC floor: 10 000.
-pub const MAX_PACK_NODES: usize = 100_000;
+/// Rationale: an evidence pack is verified in memory (links, consensus replay) and its manifest
+/// lists up to three entries per node; 20 000 nodes of typical size need ~40 MB and a ~9 MB
+/// manifest. Larger slices are exports. SPEC floor: 10 000.
+pub const MAX_PACK_NODES: usize = 20_000;
 
 /// Largest decompressed archive [`decompress`] produces, for callers holding the whole pack in
 /// memory (a streaming verifier has no total limit).

@@ -22,8 +22,9 @@ pub const TRUST_ROOT_PATH: &str = "trust-root.json";
 ///
 /// [`PackVerifier::entry`] fails only on container faults (`PACK_MALFORMED`), which end
 /// verification at once. Every other fault is recorded and reported by `finish` in the
-/// precedence SPEC.md §9.7 defines: missing manifest, manifest signature, manifest listing,
-/// then the first content fault.
+/// precedence SPEC.md §9.7 defines: missing manifest, (self-contained: the pack's trust root
+/// against the listing,) manifest signature, manifest listing, then the first content fault in
+/// archive order, the anchor chain counting as its entries'.
 pub struct PackVerifier {
     external: Option<TrustRoot>,
     last_path: Option<String>,
@@ -109,6 +110,11 @@ impl PackVerifier {
         }
         self.last_path = Some(path.to_owned());
         self.seen.push(FileEntry::of(path, data));
+        if path == TRUST_ROOT_PATH {
+            // Kept whatever faults came before: a self-contained verdict needs it to judge
+            // the manifest, which comes before any content fault (§9.7).
+            self.pack_trust = Some(data.to_vec());
+        }
         if self.fault.is_none()
             && self.order_fault.is_none()
             && let Err(e) = self.process(path, data)
@@ -120,7 +126,7 @@ impl PackVerifier {
 
     fn process(&mut self, path: &str, data: &[u8]) -> Result<(), PackError> {
         if path == TRUST_ROOT_PATH {
-            self.pack_trust = Some(data.to_vec());
+            // Taken in `entry`; judged against the manifest's listing in `finish`.
         } else if let Some(seq) = seq_of(path, "anchors/") {
             let a = Anchor::from_json(data).map_err(|e| PackError::at(e.code(), path, e.to_string()))?;
             if a.payload().seq != seq {
@@ -231,9 +237,15 @@ impl PackVerifier {
                 "the pack has no manifest",
             )
         })?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+        let m = &manifest.payload;
         let (trust, source) = match self.external.take() {
             Some(t) => (t, TrustSource::Argument),
             None => {
+                // The pack's own trust root judges the manifest's signature, so it must first
+                // be the file the manifest lists: a swapped trust root is a listing fault, not
+                // a verdict on the keys it names.
+                self.check_listed(&m.files, TRUST_ROOT_PATH)?;
                 let bytes = self.pack_trust.as_deref().ok_or_else(|| {
                     PackError::at(
                         ErrorCode::PackIncomplete,
@@ -246,8 +258,13 @@ impl PackVerifier {
                 (t, TrustSource::Pack)
             }
         };
-        let manifest = Manifest::parse(&manifest_bytes)?;
-        let m = &manifest.payload;
+        // Signature before origin, as for anchors (§7.2 steps 1–2): a pack of another log is
+        // signed by a key this trust root does not know.
+        let signed = manifest
+            .envelope
+            .verify(&trust, super::manifest::MANIFEST_PAYLOAD_TYPE, m.time)
+            .map_err(|e| PackError::at(e.code(), MANIFEST_PATH, e.to_string()))?
+            .into_inner();
         if m.origin != trust.origin() {
             return Err(PackError::at(
                 ErrorCode::OriginMismatch,
@@ -255,12 +272,19 @@ impl PackVerifier {
                 format!("the manifest names origin {:?}", m.origin),
             ));
         }
-        let signed = manifest
-            .envelope
-            .verify(&trust, super::manifest::MANIFEST_PAYLOAD_TYPE, m.time)
-            .map_err(|e| PackError::at(e.code(), MANIFEST_PATH, e.to_string()))?
-            .into_inner();
         self.check_listing(&m.files)?;
+        // Content faults in archive order: the anchors and consistency proofs sort first, so a
+        // fault in parsing them, then the chain they form, come before any other content
+        // fault (which may have been found against an anchor not yet verified).
+        let in_chain = |e: &mut PackError| {
+            e.path()
+                .is_some_and(|p| p.starts_with("anchors/") || p.starts_with("consistency/"))
+        };
+        if let Some(e) = self.fault.take_if(in_chain) {
+            return Err(e);
+        }
+        // §9.7 step 5: the anchor chain.
+        let chain = self.verify_chain(&trust)?;
         if let Some(e) = self.fault.take() {
             return Err(e);
         }
@@ -268,8 +292,6 @@ impl PackVerifier {
         if (m.kind == PackKind::Export) != is_export {
             return Err(malformed(MANIFEST_PATH, "kind does not match the pack's entries"));
         }
-        // §9.7 step 5: the anchor chain.
-        let chain = self.verify_chain(&trust)?;
         let last = chain
             .anchors
             .last()
@@ -312,14 +334,37 @@ impl PackVerifier {
                 report.export = Some(ex.finish(&chain.anchors, head)?);
             }
             None => {
-                let (nodes, consensus) =
-                    self.ev
-                        .finish(&trust, &m.subjects, m.include_deps, head, &last, &self.anchors)?;
+                let (nodes, consensus) = self.ev.finish(&m.subjects, m.include_deps, head, &self.anchors)?;
                 report.nodes = nodes;
                 report.consensus = consensus;
             }
         }
         Ok(Verified::new(report))
+    }
+
+    /// One entry, `path`, against the listing: listed and absent is `MANIFEST_MISSING`;
+    /// present and unlisted, or with another hash or size, `MANIFEST_MISMATCH`.
+    fn check_listed(&self, files: &[FileEntry], path: &str) -> Result<(), PackError> {
+        let listed = files.iter().find(|f| f.path == path);
+        let got = self.seen.iter().find(|f| f.path == path);
+        match (listed, got) {
+            (Some(_), None) => Err(PackError::at(
+                ErrorCode::ManifestMissing,
+                path,
+                "listed in the manifest but not in the pack",
+            )),
+            (None, Some(_)) => Err(PackError::at(
+                ErrorCode::ManifestMismatch,
+                path,
+                "in the pack but not listed in the manifest",
+            )),
+            (Some(l), Some(g)) if l != g => Err(PackError::at(
+                ErrorCode::ManifestMismatch,
+                path,
+                "SHA-256 or size differ from the manifest's",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// §9.7 step 4: every listed file present, nothing unlisted, same order, same hashes.
@@ -374,16 +419,6 @@ impl PackVerifier {
             ));
         }
         let seqs: Vec<u64> = self.anchors.iter().map(|a| a.payload().seq).collect();
-        if let Some(s) = self
-            .consistency
-            .keys()
-            .find(|s| seqs.iter().skip(1).all(|q| q != *s))
-        {
-            return Err(malformed(
-                &format!("consistency/{s:020}.json"),
-                "no anchor after the first has this seq",
-            ));
-        }
         let proofs: Vec<Option<ConsistencyProof>> =
             seqs.iter().map(|s| self.consistency.get(s).cloned()).collect();
         let chain = trust
@@ -396,6 +431,17 @@ impl PackVerifier {
                 }
             })?
             .into_inner();
+        // After the chain: a proof left without its anchor is first a gap in the chain.
+        if let Some(s) = self
+            .consistency
+            .keys()
+            .find(|s| seqs.iter().skip(1).all(|q| q != *s))
+        {
+            return Err(malformed(
+                &format!("consistency/{s:020}.json"),
+                "no anchor after the first has this seq",
+            ));
+        }
         Ok(chain)
     }
 
@@ -403,6 +449,18 @@ impl PackVerifier {
     pub fn ok_so_far(&self) -> bool {
         self.fault.is_none() && self.order_fault.is_none()
     }
+}
+
+/// Whether a nodes-file `line` that is not the `expected` node shows that node left out: the
+/// line is a node the listing exports later and `expected` is nowhere in the file (and not,
+/// say, a corrupted line or two lines swapped, which are `NODE_ID_MISMATCH`). Only called on
+/// that failure path, so hashing the file's lines again costs nothing on a good export.
+fn node_left_out(body: &[u8], line: &[u8], expected: &ListingLine, pending: &VecDeque<ListingLine>) -> bool {
+    let actual = crate::node::NodeId::of_canonical(line);
+    pending.iter().any(|l| l.id == actual)
+        && body
+            .split(|&b| b == b'\n')
+            .all(|l| crate::node::NodeId::of_canonical(l) != expected.id)
 }
 
 impl ExportState {
@@ -492,8 +550,24 @@ impl ExportState {
                     format!("line {}: more nodes than the listing exports", i + 1),
                 ));
             };
-            let node = Node::from_canonical_with_id(line, expected.id)
-                .map_err(|e| PackError::at(e.code(), path, format!("line {}: {e}", i + 1)))?;
+            let node = Node::from_canonical_with_id(line, expected.id).map_err(|e| {
+                if e.code() == ErrorCode::NodeIdMismatch
+                    && node_left_out(body, line, &expected, &self.pending)
+                {
+                    PackError::at(
+                        ErrorCode::PackIncomplete,
+                        path,
+                        format!(
+                            "line {}: leaf {} ({}) is listed as exported but its node is missing",
+                            i + 1,
+                            expected.id,
+                            expected.node_type
+                        ),
+                    )
+                } else {
+                    PackError::at(e.code(), path, format!("line {}: {e}", i + 1))
+                }
+            })?;
             if node.node_type() != expected.node_type {
                 return Err(malformed(
                     path,
