@@ -1,7 +1,6 @@
 //! `evl append FILE... | -`.
 
 use crate::cli::Format;
-use crate::output::emit;
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
 use evl_server::data_dir::DataDir;
@@ -12,9 +11,9 @@ use std::process::ExitCode;
 /// Splits input into documents: one JSON document, or JSON Lines (one per non-empty line).
 /// It is JSON Lines only if the whole input is not one document and its first non-empty line is
 /// a complete document by itself; otherwise it is one document, so its real error is reported.
-fn documents(text: &[u8]) -> Vec<Vec<u8>> {
+fn documents(text: &[u8]) -> Vec<&[u8]> {
     if evl_sdk::jcs::parse(text).is_ok() {
-        return vec![text.to_vec()];
+        return vec![text];
     }
     let lines: Vec<&[u8]> = text
         .split(|b| *b == b'\n')
@@ -22,11 +21,7 @@ fn documents(text: &[u8]) -> Vec<Vec<u8>> {
         .filter(|l| !l.is_empty())
         .collect();
     let jsonl = lines.len() > 1 && lines.first().is_some_and(|l| evl_sdk::jcs::parse(l).is_ok());
-    if jsonl {
-        lines.into_iter().map(<[u8]>::to_vec).collect()
-    } else {
-        vec![text.to_vec()]
-    }
+    if jsonl { lines } else { vec![text] }
 }
 
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -47,6 +42,36 @@ fn blob(media_type: &str, bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     )?)
 }
 
+/// Prints receipts batch by batch (a JSON array streamed element by element), so memory stays
+/// flat however many nodes a file holds.
+struct Printer {
+    format: Format,
+    printed: u64,
+}
+
+impl Printer {
+    fn batch(&mut self, out: &[evl_ledger::AppendOutcome]) {
+        for o in out {
+            match self.format {
+                Format::Json => {
+                    let v = serde_json::json!({"created": o.created, "receipt": o.receipt});
+                    let text = serde_json::to_string_pretty(&v)
+                        .unwrap_or_default()
+                        .replace('\n', "\n  ");
+                    crate::out!("{}  {text}", if self.printed == 0 { "[\n" } else { ",\n" });
+                }
+                Format::Table => crate::outln!(
+                    "{:>10}  {}  {}",
+                    o.receipt.leaf_index,
+                    o.receipt.node_id,
+                    if o.created { "appended" } else { "already present" }
+                ),
+            }
+            self.printed += 1;
+        }
+    }
+}
+
 pub fn run(
     dir: &DataDir,
     files: &[PathBuf],
@@ -55,17 +80,20 @@ pub fn run(
     format: Format,
 ) -> Result<ExitCode> {
     let ledger = dir.writer(AnchorPolicy::DEFAULT_INTERVAL)?;
-    let mut receipts = Vec::new();
-    let (mut created, mut existing) = (0u64, 0u64);
+    let mut printer = Printer { format, printed: 0 };
+    let (mut created, mut existing, mut size) = (0u64, 0u64, 0u64);
     for f in files {
         let input = read_input(f)?;
+        let wrapped;
         let docs = match as_blob {
-            Some(mt) => vec![blob(mt, &input, f)?],
+            Some(mt) => {
+                wrapped = blob(mt, &input, f)?;
+                vec![wrapped.as_slice()]
+            }
             None => documents(&input),
         };
         for (chunk_no, chunk) in docs.chunks(batch.max(1)).enumerate() {
-            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-            let out = ledger.append_json(&refs).map_err(|e| match &e {
+            let out = ledger.append_json(chunk).map_err(|e| match &e {
                 evl_ledger::LedgerError::Rejected { index, error } => anyhow::anyhow!(
                     "{}: document {} rejected: {error}\n  nothing from this batch of {} was appended (earlier batches were)\n  hint: a node is a JSON object with a \"type\" member; use --as-blob MEDIA_TYPE to store raw documents",
                     f.display(),
@@ -74,37 +102,23 @@ pub fn run(
                 ),
                 _ => anyhow::Error::new(e),
             })?;
-            for o in out {
+            for o in &out {
                 if o.created {
                     created += 1
                 } else {
                     existing += 1
                 }
-                receipts.push(o);
+                size = size.max(o.receipt.inclusion.size().get());
             }
+            printer.batch(&out);
         }
     }
-    if receipts.is_empty() {
+    if printer.printed == 0 {
         bail!("no JSON documents found in the input");
     }
-    let json: Vec<_> = receipts
-        .iter()
-        .map(|o| serde_json::json!({"created": o.created, "receipt": serde_json::to_value(&o.receipt).unwrap_or_default()}))
-        .collect();
-    emit(format, &json, || {
-        for o in &receipts {
-            crate::outln!(
-                "{:>10}  {}  {}",
-                o.receipt.leaf_index,
-                o.receipt.node_id,
-                if o.created { "appended" } else { "already present" }
-            );
-        }
-        let size = receipts
-            .last()
-            .map(|o| o.receipt.inclusion.size().get())
-            .unwrap_or(0);
-        crate::outln!("{created} appended, {existing} already present; tree size {size}");
-    });
+    match format {
+        Format::Json => crate::outln!("\n]"),
+        Format::Table => crate::outln!("{created} appended, {existing} already present; tree size {size}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
