@@ -106,6 +106,10 @@ pub enum Command {
     /// Ingest VEX documents, compute and record consensus, replay a recorded consensus.
     #[command(subcommand)]
     Vex(VexCommand),
+    /// Build and verify score manifests and signed proof bundles (`score.manifest/v1`,
+    /// `proof.bundle/v1`; docs/spec-drafts/bundle.md).
+    #[command(subcommand)]
+    Proof(ProofCommand),
     /// Check the store's integrity: nodes, stored hashes, the latest and every anchored
     /// checkpoint, and the anchor chain.
     /// Exits non-zero if anything fails, listing each failure with its leaf index and code.
@@ -402,4 +406,66 @@ pub struct HttpBenchArgs {
     pub mix: bool,
     #[command(flatten)]
     pub out: Out,
+}
+
+/// `evl proof` subcommands: score manifests and proof bundles (docs/spec-drafts/bundle.md).
+#[derive(Subcommand, Debug)]
+pub enum ProofCommand {
+    /// Build a `score.manifest/v1` node: the inputs of a computation by SHA-256 digest, in
+    /// leaf order, and the Merkle root over them. Leaf order is the --input values in order,
+    /// then the --input-file values in order. Prints the canonical node (or writes it with
+    /// --output).
+    Manifest {
+        /// An input by digest: NAME=KIND:sha256:HEX (repeat for several).
+        #[arg(long = "input", value_name = "NAME=KIND:sha256:HEX")]
+        inputs: Vec<String>,
+        /// An input by file: NAME=KIND:PATH; the digest is the SHA-256 of the file's bytes
+        /// (repeat for several).
+        #[arg(long = "input-file", value_name = "NAME=KIND:PATH")]
+        input_files: Vec<String>,
+        /// When the inputs were frozen (RFC 3339; stored as YYYY-MM-DDTHH:MM:SSZ).
+        #[arg(long, value_name = "TIME")]
+        freeze_time: Option<String>,
+        /// Write the canonical node to this file instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also append the manifest to the ledger.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Build a `proof.bundle/v1` node: the manifest, the result, an inclusion proof per input
+    /// and a DSSE attestation signed with the data directory's signing key. Checks it against
+    /// the ledger's trust root before writing. Prints the canonical node (or writes it with
+    /// --output).
+    Bundle {
+        /// The `score.manifest/v1` node (JSON file).
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        /// The result: a JSON object {"kind": "...", "value": ...} (plus "node": NodeId,
+        /// required for kind "vex.consensus").
+        #[arg(long, value_name = "FILE")]
+        result: PathBuf,
+        /// The statement's time, at which the signing key must be valid (RFC 3339); default: now.
+        #[arg(long, value_name = "TIME")]
+        time: Option<String>,
+        /// Write the canonical node to this file instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also append the bundle to the ledger.
+        #[arg(long)]
+        append: bool,
+    },
+    /// Verify a proof bundle offline: schema, every input proof against the manifest root, the
+    /// statement, and the signature by a trusted key valid at the statement's time. Prints what
+    /// was proven or the stable error code; exits 1 if it does not verify.
+    Verify {
+        /// The bundle (JSON file; '-' reads stdin).
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// Trust root file (default: the trust root recorded in the data directory's store).
+        #[arg(long, value_name = "FILE")]
+        trust_root: Option<PathBuf>,
+        #[command(flatten)]
+        out: Out,
+    },
 }

@@ -46,6 +46,7 @@ pub fn all(out: &mut Out) {
     forks(out);
     trust_roots(out);
     crate::cases_proofs2::all(out);
+    crate::cases_bundle::all(out);
 }
 
 fn canonical(out: &mut Out) {

@@ -153,6 +153,7 @@ fn run(kind: &str, v: &Value) -> Result<(), ErrorCode> {
         }
         "trust-root" => trust(v).map(|_| ()),
         "multiproof" | "tlog-proof" => crate::cases_proofs2::check(kind, v),
+        "bundle" => crate::cases_bundle::check(v),
         _ => Err(ErrorCode::JsonSyntax),
     }
 }

@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used)]
 
 mod cases;
+mod cases_bundle;
 mod cases_proofs2;
 mod check;
 mod material;

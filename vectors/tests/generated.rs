@@ -30,5 +30,5 @@ fn every_generated_vector_gets_its_recorded_verdict() {
     for (kind, (pos, neg)) in &by_kind {
         assert!(*pos > 0 && *neg > 0, "{kind}: {pos} positive, {neg} negative");
     }
-    assert_eq!(by_kind.len(), 12);
+    assert_eq!(by_kind.len(), 13);
 }

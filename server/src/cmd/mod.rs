@@ -6,6 +6,7 @@ mod bench;
 mod bench_http;
 mod init;
 mod pack;
+mod proof;
 mod read;
 mod status;
 mod verify;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Anchor(a) => anchor::run(&dir, a),
         Command::Vex(v) => vex::run(&dir, v),
+        Command::Proof(p) => proof::run(&dir, p),
         Command::Verify(v) => verify::run(&dir, &v),
         Command::Status { out } => status::run(&dir, out.output),
         Command::Bench(b) => match &b.kind {
