@@ -144,7 +144,7 @@ impl<S: Store> Ledger<S> {
                 kind_tag: MANIFEST_TYPE.to_owned(),
                 kind: PackKind::Evidence,
                 origin: reader.origin().to_owned(),
-                time: last.time,
+                time: super::manifest_time(self, last.time),
                 files: files.to_vec(),
                 subjects: subjects.clone(),
                 include_deps: req.include_deps,

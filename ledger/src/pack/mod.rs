@@ -112,3 +112,17 @@ pub(crate) fn anchor_checkpoint(snap: &impl Snapshot, seq: u64) -> Result<String
     })?;
     Ok(a.payload().checkpoint.clone())
 }
+
+/// The manifest's `time` (SPEC.md §9.2): the last anchor's time, or the signing key's
+/// `not_before` if that is later (a pack proving at an anchor made before a key rotation is
+/// signed by the new key, which was not valid yet at the anchor's time).
+pub(crate) fn manifest_time<S: Store>(
+    ledger: &crate::Ledger<S>,
+    anchor_time: evl_sdk::Timestamp,
+) -> evl_sdk::Timestamp {
+    let public = ledger.signing_key().public();
+    ledger
+        .trust_root()
+        .find(public.name(), public.id())
+        .map_or(anchor_time, |k| anchor_time.max(k.not_before()))
+}

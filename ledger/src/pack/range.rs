@@ -90,12 +90,14 @@ impl<Sn: Snapshot> RangeEntries<'_, Sn> {
             listing.extend_from_slice(&line.to_bytes());
             listing.push(b'\n');
             next = i + 1;
-            nodes.len() < CHUNK_TARGET_BYTES
+            nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES
         })?;
         if let Some(e) = fault {
             return Err(e);
         }
-        if next == start || (next < limit && nodes.len() < CHUNK_TARGET_BYTES) {
+        if next == start
+            || (next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES)
+        {
             return Err(LedgerError::Integrity {
                 code: evl_sdk::ErrorCode::PackIncomplete,
                 message: format!("leaf {next} has no stored content; an export needs every node"),
@@ -211,7 +213,7 @@ impl<S: Store> Ledger<S> {
                 kind_tag: MANIFEST_TYPE.to_owned(),
                 kind: PackKind::Export,
                 origin: reader.origin().to_owned(),
-                time: to.time,
+                time: super::manifest_time(self, to.time),
                 files: files.to_vec(),
                 subjects: Vec::new(),
                 include_deps: false,

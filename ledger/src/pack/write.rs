@@ -6,8 +6,9 @@
 //! it: a failure is recorded, the source ends, and the caller gets the error instead.
 
 use crate::error::LedgerError;
-use evl_sdk::pack::manifest::{FileEntry, MANIFEST_PATH};
+use evl_sdk::pack::manifest::{FileEntry, MANIFEST_PATH, MAX_MANIFEST_BYTES};
 use evl_sdk::pack::tar;
+use evl_sdk::pack::{MAX_ENTRY_BYTES, MAX_PACK_ENTRIES};
 use ruzstd::encoding::{CompressionLevel, compress};
 use std::io::{self, Read, Write};
 use std::sync::Arc;
@@ -66,6 +67,11 @@ impl<E: Entries> TarSource<'_, E> {
     fn refill(&mut self) -> Result<(), LedgerError> {
         match self.entries.next_entry()? {
             Some((path, data)) => {
+                if self.files.len() + 1 >= MAX_PACK_ENTRIES || data.len() as u64 > MAX_ENTRY_BYTES {
+                    return Err(LedgerError::OutOfRange(format!(
+                        "the pack would exceed MAX_PACK_ENTRIES or MAX_ENTRY_BYTES at {path}; split the range into several (delta) exports"
+                    )));
+                }
                 self.files.push(FileEntry::of(&path, &data));
                 self.push_entry(&path, &data)
             }
@@ -75,6 +81,11 @@ impl<E: Entries> TarSource<'_, E> {
                     .take()
                     .ok_or_else(|| LedgerError::OutOfRange("pack written twice".into()))?;
                 let manifest = sign(&self.files);
+                if manifest.len() > MAX_MANIFEST_BYTES {
+                    return Err(LedgerError::OutOfRange(
+                        "the manifest would exceed MAX_MANIFEST_BYTES; split the range into several (delta) exports".into(),
+                    ));
+                }
                 self.push_entry(MANIFEST_PATH, &manifest)?;
                 self.buf.extend_from_slice(&tar::END);
                 self.files.push(FileEntry::of(MANIFEST_PATH, &manifest));

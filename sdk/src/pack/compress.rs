@@ -7,6 +7,12 @@ use crate::code::ErrorCode;
 use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
 use std::io::Read;
 
+/// Largest zstd window a pack may need (the decoder's history buffer).
+///
+/// Rationale: RFC 8878 §3.1.1.1.2 recommends every decoder support 8 MiB; it bounds the
+/// verifier's memory. The reference writer (ruzstd "Fastest") uses 128 KiB. SPEC floor: 8 MiB.
+pub const MAX_ZSTD_WINDOW_BYTES: u64 = 8 * 1024 * 1024;
+
 fn malformed(m: impl Into<String>) -> PackError {
     PackError::new(ErrorCode::PackMalformed, m)
 }
@@ -22,7 +28,8 @@ pub struct Decompressor<R: Read> {
 impl<R: Read> Decompressor<R> {
     /// Starts decoding; fails with `PACK_MALFORMED` if `source` does not start a zstd frame.
     pub fn new(source: R) -> Result<Self, PackError> {
-        let inner = StreamingDecoder::new(source).map_err(|e| malformed(format!("not a zstd frame: {e}")))?;
+        let inner = StreamingDecoder::new_with_max_window_size(source, MAX_ZSTD_WINDOW_BYTES)
+            .map_err(|e| malformed(format!("not a zstd frame (or its window exceeds 8 MiB): {e}")))?;
         Ok(Self { inner, done: false })
     }
 

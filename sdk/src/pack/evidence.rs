@@ -291,13 +291,18 @@ impl Collected {
                     .collect()
             };
             let (policy, issuers, statements) = (get("policy"), get("issuers"), get("statement"));
-            let complete = policy.len() == 1
-                && issuers.len() == 1
-                && policy
-                    .iter()
-                    .chain(&issuers)
-                    .chain(&statements)
-                    .all(Option::is_some);
+            if policy.len() != 1 || issuers.len() != 1 {
+                return Err(PackError::at(
+                    ErrorCode::VexInvalid,
+                    &node_path(id),
+                    "a consensus node links exactly one policy and one issuer registry (SPEC.md §14.7)",
+                ));
+            }
+            let complete = policy
+                .iter()
+                .chain(&issuers)
+                .chain(&statements)
+                .all(Option::is_some);
             if !complete {
                 out.push(ConsensusCheck {
                     id: *id,

@@ -5,7 +5,6 @@ use super::PackError;
 use super::report::PackKind;
 use crate::code::ErrorCode;
 use crate::dsse::Envelope;
-use crate::hash::Digest;
 use crate::node::NodeId;
 use crate::note::SecretKey;
 use crate::time::Timestamp;
@@ -137,11 +136,8 @@ impl Manifest {
         if payload.kind_tag != MANIFEST_TYPE {
             return Err(bad(format!("type is {:?}", payload.kind_tag)));
         }
-        if payload
-            .files
-            .iter()
-            .any(|f| Digest::from_hex(&f.sha256).is_none())
-        {
+        let lower_hex = |h: &str| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if payload.files.iter().any(|f| !lower_hex(&f.sha256)) {
             return Err(bad("a sha256 is not 64 lowercase hex digits".into()));
         }
         let id = NodeId::of_canonical(envelope.payload());

@@ -34,7 +34,7 @@ pub const PACK_MEDIA_TYPE: &str = "application/vnd.evidence-ledger.pack.v1+tar+z
 /// Rationale: an evidence pack of [`MAX_PACK_NODES`] nodes has up to three entries per node; an
 /// export chunk has two; the manifest must list them all within
 /// [`manifest::MAX_MANIFEST_BYTES`]. SPEC floor: 65 536.
-pub const MAX_PACK_ENTRIES: usize = 100_000;
+pub const MAX_PACK_ENTRIES: usize = 65_536;
 
 /// Largest single entry in bytes.
 ///

@@ -215,7 +215,7 @@ impl PackVerifier {
                         "from.anchor is not the start anchor's AnchorId",
                     ));
                 }
-                if frontier.root().to_base64() != a.payload().root {
+                if crate::hash::Digest::from_base64(&a.payload().root) != Some(frontier.root()) {
                     return Err(PackError::at(
                         ErrorCode::MerkleMismatch,
                         path,
@@ -276,10 +276,8 @@ impl PackVerifier {
         // Content faults in archive order: the anchors and consistency proofs sort first, so a
         // fault in parsing them, then the chain they form, come before any other content
         // fault (which may have been found against an anchor not yet verified).
-        let in_chain = |e: &mut PackError| {
-            e.path()
-                .is_some_and(|p| p.starts_with("anchors/") || p.starts_with("consistency/"))
-        };
+        // Every entry that sorts before `export.json` is a chain entry or an unknown one.
+        let in_chain = |e: &mut PackError| e.path().is_some_and(|p| p < super::export::EXPORT_PATH);
         if let Some(e) = self.fault.take_if(in_chain) {
             return Err(e);
         }
@@ -297,11 +295,11 @@ impl PackVerifier {
             .last()
             .cloned()
             .ok_or_else(|| PackError::new(ErrorCode::PackIncomplete, "the pack carries no anchor"))?;
-        if last.time != m.time {
+        if m.time < last.time {
             return Err(PackError::at(
                 ErrorCode::ManifestMismatch,
                 MANIFEST_PATH,
-                "time is not the last anchor's time",
+                "time is earlier than the last anchor's time",
             ));
         }
         let head = chain
