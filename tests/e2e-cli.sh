@@ -21,6 +21,7 @@ if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
 fi
 abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
 EVL="$(abspath "$1")"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="$(cd "$2" && pwd)"
 SAMPLES="$(cd "${3:-$(dirname "$PEERS")/samples/vex}" && pwd)"
 GO="$PEERS/.build/peerverify"
@@ -449,6 +450,46 @@ get_and_check "stdin" $((NV + 50)) "$W/stdin.json"
 h write-str "$W/node0.bin" data "$W/blob0.data"
 if cmp -s "$W/blob0.data" "${SAMPLE_FILES[0]}"; then pass "VEX blob leaf 0: data = exact text of $(basename "${SAMPLE_FILES[0]}")"; else fail "VEX blob leaf 0: data = exact text of $(basename "${SAMPLE_FILES[0]}")"; fi
 is "VEX blob leaf 0: type and media_type" "$(h get "$W/node0.bin" type) $(h get "$W/node0.bin" media_type)" "blob/v1 application/json"
+
+# ============================================ evidence packs and exports (§9) ====
+
+echo "== packs: evl export / verify-pack, GNU tar, zstd, tlog-proofs through the peers"
+if ! command -v zstd >/dev/null; then  # the zstd CLI is the independent decompressor here
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zstd >/dev/null) \
+    || die "zstd CLI" "install the zstd package (Debian: apt-get install zstd)"
+fi
+PID="$(id_at $((NV + 7)))"
+check "export an evidence pack with dependencies" "wrote evidence pack" evl export --node "$PID" --include-deps --trust-point "$SEQ1" -o "$W/pack.tar.zst"
+run evl export --node "$PID" --include-deps --trust-point "$SEQ1" -o "$W/pack2.tar.zst"
+if cmp -s "$W/pack.tar.zst" "$W/pack2.tar.zst"; then pass "exporting twice gives identical bytes"; else fail "exporting twice gives identical bytes"; fi
+check "verify-pack with the trust root" "VERIFIED evidence pack" "$EVL" verify-pack "$W/pack.tar.zst" --trust-root "$D/trust-root.json"
+check "verify-pack names the node as proven" "$PID" "$EVL" verify-pack "$W/pack.tar.zst" --trust-root "$D/trust-root.json"
+check "verify-pack without a trust root warns" "WARNING: the pack's own trust root" "$EVL" verify-pack "$W/pack.tar.zst"
+run "$EVL" verify-pack "$W/pack.tar.zst" --trust-root "$D/trust-root.json" --output json
+is "verify-pack --output json: ok" "$(h get "$W/out" ok)" "true"
+run bash -c "zstd -dc '$W/pack.tar.zst' | tar -t"
+if [ "$RC" = 0 ] && grep -qx manifest.json "$W/out" && grep -q '^tlog-proofs/' "$W/out"; then pass "zstd + GNU tar list the pack (manifest.json, tlog-proofs/)"; else fail "zstd + GNU tar list the pack" "exit $RC"; fi
+mkdir -p "$W/unpacked" && (cd "$W/unpacked" && zstd -dc "$W/pack.tar.zst" | tar -x)
+TP="$W/unpacked/tlog-proofs/${PID#sha256:}.tlog-proof"
+check "C2SP tlog-proof: Go note + sigstore + pymerkle accept it" "PEERS ACCEPT" env PEERS_DIR="$PEERS" python3 "$ROOT/vectors/tlog_proof_peer.py" "$TP" "$VKEY"
+if cmp -s "$W/unpacked/nodes/${PID#sha256:}.json" "$W/node$((NV + 7)).bin"; then pass "the pack's node file is the node's canonical bytes (evl get)"; else fail "the pack's node file is the node's canonical bytes (evl get)"; fi
+# Tamper: one byte of the node file inside the archive -> MANIFEST_MISMATCH, exit 1.
+(cd "$W/unpacked" && python3 - "nodes/${PID#sha256:}.json" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[-2] ^= 1; open(p, "wb").write(bytes(b))
+PY
+)
+(cd "$W/unpacked" && tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=0644 -c $(zstd -dc "$W/pack.tar.zst" | tar -t) | zstd -q --check -o "$W/tampered.tar.zst")
+reject "a tampered pack is rejected" "FAILED" "$EVL" verify-pack "$W/tampered.tar.zst" --trust-root "$D/trust-root.json"
+
+check "full export" "wrote export" evl export -o "$W/full.tar.zst"
+check "verify-pack of the full export: complete" "complete" "$EVL" verify-pack "$W/full.tar.zst" --trust-root "$D/trust-root.json"
+check "export up to the first anchor" "wrote export" evl export --to-anchor "$SEQ1" -o "$W/first.tar.zst"
+check "delta export since it" "wrote export" evl export --since-export "$W/first.tar.zst" --type x-e2e -o "$W/delta.tar.zst"
+check "verify-pack --prev checks the delta continues it" "delta of" "$EVL" verify-pack "$W/delta.tar.zst" --trust-root "$D/trust-root.json" --prev "$W/first.tar.zst"
+reject "a delta does not continue an unrelated export" "CHAIN_BROKEN" "$EVL" verify-pack "$W/delta.tar.zst" --trust-root "$D/trust-root.json" --prev "$W/full.tar.zst"
+reject "a node that is not anchored yet cannot be packed" "evl anchor create" evl export --node "$(printf '{"type":"x-late"}' | "$EVL" --data "$D" append - --output json | h get /dev/stdin 0 receipt node_id)" -o "$W/late.tar.zst"
+if [ ! -e "$W/late.tar.zst" ]; then pass "a failed export leaves no file"; else fail "a failed export leaves no file"; fi
 
 # ========================================================== summary ====
 
