@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             None => bench::run(&b),
         },
         Command::Export(a) => pack::export(&dir, &a),
-        Command::VerifyPack(a) => pack::verify(&a),
+        Command::VerifyPack(a) => pack::verify(&dir, &a),
         Command::Serve {
             listen,
             config,

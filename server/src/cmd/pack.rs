@@ -290,12 +290,34 @@ fn print_report(r: &PackReport, file: &Path) {
     }
 }
 
-pub fn verify(a: &VerifyPackArgs) -> Result<ExitCode> {
-    let trust = a.trust_root.as_deref().map(read_trust_root).transpose()?;
-    let show = a.out.output == Format::Table;
-    let result = verify_file(&a.file, trust.clone(), show)?;
+/// Whether `path` starts with the zstd frame magic (a pack), as opposed to a JSON proof bundle.
+pub(crate) fn is_pack_file(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == [0x28, 0xb5, 0x2f, 0xfd])
+}
+
+pub fn verify(dir: &DataDir, a: &VerifyPackArgs) -> Result<ExitCode> {
+    // `evl verify-pack` also takes `proof.bundle/v1` files (`evl proof verify --bundle`).
+    if a.prev.is_none() && a.file != Path::new("-") && !is_pack_file(&a.file) && a.file.exists() {
+        return super::proof::verify(dir, &a.file, a.trust_root.as_deref(), a.out.output);
+    }
+    verify_path(&a.file, a.trust_root.as_deref(), a.prev.as_deref(), a.out.output)
+}
+
+/// `evl verify-pack FILE [--trust-root F] [--prev PREV]`.
+pub(crate) fn verify_path(
+    file: &Path,
+    trust_root: Option<&Path>,
+    prev: Option<&Path>,
+    format: Format,
+) -> Result<ExitCode> {
+    let trust = trust_root.map(read_trust_root).transpose()?;
+    let show = format == Format::Table;
+    let result = verify_file(file, trust.clone(), show)?;
     let mut result = result.map(Verified::into_inner);
-    if let (Ok(report), Some(prev)) = (&result, &a.prev) {
+    if let (Ok(report), Some(prev)) = (&result, prev) {
         let prev_report = match verify_file(prev, trust, false)? {
             Ok(r) => r.into_inner(),
             Err(e) => bail!("--prev {}: does not verify: {e}", prev.display()),
@@ -322,16 +344,14 @@ pub fn verify(a: &VerifyPackArgs) -> Result<ExitCode> {
     }
     match result {
         Ok(report) => {
-            emit(
-                a.out.output,
-                &serde_json::json!({"ok": true, "report": report}),
-                || print_report(&report, &a.file),
-            );
+            emit(format, &serde_json::json!({"ok": true, "report": report}), || {
+                print_report(&report, file)
+            });
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             let v = serde_json::json!({"ok": false, "code": e.code().as_str(), "path": e.path(), "message": e.message()});
-            emit(a.out.output, &v, || {
+            emit(format, &v, || {
                 crate::outln!(
                     "FAILED {}  {}{}",
                     e.code(),
