@@ -48,7 +48,7 @@ pub enum LedgerError {
     #[error(transparent)]
     Vex(#[from] evl_sdk::vex::VexError),
     /// Document `index` of a batch is a `score.manifest/v1` or `proof.bundle/v1` node that breaks
-    /// its rules (`BUNDLE_INVALID`, a proof or envelope code; SPEC.md §16); nothing of the batch
+    /// its rules (`BUNDLE_INVALID`, a proof or envelope code; SPEC.md §15); nothing of the batch
     /// was appended.
     #[error("document {index}: {error}; nothing of this batch was appended")]
     Bundle {

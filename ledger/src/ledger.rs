@@ -188,7 +188,7 @@ impl<S: Store> Ledger<S> {
         if nodes.is_empty() {
             return Ok(Vec::new());
         }
-        // SPEC.md §16.6: manifests and bundles pass their trust-free checks before anything is
+        // SPEC.md §15.6: manifests and bundles pass their trust-free checks before anything is
         // queued, so a rejected one leaves the whole batch unappended.
         for (index, n) in nodes.iter().enumerate() {
             evl_sdk::bundle::check_node(n).map_err(|error| LedgerError::Bundle { index, error })?;

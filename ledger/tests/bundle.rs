@@ -1,5 +1,5 @@
 //! Appending `score.manifest/v1` and `proof.bundle/v1` nodes runs their trust-free checks
-//! (SPEC.md §16.6): good ones are appended and their receipts verify, a bad one rejects its whole
+//! (SPEC.md §15.6): good ones are appended and their receipts verify, a bad one rejects its whole
 //! batch with its code, and a bundle signed by a key the log does not trust is still accepted
 //! (trust is the verifier's decision, not the log's).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]

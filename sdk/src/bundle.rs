@@ -1,4 +1,4 @@
-//! Score manifests (`score.manifest/v1`) and proof bundles (`proof.bundle/v1`) (SPEC.md §16).
+//! Score manifests (`score.manifest/v1`) and proof bundles (`proof.bundle/v1`) (SPEC.md §15).
 //!
 //! A **score manifest** is a node that names every input of a computation (SBOM, rules, policy,
 //! feed snapshots, …) by SHA-256 digest, in a fixed order, with an optional freeze time, and
@@ -79,7 +79,7 @@ const BUNDLE_MEMBERS: &[&str] = &["type", "manifest", "result", "proofs", "attes
 const RESULT_MEMBERS: &[&str] = &["kind", "value", "node"];
 const STATEMENT_MEMBERS: &[&str] = &["type", "manifest", "root", "result", "time"];
 
-/// Why a manifest or bundle was rejected (SPEC.md §16.5).
+/// Why a manifest or bundle was rejected (SPEC.md §15.5).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
     /// The bytes are not a node at all (only from [`ProofBundle::from_json`]).
@@ -233,7 +233,7 @@ fn digest_string(d: &Digest) -> String {
 // ---- score.manifest/v1 ----
 
 /// One input of a computation: a unique name, a free-form kind (`sbom`, `rules`, `policy`,
-/// `feed`, …) and the SHA-256 of its bytes (SPEC.md §16.2).
+/// `feed`, …) and the SHA-256 of its bytes (SPEC.md §15.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestInput {
     name: String,
@@ -301,13 +301,13 @@ fn input_tree(inputs: &[ManifestInput]) -> MemoryTree {
     MemoryTree::from_leaf_hashes(inputs.iter().map(ManifestInput::leaf_hash))
 }
 
-/// The manifest root over `inputs` (SPEC.md §16.2 rule 5): `MTH` of RFC 9162 over the leaf data
+/// The manifest root over `inputs` (SPEC.md §15.2 rule 6): `MTH` of RFC 9162 over the leaf data
 /// `digest₀, digest₁, …` (32 bytes each), i.e. with leaf hashes SHA-256(0x00 ‖ digest).
 pub fn manifest_root(inputs: &[ManifestInput]) -> Digest {
     input_tree(inputs).root()
 }
 
-/// A parsed `score.manifest/v1` node (SPEC.md §16.2).
+/// A parsed `score.manifest/v1` node (SPEC.md §15.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScoreManifest {
     node: Node,
@@ -317,7 +317,7 @@ pub struct ScoreManifest {
 }
 
 impl ScoreManifest {
-    /// Parses a `score.manifest/v1` node (SPEC.md §16.2): exactly the members of the schema,
+    /// Parses a `score.manifest/v1` node (SPEC.md §15.2): exactly the members of the schema,
     /// 1..=[`MAX_MANIFEST_INPUTS`] inputs with unique names and well-formed digests, an optional
     /// freeze time, and `root` equal to the Merkle root of the input digests. Every fault is
     /// `BUNDLE_INVALID`, including a wrong root.
@@ -445,7 +445,7 @@ impl ScoreManifest {
 
 // ---- proof.bundle/v1 ----
 
-/// The result a bundle attests (SPEC.md §16.3): a `kind`, any JSON `value`, and optionally the
+/// The result a bundle attests (SPEC.md §15.3): a `kind`, any JSON `value`, and optionally the
 /// NodeId of the node that records it (required for `vex.consensus`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BundleResult {
@@ -514,7 +514,7 @@ impl serde::Serialize for BundleResult {
     }
 }
 
-/// The statement a bundle's attestation signs (SPEC.md §16.4): canonical JSON
+/// The statement a bundle's attestation signs (SPEC.md §15.4): canonical JSON
 /// `{"manifest","result","root","time","type":"evl.bundle-statement/v1"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BundleStatement {
@@ -563,7 +563,7 @@ impl BundleStatement {
     }
 }
 
-/// A parsed `proof.bundle/v1` node whose trust-free checks passed (SPEC.md §16.5 steps 1–8).
+/// A parsed `proof.bundle/v1` node whose trust-free checks passed (SPEC.md §15.5 steps 1–8).
 /// Its attestation is not yet verified: see [`TrustRoot::verify_bundle`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofBundle {
@@ -583,7 +583,7 @@ impl ProofBundle {
     }
 
     /// Parses a `proof.bundle/v1` node and runs every check that needs no trust root (SPEC.md
-    /// §16.5 steps 1–8): the schema (`BUNDLE_INVALID`), the embedded manifest (`BUNDLE_INVALID`),
+    /// §15.5 steps 1–8): the schema (`BUNDLE_INVALID`), the embedded manifest (`BUNDLE_INVALID`),
     /// one inclusion proof per input verifying against the manifest root (`PROOF_MALFORMED`,
     /// `MERKLE_MISMATCH`), the envelope's shape and payload type (`ENVELOPE_MALFORMED`), and the
     /// signed statement naming this manifest, its root and the result's hash, at a time not
@@ -636,7 +636,7 @@ impl ProofBundle {
                 .map_err(proof_err)?;
             proofs.push(proof);
         }
-        // Step 5: the envelope (SPEC.md §6.1) and its payload type.
+        // Step 6: the envelope (SPEC.md §6.1) and its payload type.
         let env_bytes = jcs::serialize(b.req("attestation")?)
             .map_err(|_| DsseError::Malformed("attestation is not an envelope"))?;
         let attestation = Envelope::from_json(&env_bytes)?;
@@ -647,7 +647,7 @@ impl ProofBundle {
             }
             .into());
         }
-        // Steps 6–8: the statement and what it binds.
+        // Steps 7–8: the statement and what it binds.
         let statement = BundleStatement::from_bytes(attestation.payload())?;
         check_statement(&statement, &manifest, &result)?;
         Ok(Self {
@@ -736,7 +736,7 @@ impl ProofBundle {
     }
 }
 
-/// SPEC.md §16.5 steps 7–8.
+/// SPEC.md §15.5 step 8 (repeated on the verified payload by step 9).
 fn check_statement(s: &BundleStatement, m: &ScoreManifest, r: &BundleResult) -> Result<(), BundleError> {
     const AT: &str = "/attestation/payload";
     if s.manifest != m.id() {
@@ -771,7 +771,7 @@ fn check_statement(s: &BundleStatement, m: &ScoreManifest, r: &BundleResult) -> 
 }
 
 /// Checks a node of type `score.manifest/v1` or `proof.bundle/v1` by [`ScoreManifest::from_node`]
-/// or [`ProofBundle::from_node`]; other types pass. What a log runs on append (SPEC.md §16.6).
+/// or [`ProofBundle::from_node`]; other types pass. What a log runs on append (SPEC.md §15.6).
 pub fn check_node(node: &Node) -> Result<(), BundleError> {
     match node.node_type() {
         MANIFEST_TYPE => ScoreManifest::from_node(node).map(drop),
@@ -782,7 +782,7 @@ pub fn check_node(node: &Node) -> Result<(), BundleError> {
 
 // ---- verification ----
 
-/// What a verified bundle proves (SPEC.md §16.5 step 9): a key trusted at `time` signed that the
+/// What a verified bundle proves (SPEC.md §15.5 step 9): a key trusted at `time` signed that the
 /// computation over these inputs (manifest, root, digests) gave this result.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct BundleReport {
@@ -810,7 +810,7 @@ fn ser_b64<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl TrustRoot {
-    /// Verifies a bundle's attestation (SPEC.md §16.5 step 9): the DSSE signature must verify
+    /// Verifies a bundle's attestation (SPEC.md §15.5 step 9): the DSSE signature must verify
     /// under a key of this trust root valid at the statement's own `time` (SPEC.md §6.3, §8.2, as
     /// for anchors). The trust-free checks already ran in [`ProofBundle::from_node`].
     ///
@@ -837,7 +837,7 @@ impl TrustRoot {
 }
 
 impl BundleReport {
-    /// Replays a `vex.consensus` result from its input nodes (SPEC.md §16.7): the result names
+    /// Replays a `vex.consensus` result from its input nodes (SPEC.md §15.7): the result names
     /// `consensus` (`BUNDLE_INVALID` otherwise), every statement, the policy and the issuer
     /// registry are manifest inputs by digest (their NodeId's digest; `BUNDLE_INVALID`
     /// otherwise), and [`crate::vex::replay`] recomputes the consensus node byte for byte

@@ -103,7 +103,7 @@ codes! {
     /// A pack or export lacks what its own declaration requires: a linked node of a pack with
     /// dependencies, a node its filter includes, a proof for a node it carries.
     PackIncomplete => "PACK_INCOMPLETE",
-    /// A `score.manifest/v1` or `proof.bundle/v1` node breaks its rules (SPEC.md §16).
+    /// A `score.manifest/v1` or `proof.bundle/v1` node breaks its rules (SPEC.md §15).
     BundleInvalid => "BUNDLE_INVALID",
 }
 

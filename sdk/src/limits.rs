@@ -131,7 +131,7 @@ pub const MAX_TLOG_PROOF_EXTRA_BYTES: usize = 8 * 1024;
 /// 17 KiB) fits. SPEC floor: 16 KiB.
 pub const MAX_TLOG_PROOF_BYTES: usize = MAX_NOTE_BYTES + 32 * 1024;
 
-/// Most inputs one `score.manifest/v1` may list (SPEC.md §16.8).
+/// Most inputs one `score.manifest/v1` may list (SPEC.md §2.3, §15.8).
 ///
 /// Rationale: a scoring run names an SBOM, rules, a policy and a handful of feed snapshots;
 /// 1 024 leaves room for per-component inputs while a proof bundle over them (one inclusion
@@ -139,13 +139,13 @@ pub const MAX_TLOG_PROOF_BYTES: usize = MAX_NOTE_BYTES + 32 * 1024;
 /// [`MAX_NODE_BYTES`]. SPEC floor: 256.
 pub const MAX_MANIFEST_INPUTS: usize = 1024;
 
-/// Longest manifest input `name`, in bytes (SPEC.md §16.8).
+/// Longest manifest input `name`, in bytes (SPEC.md §2.3, §15.8).
 ///
 /// Rationale: names are labels or file names (`sbom`, `feeds/nvd-2026-03-01.json`); the same
 /// bound as [`MAX_VEX_ID_BYTES`], so a purl or a path fits. SPEC floor: 256.
 pub const MAX_MANIFEST_NAME_BYTES: usize = 1024;
 
-/// Longest manifest input `kind` and bundle result `kind`, in bytes (SPEC.md §16.8).
+/// Longest manifest input `kind` and bundle result `kind`, in bytes (SPEC.md §2.3, §15.8).
 ///
 /// Rationale: kinds are short tags (`sbom`, `feed`, `vex.consensus`) or media types, well under
 /// 100 bytes. SPEC floor: 64.

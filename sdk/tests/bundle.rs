@@ -1,7 +1,7 @@
-//! Score manifests and proof bundles (SPEC.md §16, draft in docs/spec-drafts/bundle.md): the
-//! worked example, one test per rejection code, VEX-consensus replay through a bundle, and
-//! property tests (the manifest root is the RFC 6962 root of the digests, every proof verifies,
-//! and no one-byte mutation of a bundle panics or verifies as different evidence).
+//! Score manifests and proof bundles (SPEC.md §15): the worked example, one test per rejection
+//! code, VEX-consensus replay through a bundle, and property tests (the manifest root is the
+//! RFC 6962 root of the digests, every proof verifies, and no one-byte mutation of a bundle panics
+//! or verifies as different evidence).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use evl_sdk::bundle::{

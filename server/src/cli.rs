@@ -107,7 +107,7 @@ pub enum Command {
     #[command(subcommand)]
     Vex(VexCommand),
     /// Build and verify score manifests and signed proof bundles (`score.manifest/v1`,
-    /// `proof.bundle/v1`; docs/spec-drafts/bundle.md).
+    /// `proof.bundle/v1`; SPEC.md §15).
     #[command(subcommand)]
     Proof(ProofCommand),
     /// Check the store's integrity: nodes, stored hashes, the latest and every anchored
@@ -408,7 +408,7 @@ pub struct HttpBenchArgs {
     pub out: Out,
 }
 
-/// `evl proof` subcommands: score manifests and proof bundles (docs/spec-drafts/bundle.md).
+/// `evl proof` subcommands: score manifests and proof bundles (SPEC.md §15).
 #[derive(Subcommand, Debug)]
 pub enum ProofCommand {
     /// Build a `score.manifest/v1` node: the inputs of a computation by SHA-256 digest, in

@@ -1,5 +1,5 @@
 //! `evl proof manifest | bundle | verify` on the real binary and a temporary data directory, and
-//! `POST /v1/nodes` refusing a broken bundle (the ledger's append check, SPEC.md §16.6).
+//! `POST /v1/nodes` refusing a broken bundle (the ledger's append check, SPEC.md §15.6).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use axum::body::{Body, to_bytes};

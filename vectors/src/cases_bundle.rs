@@ -1,5 +1,5 @@
-//! Vector family `bundle` (SPEC.md §16, draft in docs/spec-drafts/bundle.md): score manifests and
-//! proof bundles, positive cases and one file per mutation, and how the SDK checks a case file.
+//! Vector family `bundle` (SPEC.md §15): score manifests and proof bundles, positive cases and
+//! one file per mutation, and how the SDK checks a case file.
 //!
 //! A case holds `trust_root` and either `manifest` (a `score.manifest/v1` node object: checked by
 //! `ScoreManifest::from_node`) or `bundle` (a `proof.bundle/v1` node object: checked by

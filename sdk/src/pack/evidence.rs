@@ -186,8 +186,9 @@ impl Collected {
                 "a tlog-proof for a node not in the pack",
             ));
         }
-        // Score manifests and proof bundles get the checks an append makes (SPEC.md §16): their
-        // attestation signer need not be the log, so its trust is the bundle verifier's matter.
+        // Score manifests and proof bundles get the checks an append makes (SPEC.md §9.7 step 6.5,
+        // §15.6): their attestation signer need not be the log, so its trust is the bundle
+        // verifier's matter.
         for (id, node) in &self.nodes {
             crate::bundle::check_node(node)
                 .map_err(|e| PackError::at(e.code(), &node_path(id), e.to_string()))?;

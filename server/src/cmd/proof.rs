@@ -1,5 +1,5 @@
 //! `evl proof manifest | bundle | verify`: score manifests and proof bundles
-//! (`evl_sdk::bundle`, docs/spec-drafts/bundle.md).
+//! (`evl_sdk::bundle`, SPEC.md §15).
 
 use crate::cli::{Format, ProofCommand};
 use crate::output::emit;
@@ -50,7 +50,7 @@ pub fn run(dir: &DataDir, cmd: ProofCommand) -> Result<ExitCode> {
     }
 }
 
-/// Verifies a proof bundle file against a trust root (SPEC.md §16.5): the bytes are any strict
+/// Verifies a proof bundle file against a trust root (SPEC.md §15.5): the bytes are any strict
 /// JSON (canonicalized as an append would), then every trust-free check, then the attestation
 /// by a key of `trust` valid at the statement's time. The report says what was proven; the
 /// error carries the stable code.
