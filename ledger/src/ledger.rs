@@ -154,6 +154,20 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Runs a store repair (`crate::recovery`) with the writer lock held, so no append or anchor
+    /// runs meanwhile, then reloads the in-memory frontier from the repaired store. `f` writes
+    /// nothing when it fails (the `Store::repair` contract), so the frontier stays as it was.
+    pub(crate) fn repair_locked<T>(
+        &self,
+        f: impl FnOnce(&S) -> Result<T, LedgerError>,
+    ) -> Result<T, LedgerError> {
+        let mut w = lock(&self.inner.writer)?;
+        let out = f(&self.inner.shared.store)?;
+        let snap = self.inner.shared.store.snapshot()?;
+        *w = Frontier::load(&crate::store::SnapshotSource(&snap), snap.tree_size()?)?;
+        Ok(out)
+    }
+
     /// The signing key (for pack manifests, `crate::pack`).
     pub(crate) fn signing_key(&self) -> &SecretKey {
         &self.inner.key

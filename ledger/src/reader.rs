@@ -2,6 +2,7 @@
 
 use crate::error::LedgerError;
 use crate::ledger::{Shared, read_identity};
+use crate::recovery::RecordIndex;
 use crate::store::{Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::anchor::AnchorSummary;
 use evl_sdk::tree::ProveError;
@@ -11,17 +12,20 @@ use evl_sdk::{
     prove_consistency, prove_inclusion,
 };
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Read access to a ledger. Cheap to clone.
 pub struct LedgerReader<S: Store> {
     shared: Arc<Shared<S>>,
+    /// `corruption/v1` records seen so far (consulted only when stored content is damaged).
+    records: Arc<Mutex<RecordIndex>>,
 }
 
 impl<S: Store> Clone for LedgerReader<S> {
     fn clone(&self) -> Self {
         Self {
             shared: self.shared.clone(),
+            records: self.records.clone(),
         }
     }
 }
@@ -57,6 +61,26 @@ pub struct ChainReport {
     pub last_good: Option<AnchorSummary>,
 }
 
+/// The tree as it stood at a stored anchor (as-of reads: `evl get|prove --as-of-anchor`).
+#[derive(Clone, Debug)]
+pub struct AsOfAnchor {
+    /// The anchor's sequence number.
+    pub seq: u64,
+    /// Its tree size.
+    pub tree_size: TreeSize,
+    /// The signed checkpoint it embeds (SPEC.md §7.1).
+    pub checkpoint: String,
+}
+
+impl AsOfAnchor {
+    fn not_found(&self, id: &NodeId) -> LedgerError {
+        LedgerError::NotFound(format!(
+            "node {id} is not in the log as of anchor {} (tree size {})",
+            self.seq, self.tree_size
+        ))
+    }
+}
+
 /// Where and why the chain breaks.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainFailure {
@@ -70,7 +94,10 @@ pub struct ChainFailure {
 
 impl<S: Store> LedgerReader<S> {
     pub(crate) fn from_shared(shared: Arc<Shared<S>>) -> Self {
-        Self { shared }
+        Self {
+            shared,
+            records: Arc::default(),
+        }
     }
 
     /// Opens a store read-only (no signing key needed).
@@ -78,9 +105,7 @@ impl<S: Store> LedgerReader<S> {
         let snap = store.snapshot()?;
         let (origin, trust) = read_identity(&snap)?;
         drop(snap);
-        Ok(Self {
-            shared: Arc::new(Shared { store, origin, trust }),
-        })
+        Ok(Self::from_shared(Arc::new(Shared { store, origin, trust })))
     }
 
     /// The log origin.
@@ -129,10 +154,127 @@ impl<S: Store> LedgerReader<S> {
         let index = snap
             .index_of(id)?
             .ok_or_else(|| LedgerError::NotFound(format!("node {id} is not in the log")))?;
+        self.node_at(&snap, id, index)
+    }
+
+    fn node_at(
+        &self,
+        snap: &S::Snapshot,
+        id: &NodeId,
+        index: LeafIndex,
+    ) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
         let bytes = snap
             .node(index)?
             .ok_or_else(|| LedgerError::NotFound(format!("node {id} has no content")))?;
+        // Never serve content that does not hash to its NodeId (SPEC.md §3.1 rule 3).
+        if NodeId::of_canonical(&bytes) != *id {
+            let i = index.get();
+            let record = self
+                .records
+                .lock()
+                .map_err(|_| LedgerError::Store(StoreError("record index lock poisoned".into())))?
+                .find(snap, i, id)?;
+            return Err(LedgerError::Integrity {
+                code: match record {
+                    Some(_) => ErrorCode::Corrupted,
+                    None => ErrorCode::NodeIdMismatch,
+                },
+                message: match record {
+                    Some(r) => format!(
+                        "the stored content of node {id} (leaf {i}) is lost: {}; `evl recover --from-backup FILE` can put it back",
+                        r.describe()
+                    ),
+                    None => format!(
+                        "the stored content of node {id} (leaf {i}) is damaged; run `evl verify --mode full`, then `evl recover --from-backup FILE` or `evl mark-corrupted --index {i}`"
+                    ),
+                },
+            });
+        }
         Ok((index, bytes))
+    }
+
+    /// The tree as it stood at anchor `seq` (as-of reads). The stored anchor must parse, verify
+    /// on its own under the trust root (signature and embedded checkpoint, SPEC.md §7.2 steps
+    /// 1–3) and commit to this store's root at its tree size; whether it continues the chain is
+    /// [`LedgerReader::verify_anchor_chain`]'s question. `NOT_FOUND` if no anchor has that seq.
+    pub fn as_of_anchor(&self, seq: u64) -> Result<AsOfAnchor, LedgerError> {
+        let snap = self.snapshot()?;
+        self.as_of_in(&snap, seq)
+    }
+
+    fn as_of_in(&self, snap: &S::Snapshot, seq: u64) -> Result<AsOfAnchor, LedgerError> {
+        let bytes = snap.anchor(seq)?.ok_or_else(|| {
+            LedgerError::NotFound(format!("no anchor with seq {seq} (`evl anchor list` lists them)"))
+        })?;
+        let integrity = |code: ErrorCode, message: String| LedgerError::Integrity { code, message };
+        let anchor = Anchor::from_json(&bytes)
+            .map_err(|e| integrity(e.code(), format!("stored anchor {seq}: {e}")))?;
+        let summary = self
+            .shared
+            .trust
+            .verify_anchor(&anchor)
+            .map_err(|e| {
+                integrity(
+                    e.code(),
+                    format!("stored anchor {seq} does not verify: {}", e.message()),
+                )
+            })?
+            .into_inner();
+        let tree = snap.tree_size()?;
+        let size = TreeSize::new(summary.tree_size)
+            .filter(|s| *s <= tree)
+            .ok_or_else(|| {
+                integrity(
+                    ErrorCode::MerkleMismatch,
+                    format!(
+                        "anchor {seq} is for tree size {}, beyond this store's tree ({tree})",
+                        summary.tree_size
+                    ),
+                )
+            })?;
+        if evl_sdk::root(&SnapshotSource(snap), size)?.to_hex() != summary.root {
+            return Err(integrity(
+                ErrorCode::MerkleMismatch,
+                format!(
+                    "anchor {seq} does not match this store's root at size {size}; run `evl verify --mode full`"
+                ),
+            ));
+        }
+        Ok(AsOfAnchor {
+            seq,
+            tree_size: size,
+            checkpoint: anchor.payload().checkpoint.clone(),
+        })
+    }
+
+    /// A node's index and canonical bytes as the log stood at anchor `seq`
+    /// ([`LedgerReader::as_of_anchor`]): `NOT_FOUND` if it was appended after that anchor.
+    pub fn node_as_of(&self, id: &NodeId, seq: u64) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
+        let snap = self.snapshot()?;
+        let at = self.as_of_in(&snap, seq)?;
+        match snap.index_of(id)? {
+            Some(index) if at.tree_size.contains(index) => self.node_at(&snap, id, index),
+            _ => Err(at.not_found(id)),
+        }
+    }
+
+    /// A receipt for `id` as the log stood at anchor `seq`: the inclusion proof at the anchor's
+    /// tree size with the checkpoint the anchor signed. `NOT_FOUND` if the node was appended
+    /// after that anchor.
+    pub fn prove_as_of(&self, id: &NodeId, seq: u64) -> Result<Receipt, LedgerError> {
+        let snap = self.snapshot()?;
+        let at = self.as_of_in(&snap, seq)?;
+        let index = match snap.index_of(id)? {
+            Some(index) if at.tree_size.contains(index) => index,
+            _ => return Err(at.not_found(id)),
+        };
+        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, at.tree_size).map_err(prove_err)?;
+        Ok(Receipt {
+            node_id: *id,
+            leaf_index: index.get(),
+            inclusion,
+            checkpoint: at.checkpoint,
+        })
     }
 
     /// A receipt for `id` at `size` (default: the latest checkpoint). A signed checkpoint must
@@ -440,7 +582,7 @@ impl<S: Store> LedgerReader<S> {
 }
 
 /// Whether `needle` occurs in `haystack` (first-byte scan, then compare).
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
     };

@@ -10,6 +10,7 @@
 //!
 //! A damaged entry is reported once, by position: content damage and stored-hash damage are
 //! told apart by whether the parent hash still agrees with the stored child (docs/design.md).
+//! Content damage that an intact `corruption/v1` record explains moves to [`Report::recorded`].
 
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
@@ -72,6 +73,10 @@ pub struct Report {
     pub anchors_verified: u64,
     /// Every failure found.
     pub failures: Vec<Failure>,
+    /// Content damage the log has recorded in an intact `corruption/v1` node naming the leaf and
+    /// the NodeId the tree commits to there (code `CORRUPTED`; the message names the record).
+    /// Reported, not failed: see docs/design.md, recovery.
+    pub recorded: Vec<Failure>,
 }
 
 impl Report {
@@ -109,6 +114,7 @@ pub fn verify<S: Store>(
         checkpoints_checked: 0,
         anchors_verified: 0,
         failures: Vec::new(),
+        recorded: Vec::new(),
     };
     // Step 1: nodes against stored leaf hashes. `suspects` are leaves whose content and stored
     // leaf hash disagree; step 2 decides which of the two is damaged.
@@ -325,6 +331,8 @@ pub fn verify<S: Store>(
             message: f.message,
         });
     }
+    // Content damage recorded by a corruption/v1 node is reported, not failed.
+    crate::recovery::attribute(&snap, &mut report)?;
     report
         .failures
         .sort_by_key(|f| (f.leaf_index.unwrap_or(u64::MAX), f.position));

@@ -105,6 +105,9 @@ codes! {
     PackIncomplete => "PACK_INCOMPLETE",
     /// A `score.manifest/v1` or `proof.bundle/v1` node breaks its rules (SPEC.md §15).
     BundleInvalid => "BUNDLE_INVALID",
+    /// A node's stored content is damaged and the log has recorded it in a `corruption/v1` node
+    /// (SPEC.md §3.4); the message names that node. Reads of the content fail with this code.
+    Corrupted => "CORRUPTED",
 }
 
 impl fmt::Display for ErrorCode {

@@ -32,6 +32,7 @@ pub mod checkpoint;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod code;
+pub mod corruption;
 pub mod dsse;
 pub mod fork;
 pub mod hash;

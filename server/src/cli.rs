@@ -68,9 +68,17 @@ pub enum Command {
         out: Out,
     },
     /// Print a node's canonical bytes.
+    ///
+    /// Fails with CORRUPTED (naming the corruption/v1 node) if the stored content is damaged and
+    /// recorded by `evl mark-corrupted`, and with NODE_ID_MISMATCH if it is damaged and not
+    /// recorded: content that does not hash to its NodeId is never printed.
     Get {
         /// The NodeId (sha256:<64 hex>).
         node_id: String,
+        /// Answer as the log stood at anchor SEQ: NOT_FOUND if the node was appended after it.
+        /// The anchor must verify on its own and match this store's tree.
+        #[arg(long, value_name = "SEQ")]
+        as_of_anchor: Option<u64>,
         #[command(flatten)]
         out: Out,
     },
@@ -79,8 +87,12 @@ pub enum Command {
         /// The NodeId (sha256:<64 hex>).
         node_id: String,
         /// Prove at this tree size (needs a signed checkpoint at that size); default: latest.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "as_of_anchor")]
         size: Option<u64>,
+        /// Prove as the log stood at anchor SEQ: the inclusion proof at that anchor's tree size
+        /// with the checkpoint the anchor signed; NOT_FOUND if the node was appended after it.
+        #[arg(long, value_name = "SEQ")]
+        as_of_anchor: Option<u64>,
         #[command(flatten)]
         out: Out,
     },

@@ -609,3 +609,95 @@ async fn exports_and_packs_stream_and_verify() {
         (StatusCode::BAD_REQUEST, "OUT_OF_RANGE")
     );
 }
+
+#[tokio::test]
+async fn as_of_anchor_reads_answer_as_the_log_stood_then() {
+    let a = api();
+    let (_, v) = post(&a.app, br#"{"type":"x-t","n":1}"#).await;
+    let early = v["receipt"]["node_id"].as_str().unwrap().to_owned();
+    a.ledger.anchor().unwrap(); // anchor 0 at size 1
+    let (_, v) = post(&a.app, br#"{"type":"x-t","n":2}"#).await;
+    let late = v["receipt"]["node_id"].as_str().unwrap().to_owned();
+    a.ledger.anchor().unwrap(); // anchor 1 at size 2
+    post(&a.app, br#"{"type":"x-t","n":3}"#).await;
+    let get = |uri: String| {
+        let app = a.app.clone();
+        async move {
+            let (s, b) = call(&app, "GET", &uri, None, None, vec![]).await;
+            (s, b)
+        }
+    };
+    // The early node as of anchor 0: its bytes; a receipt at size 1 with anchor 0's checkpoint.
+    let (s, b) = get(format!("/v1/nodes/{early}?as_of_anchor=0")).await;
+    assert_eq!(
+        (s, b.as_slice()),
+        (StatusCode::OK, &br#"{"n":1,"type":"x-t"}"#[..])
+    );
+    let (s, b) = get(format!("/v1/nodes/{early}/proof?as_of_anchor=0")).await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let r = Receipt::from_json(&b).unwrap();
+    assert_eq!(r.inclusion.size().get(), 1);
+    let anchor0 = a.ledger.reader().anchors().unwrap().remove(0).anchor.unwrap();
+    assert_eq!(r.checkpoint, anchor0.payload().checkpoint);
+    a.ledger.trust_root().verify_receipt(&r, now()).unwrap();
+    // As of anchor 1 (size 2): proven at size 2, not at the current size 3.
+    let (s, b) = get(format!("/v1/nodes/{early}/proof?as_of_anchor=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(Receipt::from_json(&b).unwrap().inclusion.size().get(), 2);
+    // The late node did not exist as of anchor 0.
+    for uri in [
+        format!("/v1/nodes/{late}?as_of_anchor=0"),
+        format!("/v1/nodes/{late}/proof?as_of_anchor=0"),
+    ] {
+        let (s, b) = get(uri.clone()).await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(
+            (s, v["code"].as_str().unwrap()),
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            "{uri}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("not in the log as of anchor 0 (tree size 1)"),
+            "{v}"
+        );
+    }
+    let (s, _) = get(format!("/v1/nodes/{late}?as_of_anchor=1")).await;
+    assert_eq!(s, StatusCode::OK);
+    // Bad parameters.
+    for (uri, status, code) in [
+        (
+            format!("/v1/nodes/{early}?as_of_anchor=7"),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+        (
+            format!("/v1/nodes/{early}/proof?as_of_anchor=7"),
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+        ),
+        (
+            format!("/v1/nodes/{early}?as_of_anchor=x"),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+        (
+            format!("/v1/nodes/{early}/proof?as_of_anchor=0&size=1"),
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
+    ] {
+        let (s, b) = get(uri.clone()).await;
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!((s, v["code"].as_str().unwrap()), (status, code), "{uri}");
+    }
+    // The parameter is documented.
+    let (_, b) = get("/openapi.json".into()).await;
+    let doc: Value = serde_json::from_slice(&b).unwrap();
+    for path in ["/v1/nodes/{node_id}", "/v1/nodes/{node_id}/proof"] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["name"] == "as_of_anchor"), "{path}");
+    }
+}

@@ -1,6 +1,6 @@
 //! An in-memory [`Store`] for tests. Not durable.
 
-use super::{Batch, Snapshot, Store, StoreError, StoreStats};
+use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -112,6 +112,23 @@ impl Snapshot for MemorySnapshot {
         }
         Ok(())
     }
+    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
+        let mut ids: Vec<(NodeId, u64)> = self
+            .store
+            .read()?
+            .ids
+            .iter()
+            .filter(|(_, i)| **i < self.size)
+            .map(|(id, i)| (*id, *i))
+            .collect();
+        ids.sort();
+        for (id, i) in ids {
+            if !f(id, i) {
+                break;
+            }
+        }
+        Ok(())
+    }
     fn scan_hashes(
         &self,
         level: u32,
@@ -175,5 +192,24 @@ impl Store for MemoryStore {
     }
     fn stats(&self) -> StoreStats {
         StoreStats::default()
+    }
+    fn repair(&self, repair: Repair) -> Result<(), StoreError> {
+        let mut s = self
+            .0
+            .write()
+            .map_err(|_| StoreError("memory store lock poisoned".into()))?;
+        repair.check_bounds(s.size)?;
+        for (i, bytes) in repair.nodes {
+            if let Some(n) = s.nodes.get_mut(i.get() as usize) {
+                *n = bytes;
+            }
+        }
+        for h in repair.hashes {
+            s.hashes.insert((h.level, h.index), h.hash);
+        }
+        for (id, i) in repair.ids {
+            s.ids.insert(id, i.get());
+        }
+        Ok(())
     }
 }

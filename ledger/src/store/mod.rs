@@ -7,7 +7,8 @@
 //!   (the redb backend commits with `Durability::Immediate` and quick-repair: a two-phase commit,
 //!   two fdatasyncs). Nothing is acknowledged before that.
 //! - **Append-only**: a node, hash, checkpoint or anchor, once committed, is never changed by
-//!   `commit`; batches only add. (Repair tools work outside this trait.)
+//!   `commit`; batches only add. The one exception is [`Store::repair`], which puts back damaged
+//!   entries below the committed tree size (its doc comment is its contract).
 //! - **Snapshots**: a [`Snapshot`] sees one committed state; later commits do not change what it
 //!   returns for entries below its `tree_size`.
 //! - **Not found** is `Ok(None)`, never an error; errors mean the store itself failed.
@@ -59,6 +60,47 @@ pub struct Batch {
     pub meta: Vec<(String, Vec<u8>)>,
 }
 
+/// Entries that [`Store::repair`] rewrites in place.
+#[derive(Clone, Debug, Default)]
+pub struct Repair {
+    /// Canonical node bytes to put back, by leaf index.
+    pub nodes: Vec<(LeafIndex, Vec<u8>)>,
+    /// Stored perfect-subtree hashes to rewrite.
+    pub hashes: Vec<StoredHash>,
+    /// Id-map entries to set (NodeId → leaf index).
+    pub ids: Vec<(NodeId, LeafIndex)>,
+}
+
+impl Repair {
+    /// Whether there is nothing to rewrite.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.hashes.is_empty() && self.ids.is_empty()
+    }
+
+    /// `Err` unless every position lies below `size`: a leaf index `< size`, a hash (level,
+    /// index) whose subtree `[index·2^level, (index+1)·2^level)` is inside `[0, size)`.
+    pub fn check_bounds(&self, size: u64) -> Result<(), StoreError> {
+        let leaf_ok = |i: LeafIndex| i.get() < size;
+        let hash_ok = |h: &StoredHash| {
+            h.level < 64
+                && h.index
+                    .checked_add(1)
+                    .and_then(|k| k.checked_mul(1u64 << h.level))
+                    .is_some_and(|end| end <= size)
+        };
+        if self.nodes.iter().all(|(i, _)| leaf_ok(*i))
+            && self.ids.iter().all(|(_, i)| leaf_ok(*i))
+            && self.hashes.iter().all(hash_ok)
+        {
+            Ok(())
+        } else {
+            Err(StoreError(format!(
+                "a repair may only rewrite entries below the committed tree size {size}"
+            )))
+        }
+    }
+}
+
 /// Store statistics for `evl status`.
 #[derive(Clone, Debug, Default)]
 pub struct StoreStats {
@@ -89,6 +131,10 @@ pub trait Snapshot {
     /// Calls `f` for nodes `from..to` in index order; stops early when `f` returns false.
     fn scan_nodes(&self, from: u64, to: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool)
     -> Result<(), StoreError>;
+    /// Calls `f` with every id-map entry (NodeId, leaf index) whose index is below `tree_size`,
+    /// in digest order; stops early when `f` returns false. An O(n) scan for repair tools (the
+    /// NodeId the id map holds for a damaged leaf), never on a request path.
+    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError>;
     /// Calls `f` for the stored hashes of one level with index in `from..to`, in index order.
     fn scan_hashes(
         &self,
@@ -109,6 +155,20 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// Statistics.
     fn stats(&self) -> StoreStats;
+    /// Puts back damaged entries: the one operation outside the append-only contract.
+    ///
+    /// Contract:
+    /// - **Scope.** Rewrites, in place, node bytes at existing leaf indices, stored hashes and
+    ///   id-map entries, all below the committed `tree_size` ([`Repair::check_bounds`]). It never
+    ///   adds or removes a leaf, changes `tree_size`, or touches checkpoints, anchors or meta.
+    /// - **Atomicity and durability** as [`Store::commit`]: all of it or none of it, durable when
+    ///   `Ok` is returned. A repair with a position out of bounds writes nothing.
+    /// - **Values are the caller's responsibility.** The store does not check them. The one
+    ///   caller, `Ledger::recover`, writes only node bytes whose NodeId's leaf hash is the stored
+    ///   leaf hash, and hashes recomputed from leaves that reproduce every signed root
+    ///   (docs/design.md, recovery).
+    /// - **Snapshots** taken before the repair may see the old or the new values.
+    fn repair(&self, repair: Repair) -> Result<(), StoreError>;
 }
 
 /// Adapts a snapshot to the SDK's [`evl_sdk::SubtreeSource`]: a missing hash is an error.

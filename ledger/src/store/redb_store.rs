@@ -1,6 +1,6 @@
 //! The embedded default store: redb (docs/design.md §Storage has the tables and the crash model).
 
-use super::{Batch, Snapshot, Store, StoreError, StoreStats};
+use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
@@ -180,6 +180,16 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(())
     }
+    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
+        for r in self.ids.iter().map_err(e)? {
+            let (k, v) = r.map_err(e)?;
+            let index = v.value();
+            if index < self.size && !f(NodeId::from_digest(Digest::from_bytes(*k.value())), index) {
+                break;
+            }
+        }
+        Ok(())
+    }
     fn scan_hashes(
         &self,
         level: u32,
@@ -299,5 +309,39 @@ impl Store for RedbStore {
         StoreStats {
             disk_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
         }
+    }
+
+    fn repair(&self, repair: Repair) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(e)?;
+        txn.set_quick_repair(true);
+        {
+            let meta = txn.open_table(META).map_err(e)?;
+            let size = match meta.get(META_SIZE).map_err(e)? {
+                Some(g) => u64::from_be_bytes(
+                    g.value()
+                        .try_into()
+                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
+                ),
+                None => 0,
+            };
+            // Dropping the transaction without commit writes nothing.
+            repair.check_bounds(size)?;
+            let mut nodes = txn.open_table(NODES).map_err(e)?;
+            for (i, bytes) in &repair.nodes {
+                nodes.insert(i.get(), bytes.as_slice()).map_err(e)?;
+            }
+            let mut hashes = txn.open_table(HASHES).map_err(e)?;
+            for h in &repair.hashes {
+                hashes
+                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
+                    .map_err(e)?;
+            }
+            let mut ids = txn.open_table(IDS).map_err(e)?;
+            for (id, i) in &repair.ids {
+                ids.insert(id.digest().as_bytes(), i.get()).map_err(e)?;
+            }
+        }
+        // Durability::Immediate, as `commit`.
+        txn.commit().map_err(e)
     }
 }

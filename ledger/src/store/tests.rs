@@ -1,6 +1,6 @@
 //! The storage suite every backend runs (STYLE rule 22).
 
-use super::{Batch, NewNode, Snapshot, Store};
+use super::{Batch, NewNode, Repair, Snapshot, Store};
 use evl_sdk::{Frontier, LeafIndex, Node, TreeSize};
 
 fn node(i: u64) -> Node {
@@ -108,6 +108,75 @@ pub(crate) fn suite<S: Store>(store: &S) {
     assert_eq!(s.anchor(2).unwrap(), None);
     assert_eq!(s.meta("k").unwrap(), Some(b"v".to_vec()));
     assert_eq!(s.meta("nope").unwrap(), None);
+
+    // The id map, scanned: every entry below the tree size, once.
+    let mut ids = Vec::new();
+    s.scan_ids(&mut |id, i| {
+        ids.push((i, id));
+        true
+    })
+    .unwrap();
+    ids.sort();
+    assert_eq!(ids, (0..8).map(|i| (i, node(i).id())).collect::<Vec<_>>());
+
+    // Repair rewrites entries below the tree size, all or nothing.
+    let leaf = |i: u64| LeafIndex::new(i).unwrap();
+    let h = |level: u32, index: u64, b: u8| evl_sdk::StoredHash {
+        level,
+        index,
+        hash: evl_sdk::Digest::from_bytes([b; 32]),
+    };
+    for out_of_bounds in [
+        Repair {
+            nodes: vec![(leaf(1), b"x".to_vec()), (leaf(8), b"x".to_vec())],
+            ..Repair::default()
+        },
+        Repair {
+            hashes: vec![h(0, 2, 1), h(2, 1, 1)], // (2,1) covers leaves 4..8: fine; then:
+            ids: vec![(node(1).id(), leaf(9))],
+            ..Repair::default()
+        },
+        Repair {
+            hashes: vec![h(3, 0, 1)], // leaves 0..8: inside; (3,1) would not be
+            nodes: vec![(leaf(0), b"x".to_vec())],
+            ids: vec![],
+        }
+        .with_hash(h(3, 1, 1)),
+    ] {
+        assert!(store.repair(out_of_bounds).is_err());
+        let s = store.snapshot().unwrap();
+        assert_eq!(
+            s.node(leaf(1)).unwrap().unwrap(),
+            node(1).bytes(),
+            "nothing written"
+        );
+        assert_eq!(
+            s.node(leaf(0)).unwrap().unwrap(),
+            node(0).bytes(),
+            "nothing written"
+        );
+        assert_eq!(s.hash(0, 2).unwrap(), Some(node(2).id().leaf_hash()));
+    }
+    store
+        .repair(Repair {
+            nodes: vec![(leaf(3), b"fixed".to_vec())],
+            hashes: vec![h(1, 3, 7)],
+            ids: vec![(node(100).id(), leaf(2))],
+        })
+        .unwrap();
+    let s = store.snapshot().unwrap();
+    assert_eq!(s.tree_size().unwrap().get(), 8, "the tree does not grow");
+    assert_eq!(s.node(leaf(3)).unwrap().unwrap(), b"fixed");
+    assert_eq!(s.hash(1, 3).unwrap(), Some(evl_sdk::Digest::from_bytes([7; 32])));
+    assert_eq!(s.index_of(&node(100).id()).unwrap(), Some(leaf(2)));
+    assert_eq!(s.latest_checkpoint().unwrap().unwrap().1, "cp 8");
+}
+
+impl Repair {
+    fn with_hash(mut self, h: evl_sdk::StoredHash) -> Self {
+        self.hashes.push(h);
+        self
+    }
 }
 
 #[test]

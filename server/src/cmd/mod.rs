@@ -29,11 +29,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             as_blob,
             out,
         } => append::run(&dir, &files, batch, as_blob.as_deref(), out.output),
-        Command::Get { node_id, out } => read::get(&dir, &parse_id(&node_id)?, out.output),
-        Command::Prove { node_id, size, out } => read::prove(
+        Command::Get {
+            node_id,
+            as_of_anchor,
+            out,
+        } => read::get(&dir, &parse_id(&node_id)?, as_of_anchor, out.output),
+        Command::Prove {
+            node_id,
+            size,
+            as_of_anchor,
+            out,
+        } => read::prove(
             &dir,
             &parse_id(&node_id)?,
             size.map(size_arg).transpose()?,
+            as_of_anchor,
             out.output,
         ),
         Command::Checkpoint { out } => read::checkpoint(&dir, out.output),

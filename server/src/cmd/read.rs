@@ -1,4 +1,4 @@
-//! `evl get`, `prove`, `checkpoint`, `consistency`.
+//! `evl get`, `prove` (both with `--as-of-anchor`), `checkpoint`, `consistency`.
 
 use crate::cli::Format;
 use crate::output::emit;
@@ -7,8 +7,12 @@ use evl_sdk::{NodeId, TreeSize};
 use evl_server::data_dir::DataDir;
 use std::process::ExitCode;
 
-pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {
-    let (index, bytes) = dir.reader()?.node(id)?;
+pub fn get(dir: &DataDir, id: &NodeId, as_of_anchor: Option<u64>, format: Format) -> Result<ExitCode> {
+    let r = dir.reader()?;
+    let (index, bytes) = match as_of_anchor {
+        Some(seq) => r.node_as_of(id, seq)?,
+        None => r.node(id)?,
+    };
     let value: serde_json::Value = serde_json::from_slice(&bytes)?;
     emit(
         format,
@@ -20,9 +24,18 @@ pub fn get(dir: &DataDir, id: &NodeId, format: Format) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn prove(dir: &DataDir, id: &NodeId, size: Option<TreeSize>, format: Format) -> Result<ExitCode> {
+pub fn prove(
+    dir: &DataDir,
+    id: &NodeId,
+    size: Option<TreeSize>,
+    as_of_anchor: Option<u64>,
+    format: Format,
+) -> Result<ExitCode> {
     let r = dir.reader()?;
-    let receipt = r.prove(id, size)?;
+    let receipt = match as_of_anchor {
+        Some(seq) => r.prove_as_of(id, seq)?,
+        None => r.prove(id, size)?,
+    };
     // Check our own output before printing it.
     r.trust_root().verify_receipt(&receipt, evl_ledger::time::now())?;
     emit(format, &receipt, || {

@@ -185,32 +185,54 @@ pub async fn post_nodes<S: Store>(
     })
 }
 
+/// `?as_of_anchor=SEQ`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AsOfQuery {
+    /// Answer as the log stood at the anchor with this seq: 404 `NOT_FOUND` if the node was
+    /// appended after it (or no anchor has that seq).
+    #[param(minimum = 0)]
+    pub as_of_anchor: Option<u64>,
+}
+
 /// A node's canonical bytes.
 #[utoipa::path(get, path = "/v1/nodes/{node_id}", tag = "nodes",
-    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>", pattern = "^sha256:[0-9a-f]{64}$")),
+    params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>", pattern = "^sha256:[0-9a-f]{64}$"), AsOfQuery),
     responses(
         (status = 200, description = "The canonical bytes (RFC 8785)", content_type = "application/json", body = Object),
-        (status = 400, description = "Malformed NodeId", body = ErrorBody),
-        (status = 404, description = "Not in the log", body = ErrorBody),
+        (status = 400, description = "Malformed NodeId or as_of_anchor", body = ErrorBody),
+        (status = 404, description = "Not in the log (as of the anchor, if given), or no such anchor", body = ErrorBody),
+        (status = 409, description = "The stored content is damaged and not recorded (NODE_ID_MISMATCH), or the anchor does not match the store", body = ErrorBody),
+        (status = 410, description = "The stored content is damaged and recorded as such by a corruption/v1 node (CORRUPTED; the message names it)", body = ErrorBody),
     ))]
 pub async fn get_node<S: Store>(
     State(st): State<ReadState<S>>,
     Path(id): Path<String>,
+    q: Result<Query<AsOfQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let id = parse_id(&id)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request("BAD_REQUEST", e.body_text()))?;
     let reader = st.reader.clone();
-    let (_, bytes) = tokio::task::spawn_blocking(move || reader.node(&id)).await??;
+    let (_, bytes) = tokio::task::spawn_blocking(move || match q.as_of_anchor {
+        Some(seq) => reader.node_as_of(&id, seq),
+        None => reader.node(&id),
+    })
+    .await??;
     st.metrics.retrieval_latency.observe(started.elapsed());
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
-/// `?size=N`.
+/// `?size=N` or `?as_of_anchor=SEQ`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SizeQuery {
     /// Prove at this tree size (needs a signed checkpoint at that size); default latest.
     #[param(minimum = 1)]
     pub size: Option<u64>,
+    /// Prove as the log stood at the anchor with this seq: the inclusion proof at its tree size
+    /// with the checkpoint it signed; 404 `NOT_FOUND` if the node was appended after it. Not
+    /// with `size`.
+    #[param(minimum = 0)]
+    pub as_of_anchor: Option<u64>,
 }
 
 /// An inclusion proof and its signed checkpoint (a receipt).
@@ -218,8 +240,8 @@ pub struct SizeQuery {
     params(("node_id" = String, Path, description = "sha256:<64 lowercase hex>", pattern = "^sha256:[0-9a-f]{64}$"), SizeQuery),
     responses(
         (status = 200, description = "Receipt (SPEC.md §5.4)", body = Object),
-        (status = 400, description = "Malformed NodeId or size", body = ErrorBody),
-        (status = 404, description = "Not in the log, or no checkpoint at that size", body = ErrorBody),
+        (status = 400, description = "Malformed NodeId or size, or both size and as_of_anchor", body = ErrorBody),
+        (status = 404, description = "Not in the log (as of the anchor, if given), no checkpoint at that size, or no such anchor", body = ErrorBody),
     ))]
 pub async fn get_proof<S: Store>(
     State(st): State<ReadState<S>>,
@@ -233,8 +255,18 @@ pub async fn get_proof<S: Store>(
         .size
         .map(|s| TreeSize::new(s).ok_or_else(|| ApiError::bad_request("OUT_OF_RANGE", "size out of range")))
         .transpose()?;
+    if size.is_some() && q.as_of_anchor.is_some() {
+        return Err(ApiError::bad_request(
+            "BAD_REQUEST",
+            "give size or as_of_anchor, not both",
+        ));
+    }
     let reader = st.reader.clone();
-    let r = tokio::task::spawn_blocking(move || reader.prove(&id, size)).await??;
+    let r = tokio::task::spawn_blocking(move || match q.as_of_anchor {
+        Some(seq) => reader.prove_as_of(&id, seq),
+        None => reader.prove(&id, size),
+    })
+    .await??;
     st.metrics.proof_latency.observe(started.elapsed());
     Ok(Json(r))
 }
