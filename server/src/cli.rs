@@ -168,6 +168,85 @@ pub enum Command {
     /// Without --trust-root the pack's own trust root is used: that proves the pack is
     /// internally consistent, not that it comes from the log you mean.
     VerifyPack(VerifyPackArgs),
+    /// Record that a node's stored content is damaged (as `evl verify --mode full` reports:
+    /// "FAIL NODE_ID_MISMATCH leaf I"): appends a `corruption/v1` node naming the damaged entry,
+    /// so the loss is visible to everyone and proofs for other entries keep working. Reads of the
+    /// node then fail with CORRUPTED (naming the record), and `evl verify` reports the leaf as
+    /// recorded instead of failing.
+    ///
+    /// Refused when the content is intact (NOT_FOUND), when the stored leaf hash rather than the
+    /// content is damaged, or when damaged stored hashes would make the append sign a wrong root
+    /// (MERKLE_MISMATCH: run `evl recover` first, it needs no backup for hashes). Marking an
+    /// entry already recorded appends nothing. Needs the signing key; stop `evl serve` first.
+    MarkCorrupted(MarkCorruptedArgs),
+    /// Repair what `evl verify --mode full` finds: node content from a backup or export file
+    /// made before the damage, stored hashes recomputed from the leaves, id-map entries from the
+    /// intact content. Then runs a full verify again and exits 0 only if it passes.
+    ///
+    /// Backup bytes are used only if their SHA-256 is the NodeId whose leaf hash is the one the
+    /// tree commits to at that leaf, and the repaired tree must reproduce every signed
+    /// checkpoint and anchor root before anything is written; otherwise nothing changes
+    /// (NODE_ID_MISMATCH: the backup holds another entry there; PACK_INCOMPLETE: it does not hold
+    /// the leaf; MERKLE_MISMATCH: the result would not match the signed roots). Content damage
+    /// that is not recorded needs --from-backup; damage recorded by `evl mark-corrupted` that the
+    /// backup lacks stays recorded. Writes the final report to DATA/last-verify.json. Stop `evl
+    /// serve` first.
+    Recover(RecoverArgs),
+    /// Write one support archive (.tar.zst) with status (tree size, last anchor and its age,
+    /// store size, versions), store statistics, the last 20 anchors and the chain's state, the
+    /// last verify report (DATA/last-verify.json), recent errors (its failures, and the tail of
+    /// --log-file), and the configuration with every token replaced by "<redacted>".
+    ///
+    /// Never included: the signing key, the admin token, token values. Every entry is also
+    /// scrubbed of those strings. Works while the store is locked by `evl serve` (the store's
+    /// parts are then replaced by the error).
+    Diagnostics(DiagnosticsArgs),
+}
+
+/// `evl mark-corrupted` options.
+#[derive(Args, Debug)]
+pub struct MarkCorruptedArgs {
+    /// The damaged leaf (as `evl verify --mode full` reports it).
+    #[arg(long, value_name = "I", required_unless_present = "node")]
+    pub index: Option<u64>,
+    /// The damaged node's NodeId (needed when the id map does not hold it; with --index, it must
+    /// be the entry the tree commits to at that leaf).
+    #[arg(long, value_name = "NODE_ID")]
+    pub node: Option<String>,
+    /// Why (stored in the record, at most 1024 bytes).
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// `evl recover` options.
+#[derive(Args, Debug)]
+pub struct RecoverArgs {
+    /// A backup (`evl backup`) or unfiltered export (`evl export`) of this log, made before the
+    /// damage; needed only to put back node content.
+    #[arg(long, value_name = "FILE")]
+    pub from_backup: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// `evl diagnostics` options.
+#[derive(Args, Debug)]
+pub struct DiagnosticsArgs {
+    /// The archive to write (.tar.zst; written to a temporary file and renamed, mode 0600).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// A server log file to include the last 1 MiB of (`evl serve` logs to stderr; point this at
+    /// where you redirect it).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// The `evl serve` configuration file (default: DATA/evl.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `evl export` options.

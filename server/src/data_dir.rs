@@ -7,6 +7,7 @@
 //! DIR/trust-root.json    the trust root verifiers need (SPEC.md §8)
 //! DIR/admin-token        a bearer token with every scope for `evl serve`, mode 0600
 //! DIR/evl.toml           optional `evl serve` configuration
+//! DIR/last-verify.json   the last `evl verify` (or `evl recover`) report, for `evl diagnostics`
 //! ```
 
 use anyhow::{Context as _, Result, bail};
@@ -53,6 +54,10 @@ impl DataDir {
     /// The optional configuration file.
     pub fn config(&self) -> PathBuf {
         self.root.join("evl.toml")
+    }
+    /// The last verify report (`evl verify`, `evl recover`).
+    pub fn last_verify(&self) -> PathBuf {
+        self.root.join("last-verify.json")
     }
     /// Whether a store exists.
     pub fn is_initialized(&self) -> bool {

@@ -701,3 +701,62 @@ async fn as_of_anchor_reads_answer_as_the_log_stood_then() {
         assert!(params.iter().any(|p| p["name"] == "as_of_anchor"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn damaged_content_is_never_served_and_recorded_loss_is_410() {
+    let store = MemoryStore::new();
+    let ledger = Ledger::init(
+        store.clone(),
+        SecretKey::from_seed(ORIGIN, &[3u8; 32]).unwrap(),
+        Timestamp::parse("2020-01-01T00:00:00Z").unwrap(),
+        AnchorPolicy::default(),
+    )
+    .unwrap();
+    let app = router(
+        AppState::new(
+            ledger.clone(),
+            Auth::new(&AuthConfig::default(), Vec::new()),
+            LimitsConfig::default(),
+        ),
+        Handling {
+            timeout: Duration::from_secs(30),
+            max_concurrency: 8,
+        },
+    );
+    let out = ledger
+        .append_json(&[br#"{"type":"x-t","n":1}"#, br#"{"type":"x-t","n":2}"#])
+        .unwrap();
+    let (id, other) = (out[0].receipt.node_id, out[1].receipt.node_id);
+    store.corrupt_node(0, br#"{"n":9,"type":"x-t"}"#.to_vec());
+    let get = |uri: String| {
+        let app = app.clone();
+        async move {
+            let (s, b) = call(&app, "GET", &uri, None, None, vec![]).await;
+            (s, serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = get(format!("/v1/nodes/{id}")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("NODE_ID_MISMATCH")),
+        "{v}"
+    );
+    let m = ledger
+        .mark_corrupted(evl_sdk::LeafIndex::new(0), None, "test")
+        .unwrap();
+    let (s, v) = get(format!("/v1/nodes/{id}")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::GONE, Some("CORRUPTED")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains(&m.record.id.to_string()),
+        "{v}"
+    );
+    // Its proof and the other node are unaffected.
+    let (s, _) = get(format!("/v1/nodes/{id}/proof")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = get(format!("/v1/nodes/{other}")).await;
+    assert_eq!(s, StatusCode::OK);
+}

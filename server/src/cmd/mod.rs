@@ -4,10 +4,12 @@ mod anchor;
 mod append;
 mod bench;
 mod bench_http;
+mod diagnostics;
 mod init;
 mod pack;
 mod proof;
 mod read;
+mod recovery;
 mod status;
 mod verify;
 mod vex;
@@ -61,6 +63,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Export(a) => pack::export(&dir, &a),
         Command::VerifyPack(a) => pack::verify(&dir, &a),
+        Command::MarkCorrupted(a) => recovery::mark(&dir, &a),
+        Command::Recover(a) => recovery::recover(&dir, &a),
+        Command::Diagnostics(a) => diagnostics::run(&dir, &a),
         Command::Serve {
             listen,
             config,

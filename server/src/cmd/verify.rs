@@ -1,9 +1,9 @@
-//! `evl verify --mode quick|full`.
+//! `evl verify --mode quick|full`; the report is also written to DATA/last-verify.json.
 
 use crate::cli::{Format, VerifyArgs, VerifyMode};
 use crate::output::emit;
 use anyhow::Result;
-use evl_ledger::verify::{Mode, verify};
+use evl_ledger::verify::{Mode, Report, verify};
 use evl_server::data_dir::DataDir;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal as _;
@@ -36,6 +36,7 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
     })?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    save_report(dir, "verify", &report, secs);
     emit(args.out.output, &report, || {
         crate::outln!(
             "{:?} verify of tree size {}: {} nodes ({}) re-hashed, {} interior hashes, {} checkpoints, {} anchors in {secs:.2}s",
@@ -56,6 +57,14 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
             };
             crate::outln!("FAIL {:<18} {at}: {}", f.code, f.message);
         }
+        for f in &report.recorded {
+            crate::outln!(
+                "RECORDED {:<14} leaf {}: {}",
+                f.code,
+                f.leaf_index.unwrap_or_default(),
+                f.message
+            );
+        }
         if report.ok() {
             crate::outln!("OK");
         } else {
@@ -67,4 +76,26 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Writes `report` to DATA/last-verify.json (atomically: a temporary file, then a rename), for
+/// `evl diagnostics`. A failure to write is a warning: verification itself does not need a
+/// writable data directory.
+pub(crate) fn save_report(dir: &DataDir, by: &str, report: &Report, seconds: f64) {
+    let doc = serde_json::json!({
+        "by": by,
+        "time": evl_ledger::time::now(),
+        "seconds": seconds,
+        "ok": report.ok(),
+        "report": report,
+    });
+    let path = dir.last_verify();
+    let tmp = path.with_extension("json.tmp");
+    let r = serde_json::to_vec_pretty(&doc)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(e) = r {
+        eprintln!("warning: could not write {}: {e}", path.display());
+    }
 }

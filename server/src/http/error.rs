@@ -77,6 +77,11 @@ impl From<LedgerError> for ApiError {
             LedgerError::Node(_) | LedgerError::Rejected { .. } => {
                 ApiError::bad_request(e.code(), e.to_string())
             }
+            // Content the log has recorded as lost (a corruption/v1 node): gone, not a conflict.
+            LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::Corrupted,
+                ..
+            } => ApiError::new(StatusCode::GONE, e.code(), e.to_string()),
             LedgerError::Integrity { .. } => {
                 tracing::error!(error = %e, "integrity failure");
                 ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string())

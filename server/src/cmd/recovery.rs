@@ -1,0 +1,109 @@
+//! `evl mark-corrupted` and `evl recover` (docs/operations/README.md, "verify found damage").
+
+use crate::cli::{MarkCorruptedArgs, RecoverArgs};
+use crate::output::emit;
+use anyhow::{Context as _, Result};
+use evl_ledger::AnchorPolicy;
+use evl_sdk::LeafIndex;
+use evl_server::data_dir::DataDir;
+use std::process::ExitCode;
+
+pub fn mark(dir: &DataDir, args: &MarkCorruptedArgs) -> Result<ExitCode> {
+    let leaf = args
+        .index
+        .map(|i| LeafIndex::new(i).with_context(|| format!("leaf index {i} is out of range")))
+        .transpose()?;
+    let node = args.node.as_deref().map(super::parse_id).transpose()?;
+    let ledger = dir.writer(AnchorPolicy::default())?;
+    let m = ledger.mark_corrupted(leaf, node, &args.reason)?;
+    emit(args.out.output, &m, || {
+        let r = &m.record;
+        if m.created {
+            crate::outln!(
+                "recorded: leaf {} ({}) is corrupted; record {} appended at leaf {}",
+                r.corrupted_leaf,
+                r.corrupted,
+                r.id,
+                r.leaf_index
+            );
+        } else {
+            crate::outln!(
+                "already recorded: leaf {} ({}) by {} at leaf {}; nothing appended",
+                r.corrupted_leaf,
+                r.corrupted,
+                r.id,
+                r.leaf_index
+            );
+        }
+        crate::outln!(
+            "reads of {} now fail with CORRUPTED; `evl verify` reports it as recorded",
+            r.corrupted
+        );
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
+    let ledger = dir.writer(AnchorPolicy::default())?;
+    let mut file = args
+        .from_backup
+        .as_ref()
+        .map(|p| {
+            std::fs::File::open(p)
+                .map(std::io::BufReader::new)
+                .with_context(|| format!("opening {}", p.display()))
+        })
+        .transpose()?;
+    let started = std::time::Instant::now();
+    let report = ledger.recover(file.as_mut().map(|f| f as &mut dyn std::io::Read))?;
+    super::verify::save_report(dir, "recover", &report.after, started.elapsed().as_secs_f64());
+    emit(args.out.output, &report, || {
+        let recorded = report.found.iter().filter(|f| f.code == "CORRUPTED").count();
+        crate::outln!(
+            "found: {} failure(s), {recorded} recorded corruption(s)",
+            report.found.len() - recorded
+        );
+        for n in &report.nodes {
+            match n.was_recorded_by {
+                Some(r) => crate::outln!(
+                    "repaired: node at leaf {} ({}) from the backup; it had been recorded by {r}, which stays in the log",
+                    n.leaf_index,
+                    n.node_id
+                ),
+                None => crate::outln!(
+                    "repaired: node at leaf {} ({}) from the backup",
+                    n.leaf_index,
+                    n.node_id
+                ),
+            }
+        }
+        for (level, k) in &report.hashes {
+            crate::outln!("repaired: stored hash {level}/{k} (recomputed from the leaves)");
+        }
+        for i in &report.ids {
+            crate::outln!("repaired: id-map entry of leaf {i}");
+        }
+        for i in &report.still_recorded {
+            crate::outln!("still recorded: leaf {i} (the backup does not hold it)");
+        }
+        if !report.repaired_anything() {
+            crate::outln!("nothing to repair");
+        }
+        for f in &report.after.failures {
+            crate::outln!("FAIL {:<18} {}: {}", f.code, f.what, f.message);
+        }
+        if report.after.ok() {
+            crate::outln!("full verify after recovery: OK");
+        } else {
+            crate::outln!(
+                "full verify after recovery: {} failure(s) remain (see `evl verify --mode full`)",
+                report.after.failures.len()
+            );
+        }
+    });
+    Ok(if report.after.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
