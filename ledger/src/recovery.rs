@@ -406,7 +406,7 @@ fn scan_backup(
 
 impl<S: Store> Ledger<S> {
     /// Records that the stored content of the entry at `leaf` (or of `node`) is damaged: appends
-    /// a `corruption/v1` node naming the NodeId the tree commits to there (SPEC.md §3.4), so the
+    /// a `corruption/v1` node naming the NodeId the tree commits to there (SPEC.md §3.5), so the
     /// loss is visible to everyone and proofs for other entries keep working. Reads of the node
     /// then fail with `CORRUPTED` and `verify` reports the leaf as recorded instead of failing.
     ///

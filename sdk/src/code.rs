@@ -106,7 +106,7 @@ codes! {
     /// A `score.manifest/v1` or `proof.bundle/v1` node breaks its rules (SPEC.md §15).
     BundleInvalid => "BUNDLE_INVALID",
     /// A node's stored content is damaged and the log has recorded it in a `corruption/v1` node
-    /// (SPEC.md §3.4); the message names that node. Reads of the content fail with this code.
+    /// (SPEC.md §3.5); the message names that node. Reads of the content fail with this code.
     Corrupted => "CORRUPTED",
 }
 

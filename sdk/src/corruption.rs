@@ -1,5 +1,5 @@
 //! `corruption/v1` nodes: a log's record, appended to the log itself, that the stored copy of
-//! one of its entries was found damaged (SPEC.md §3.2 registry; schema in SPEC.md §3.4).
+//! one of its entries was found damaged (SPEC.md §3.2 registry; schema in SPEC.md §3.5).
 //!
 //! ```json
 //! {"detected":"2026-03-01T12:00:00Z","leaf_index":17,"links":[{"id":"sha256:…","rel":"corrupted"}],"reason":"verify --mode full: stored content does not hash to the leaf hash","type":"corruption/v1","what":"node"}

@@ -168,7 +168,7 @@ fn store_parts(
         json!({"origin": r.origin(), "tree_size": size, "last_anchor": last_json, "store_bytes": disk});
     let stats = json!({
         "store_file": dir.store(), "disk_bytes": disk, "tree_size": size, "anchors": stored.len(),
-        "bytes_per_leaf": if size > 0 { disk / size } else { 0 },
+        "bytes_per_leaf": disk.checked_div(size).unwrap_or(0),
     });
     let recent: Vec<Value> = stored
         .iter()
