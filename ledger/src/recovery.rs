@@ -788,3 +788,61 @@ fn stored_node<Sn: Snapshot>(snap: &Sn, i: u64) -> Result<Vec<u8>, LedgerError> 
 fn leaf_index(i: u64) -> Result<LeafIndex, LedgerError> {
     LeafIndex::new(i).ok_or_else(|| LedgerError::OutOfRange(format!("leaf index {i} is out of range")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let owned: Vec<(String, Vec<u8>)> =
+            entries.iter().map(|(p, d)| (p.to_string(), d.to_vec())).collect();
+        let tar = tar::build(&owned).unwrap();
+        ruzstd::encoding::compress_to_vec(tar.as_slice(), ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    /// Hostile backups never panic: odd chunk names, non-JSON listings, nodes files without a
+    /// listing, empty lines, huge indices, and every truncation of a valid file.
+    #[test]
+    fn hostile_backups_are_errors_or_findings_never_panics() {
+        let node = br#"{"type":"x-t"}"#;
+        let id = NodeId::of_canonical(node);
+        let wanted = HashMap::from([(id.leaf_hash(), vec![3u64, u64::MAX])]);
+        let needed = BTreeSet::from([0u64, 3, u64::MAX]);
+        let listing = format!("{{\"id\":\"{id}\",\"type\":\"x-t\"}}\nnot json\n\n");
+        let max = "log/18446744073709551615.leaves.jsonl";
+        let max_nodes = "log/18446744073709551615.nodes.jsonl";
+        let nodes = [&node[..], b"\n\n{}\nzzz"].concat();
+        let cases: Vec<Vec<(&str, &[u8])>> = vec![
+            vec![],
+            vec![("export.json", b"{}")],
+            vec![("log/00000000000000000000.nodes.jsonl", &nodes)],
+            vec![
+                ("log/00000000000000000001.leaves.jsonl", listing.as_bytes()),
+                ("log/00000000000000000001.nodes.jsonl", &nodes),
+            ],
+            vec![(max, listing.as_bytes()), (max_nodes, &nodes)],
+            vec![("log/99999999999999999999.leaves.jsonl", b"\n")],
+            vec![
+                ("log/00000000000000000000.leaves.jsonl", b""),
+                ("log/00000000000000000000.nodes.jsonl", b""),
+            ],
+        ];
+        for c in &cases {
+            let _ = scan_backup(pack(c).as_slice(), &wanted, &needed);
+        }
+        let good = pack(&cases[3]);
+        let found = scan_backup(good.as_slice(), &wanted, &needed).unwrap();
+        assert_eq!(found.found.get(&3).map(Vec::as_slice), Some(&node[..]));
+        for cut in 0..good.len() {
+            assert!(scan_backup(&good[..cut], &wanted, &needed).is_err(), "cut {cut}");
+        }
+        let tar_bytes = evl_sdk::pack::decompress(&good, 1 << 20).unwrap();
+        for i in (0..tar_bytes.len()).step_by(7) {
+            let mut t = tar_bytes.clone();
+            t[i] ^= 0x5a;
+            let z =
+                ruzstd::encoding::compress_to_vec(t.as_slice(), ruzstd::encoding::CompressionLevel::Fastest);
+            let _ = scan_backup(z.as_slice(), &wanted, &needed);
+        }
+    }
+}
