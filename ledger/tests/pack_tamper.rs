@@ -798,7 +798,7 @@ fn manifest_cases(fx: &Fixture) {
     u.resign_with(|p| {
         p.kind = match p.kind {
             PackKind::Evidence => PackKind::Export,
-            PackKind::Export => PackKind::Evidence,
+            PackKind::Export | PackKind::Backup => PackKind::Evidence,
         }
     });
     fx.fails(

@@ -1,17 +1,22 @@
-//! Evidence packs and compliance exports (SPEC.md §9): writing them from a ledger, and reading
-//! pack files for verification with the SDK's streaming verifier.
+//! Evidence packs, compliance exports and backups (SPEC.md §9): writing them from a ledger,
+//! reading pack files for verification with the SDK's streaming verifier, and restoring
+//! backups into a new store ([`restore`]).
 //!
 //! Writing needs the signing key (the manifest is signed), so the exporters are methods on
 //! [`crate::Ledger`]. Every format rule lives in `evl_sdk::pack`; this module does the I/O.
 
+mod backup;
 mod evidence;
 mod range;
 mod read;
+mod restore;
 mod write;
 
+pub use backup::{BackupRange, BackupRequest};
 pub use evidence::EvidenceRequest;
 pub use range::{ExportRange, ExportRequest};
 pub use read::verify_pack_reader;
+pub use restore::{BULK_BATCH_BYTES, Cut, RestoreReport, RestoreRequest, RestoredFile, restore};
 pub use write::PackSummary;
 
 use crate::error::LedgerError;

@@ -54,61 +54,85 @@ struct RangeEntries<'a, Sn: Snapshot> {
     progress: &'a mut dyn FnMut(u64),
 }
 
-impl<Sn: Snapshot> RangeEntries<'_, Sn> {
-    fn chunk(&mut self) -> Result<(String, Vec<u8>), LedgerError> {
-        let start = self.pos;
-        let limit = (start + MAX_CHUNK_LEAVES).min(self.end);
-        let (mut listing, mut nodes) = (Vec::new(), Vec::new());
-        let mut next = start;
-        let mut fault: Option<LedgerError> = None;
-        self.snap.scan_nodes(start, limit, &mut |i, bytes| {
-            if i != next {
-                fault = Some(LedgerError::Integrity {
-                    code: evl_sdk::ErrorCode::PackIncomplete,
-                    message: format!("leaf {next} has no stored content; an export needs every node"),
-                });
-                return false;
-            }
-            let node_type = match serde_json::from_slice::<TypeOnly>(bytes) {
-                Ok(t) => t.node_type.into_owned(),
-                Err(e) => {
-                    fault = Some(LedgerError::Integrity {
-                        code: evl_sdk::ErrorCode::NodeInvalid,
-                        message: format!("stored node {i} has no string type: {e}"),
-                    });
-                    return false;
-                }
-            };
-            let line = ListingLine {
-                id: NodeId::of_canonical(bytes),
-                node_type,
-            };
-            if self.params.includes(&line.node_type) {
-                nodes.extend_from_slice(bytes);
-                nodes.push(b'\n');
-            }
-            listing.extend_from_slice(&line.to_bytes());
-            listing.push(b'\n');
-            next = i + 1;
-            nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES
-        })?;
-        if let Some(e) = fault {
-            return Err(e);
-        }
-        if next == start
-            || (next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES)
-        {
-            return Err(LedgerError::Integrity {
+/// One chunk of the log (SPEC.md §9.4 rule 5): its listing and the nodes `includes` selects.
+pub(super) struct Chunk {
+    /// One past its last leaf.
+    pub(super) next: u64,
+    /// `log/<start>.leaves.jsonl`.
+    pub(super) listing: Vec<u8>,
+    /// `log/<start>.nodes.jsonl` (empty: no file).
+    pub(super) nodes: Vec<u8>,
+}
+
+/// Reads the chunk that starts at leaf `start` from `snap`, ending as the reference writer ends
+/// chunks (§9.4 rule 5) and never beyond `end`. Exports and backups share it, so their log
+/// chunks are identical.
+pub(super) fn read_chunk<Sn: Snapshot>(
+    snap: &Sn,
+    start: u64,
+    end: u64,
+    includes: &dyn Fn(&str) -> bool,
+) -> Result<Chunk, LedgerError> {
+    let limit = (start + MAX_CHUNK_LEAVES).min(end);
+    let (mut listing, mut nodes) = (Vec::new(), Vec::new());
+    let mut next = start;
+    let mut fault: Option<LedgerError> = None;
+    snap.scan_nodes(start, limit, &mut |i, bytes| {
+        if i != next {
+            fault = Some(LedgerError::Integrity {
                 code: evl_sdk::ErrorCode::PackIncomplete,
                 message: format!("leaf {next} has no stored content; an export needs every node"),
             });
+            return false;
         }
-        self.pos = next;
-        (self.progress)(next);
-        if !nodes.is_empty() {
-            self.queued = Some((nodes_path(start), nodes));
+        let node_type = match serde_json::from_slice::<TypeOnly>(bytes) {
+            Ok(t) => t.node_type.into_owned(),
+            Err(e) => {
+                fault = Some(LedgerError::Integrity {
+                    code: evl_sdk::ErrorCode::NodeInvalid,
+                    message: format!("stored node {i} has no string type: {e}"),
+                });
+                return false;
+            }
+        };
+        let line = ListingLine {
+            id: NodeId::of_canonical(bytes),
+            node_type,
+        };
+        if includes(&line.node_type) {
+            nodes.extend_from_slice(bytes);
+            nodes.push(b'\n');
         }
-        Ok((leaves_path(start), listing))
+        listing.extend_from_slice(&line.to_bytes());
+        listing.push(b'\n');
+        next = i + 1;
+        nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES
+    })?;
+    if let Some(e) = fault {
+        return Err(e);
+    }
+    if next == start
+        || (next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES)
+    {
+        return Err(LedgerError::Integrity {
+            code: evl_sdk::ErrorCode::PackIncomplete,
+            message: format!("leaf {next} has no stored content; an export needs every node"),
+        });
+    }
+    Ok(Chunk { next, listing, nodes })
+}
+
+impl<Sn: Snapshot> RangeEntries<'_, Sn> {
+    fn chunk(&mut self) -> Result<(String, Vec<u8>), LedgerError> {
+        let start = self.pos;
+        let params = &self.params;
+        let c = read_chunk(self.snap, start, self.end, &|t| params.includes(t))?;
+        self.pos = c.next;
+        (self.progress)(c.next);
+        if !c.nodes.is_empty() {
+            self.queued = Some((nodes_path(start), c.nodes));
+        }
+        Ok((leaves_path(start), c.listing))
     }
 }
 

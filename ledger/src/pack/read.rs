@@ -25,8 +25,24 @@ pub fn verify_pack_reader(
     trust: Option<TrustRoot>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Verified<PackReport>, PackError> {
-    let mut r = Decompressor::new(source)?;
     let mut v = PackVerifier::new(trust);
+    for_each_entry(source, &mut |path, data, read| {
+        v.entry(path, data)?;
+        progress(read);
+        Ok(())
+    })?;
+    v.finish()
+}
+
+/// Called with each entry's path and bytes and the decompressed bytes read so far.
+type OnEntry<'a> = dyn FnMut(&str, &[u8], u64) -> Result<(), PackError> + 'a;
+
+/// Reads the container of a pack (SPEC.md §9.1: one checksummed zstd frame, strict ustar, two
+/// zero blocks and nothing after) and calls `f` with each entry's path and bytes, and the number
+/// of decompressed bytes read so far. Container faults are `PACK_MALFORMED`; an error from `f`
+/// stops reading.
+pub(crate) fn for_each_entry(source: impl Read, f: &mut OnEntry<'_>) -> Result<(), PackError> {
+    let mut r = Decompressor::new(source)?;
     let mut block = [0u8; BLOCK];
     let mut read = 0u64;
     loop {
@@ -52,8 +68,7 @@ pub fn verify_pack_reader(
                     ));
                 }
                 read += size + pad.len() as u64;
-                v.entry(&path, &data)?;
-                progress(read);
+                f(&path, &data, read)?;
             }
         }
     }
@@ -75,5 +90,5 @@ pub fn verify_pack_reader(
         }
         Err(e) => return Err(pack_error_of(&e)),
     }
-    v.finish()
+    Ok(())
 }

@@ -135,6 +135,27 @@ pub trait Snapshot {
     /// in digest order; stops early when `f` returns false. An O(n) scan for repair tools (the
     /// NodeId the id map holds for a damaged leaf), never on a request path.
     fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError>;
+    /// Calls `f` for the stored checkpoints with tree size in `from..=to`, ascending; stops early
+    /// when `f` returns false. The default looks up every size; backends override it with a
+    /// range scan.
+    fn scan_checkpoints(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(TreeSize, &str) -> bool,
+    ) -> Result<(), StoreError> {
+        for s in from..=to {
+            let Some(size) = TreeSize::new(s) else {
+                break;
+            };
+            if let Some(cp) = self.checkpoint(size)?
+                && !f(size, &cp)
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Calls `f` for the stored hashes of one level with index in `from..to`, in index order.
     fn scan_hashes(
         &self,

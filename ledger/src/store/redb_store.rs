@@ -2,7 +2,9 @@
 
 use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
-use redb::{Database, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+};
 use std::path::{Path, PathBuf};
 
 /// Leaf index → canonical node bytes.
@@ -60,6 +62,89 @@ impl RedbStore {
             db,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Bulk loading, for a restore into a new store that no other process or handle uses until
+    /// the load is done: applies `batch` as [`Store::commit`] does (one transaction, node
+    /// indices continuing the stored tree size, `tree_size` set), and in addition fails if one
+    /// of its NodeIds is already stored (a log holds each NodeId once).
+    ///
+    /// Unless `durable`, the commit does not wait for the disk (redb `Durability::None`): a crash
+    /// may lose it, and everything since the last durable commit. A durable bulk commit, like
+    /// `commit`, returns after an fdatasync, and makes every earlier bulk commit durable too. So
+    /// a loader commits large batches quickly and once durably at the end, and the store is
+    /// only trusted after that last commit returned. Nothing else changes: `commit` keeps its
+    /// contract.
+    pub fn bulk_commit(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(e)?;
+        if durable {
+            txn.set_quick_repair(true);
+        } else {
+            txn.set_durability(Durability::None).map_err(e)?;
+        }
+        {
+            let mut meta = txn.open_table(META).map_err(e)?;
+            let size = match meta.get(META_SIZE).map_err(e)? {
+                Some(g) => u64::from_be_bytes(
+                    g.value()
+                        .try_into()
+                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
+                ),
+                None => 0,
+            };
+            for (k, n) in batch.nodes.iter().enumerate() {
+                if n.index.get() != size + k as u64 {
+                    return Err(StoreError(format!(
+                        "node index {} does not continue the log at {size}",
+                        n.index
+                    )));
+                }
+            }
+            let mut nodes = txn.open_table(NODES).map_err(e)?;
+            for n in &batch.nodes {
+                nodes.insert(n.index.get(), n.bytes.as_slice()).map_err(e)?;
+            }
+            // The id map is keyed by random digests: inserting in key order keeps the B-tree's
+            // working set small.
+            let mut by_id: Vec<(&[u8; 32], u64)> = batch
+                .nodes
+                .iter()
+                .map(|n| (n.id.digest().as_bytes(), n.index.get()))
+                .collect();
+            by_id.sort_unstable();
+            let mut ids = txn.open_table(IDS).map_err(e)?;
+            for (digest, index) in by_id {
+                if let Some(old) = ids.insert(digest, index).map_err(e)? {
+                    return Err(StoreError(format!(
+                        "NodeId sha256:{} is already stored at leaf {}; a log holds each NodeId once",
+                        Digest::from_bytes(*digest).to_hex(),
+                        old.value()
+                    )));
+                }
+            }
+            let mut hashes = txn.open_table(HASHES).map_err(e)?;
+            for h in &batch.hashes {
+                hashes
+                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
+                    .map_err(e)?;
+            }
+            let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
+            for (s, cp) in &batch.checkpoints {
+                cps.insert(s.get(), cp.as_str()).map_err(e)?;
+            }
+            let mut anchors = txn.open_table(ANCHORS).map_err(e)?;
+            for (seq, a) in &batch.anchors {
+                anchors.insert(*seq, a.as_slice()).map_err(e)?;
+            }
+            for (k, v) in &batch.meta {
+                meta.insert(k.as_str(), v.as_slice()).map_err(e)?;
+            }
+            if let Some(s) = batch.tree_size {
+                meta.insert(META_SIZE, s.get().to_be_bytes().as_slice())
+                    .map_err(e)?;
+            }
+        }
+        txn.commit().map_err(e)
     }
 
     /// Test and repair hook: overwrites a node's stored bytes, bypassing the append-only rule.
@@ -175,6 +260,23 @@ impl Snapshot for RedbSnapshot {
         for r in self.nodes.range(from..to.min(self.size)).map_err(e)? {
             let (k, v) = r.map_err(e)?;
             if !f(k.value(), v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn scan_checkpoints(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(TreeSize, &str) -> bool,
+    ) -> Result<(), StoreError> {
+        for r in self.checkpoints.range(from..=to).map_err(e)? {
+            let (k, v) = r.map_err(e)?;
+            let Some(size) = TreeSize::new(k.value()) else {
+                break;
+            };
+            if !f(size, v.value()) {
                 break;
             }
         }

@@ -5,9 +5,12 @@
 //! anchor and the anchor chain back to a trust point; an *export* carries every leaf between two
 //! anchors, in chunks, with what proves that none was left out ([`export`]). [`PackVerifier`]
 //! checks either, streaming: the caller feeds entries one at a time, so memory stays flat for an
-//! export of any size. Pure: the caller reads files and decompresses ([`decompress`] does it in
-//! memory for callers with the whole file).
+//! export of any size. A *backup* ([`backup`]) is an export of every leaf up to a signed
+//! checkpoint, with every stored anchor and checkpoint, from which a restore rebuilds a store.
+//! Pure: the caller reads files and decompresses ([`decompress`] does it in memory for callers
+//! with the whole file).
 
+pub mod backup;
 pub mod compress;
 pub mod evidence;
 pub mod export;

@@ -1,12 +1,13 @@
 //! What a verified pack proves (SPEC.md §9.7): the report types.
 
+use super::backup::BackupReport;
 use super::export::AnchorRef;
 use crate::anchor::{AnchorSummary, SegmentBreak};
 use crate::node::NodeId;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// Evidence pack or export.
+/// Evidence pack, export or backup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackKind {
@@ -14,6 +15,9 @@ pub enum PackKind {
     Evidence,
     /// Every leaf between two anchors (SPEC.md §9.4).
     Export,
+    /// A ledger's stored state: every anchor, checkpoint, leaf and node up to a signed
+    /// checkpoint, from the empty tree or from an anchor (SPEC.md §9.9).
+    Backup,
 }
 
 /// Where the trust root used came from.
@@ -120,6 +124,8 @@ pub struct PackReport {
     pub include_deps: bool,
     /// Exports: the range and completeness figures.
     pub export: Option<ExportReport>,
+    /// Backups: the range, the end head and what was checked against it.
+    pub backup: Option<BackupReport>,
     /// Number of entries (manifest included) and their total size.
     pub files: usize,
     /// Total bytes of all entries.

@@ -1,5 +1,6 @@
 //! The streaming pack verifier (SPEC.md §9.7).
 
+use super::backup::{self, BackupState, Item};
 use super::export::{self, ExportParams, FrontierFile, ListingLine};
 use super::manifest::{FileEntry, MANIFEST_PATH, Manifest};
 use super::report::{ExportReport, PackKind, PackReport, TrustSource};
@@ -38,14 +39,20 @@ pub struct PackVerifier {
     pack_trust: Option<Vec<u8>>,
     pub(super) ev: evidence::Collected,
     ex: Option<ExportState>,
+    bk: Option<BackupState>,
 }
 
+/// The log chunks of an export or a backup (SPEC.md §9.4 rules 2–7).
 struct ExportState {
-    params: ExportParams,
+    /// `export.json`; `None` in a backup (its parameters are in [`BackupState`]).
+    params: Option<ExportParams>,
+    /// One past the last leaf of the range.
+    end: u64,
     frontier: Option<Frontier>,
     chunk_start: Option<u64>,
     chunk_has_nodes: bool,
-    pending: VecDeque<ListingLine>,
+    /// Exported leaves of the chunk whose node is still to come: (leaf index, listing line).
+    pending: VecDeque<(u64, ListingLine)>,
     included: u64,
     omitted: u64,
 }
@@ -76,11 +83,25 @@ impl PackVerifier {
             pack_trust: None,
             ev: evidence::Collected::default(),
             ex: None,
+            bk: None,
         }
     }
 
     /// Feeds the next archive entry. Errors are container faults (`PACK_MALFORMED`): stop.
     pub fn entry(&mut self, path: &str, data: &[u8]) -> Result<(), PackError> {
+        self.entry_observed(path, data, &mut |_| {})
+    }
+
+    /// [`PackVerifier::entry`], handing `observe` the anchors, checkpoints, leaves and nodes of
+    /// the entry as they pass their checks (a restore writes them into a new store). Nothing is
+    /// proven until [`PackVerifier::finish`] succeeds; after the first fault, no more items
+    /// come ([`PackVerifier::ok_so_far`] turns false).
+    pub fn entry_observed(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        observe: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), PackError> {
         if self.manifest.is_some() {
             return Err(malformed(
                 path,
@@ -117,14 +138,19 @@ impl PackVerifier {
         }
         if self.fault.is_none()
             && self.order_fault.is_none()
-            && let Err(e) = self.process(path, data)
+            && let Err(e) = self.process(path, data, observe)
         {
             self.fault = Some(e);
         }
         Ok(())
     }
 
-    fn process(&mut self, path: &str, data: &[u8]) -> Result<(), PackError> {
+    fn process(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        observe: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), PackError> {
         if path == TRUST_ROOT_PATH {
             // Taken in `entry`; judged against the manifest's listing in `finish`.
         } else if let Some(seq) = seq_of(path, "anchors/") {
@@ -133,29 +159,42 @@ impl PackVerifier {
                 return Err(malformed(path, "file name and anchor seq differ"));
             }
             self.anchors.push(a);
+            observe(Item::Anchor { seq, bytes: data });
         } else if let Some(seq) = seq_of(path, "consistency/") {
             let p = ConsistencyProof::from_json(data)
                 .map_err(|e| PackError::at(e.code(), path, e.to_string()))?;
             self.consistency.insert(seq, p);
+        } else if path == backup::BACKUP_PATH {
+            self.start_backup(data)?;
         } else if path == export::EXPORT_PATH {
+            if self.bk.is_some() {
+                return Err(malformed(path, "a backup carries no export.json"));
+            }
             self.start_export(data)?;
         } else if path == export::FRONTIER_PATH {
             self.frontier(data)?;
+        } else if let Some(start) = backup::parse_checkpoints_path(path) {
+            let (Some(ex), Some(bk)) = (self.ex.as_mut(), self.bk.as_mut()) else {
+                return Err(malformed(path, "checkpoints file without backup.json"));
+            };
+            ex.close_chunk()?;
+            let listed = ex.frontier.as_ref().map(|f| f.size().get());
+            bk.checkpoints_file(path, start, listed, data, observe)?;
         } else if let Some((start, is_nodes)) = export::parse_log_path(path) {
             let ex = self
                 .ex
                 .as_mut()
                 .ok_or_else(|| malformed(path, "log/ entry without export.json"))?;
             if is_nodes {
-                ex.nodes_chunk(path, start, data)?;
+                ex.nodes_chunk(path, start, data, observe)?;
             } else {
-                ex.leaves_chunk(path, start, data)?;
+                ex.leaves_chunk(path, start, data, self.bk.as_mut(), observe)?;
             }
         } else if self.ev.accepts(path) {
             if self.ex.is_some() {
                 return Err(malformed(
                     path,
-                    "an export carries no nodes/, proofs/ or tlog-proofs/ entries",
+                    "an export or backup carries no nodes/, proofs/ or tlog-proofs/ entries",
                 ));
             }
             if self.ev.node_count() >= MAX_PACK_NODES && path.starts_with("nodes/") {
@@ -171,7 +210,8 @@ impl PackVerifier {
     fn start_export(&mut self, data: &[u8]) -> Result<(), PackError> {
         let params = ExportParams::parse(data)?;
         self.ex = Some(ExportState {
-            params,
+            end: params.to.tree_size,
+            params: Some(params),
             frontier: None,
             chunk_start: None,
             chunk_has_nodes: false,
@@ -179,6 +219,25 @@ impl PackVerifier {
             included: 0,
             omitted: 0,
         });
+        Ok(())
+    }
+
+    /// `backup.json` (SPEC.md §9.9 rule 1), after the anchors.
+    fn start_backup(&mut self, data: &[u8]) -> Result<(), PackError> {
+        let bk = BackupState::start(data, &self.anchors, self.external.as_ref())?;
+        let full = bk.params.since_anchor.is_none();
+        self.ex = Some(ExportState {
+            params: None,
+            end: bk.params.to,
+            // A full backup starts at the empty tree and carries no frontier.json.
+            frontier: full.then(Frontier::new),
+            chunk_start: None,
+            chunk_has_nodes: false,
+            pending: VecDeque::new(),
+            included: 0,
+            omitted: 0,
+        });
+        self.bk = Some(bk);
         Ok(())
     }
 
@@ -190,7 +249,12 @@ impl PackVerifier {
             .ex
             .as_mut()
             .ok_or_else(|| malformed(path, "frontier.json without export.json"))?;
-        match &ex.params.from {
+        let from = match (&ex.params, &self.bk) {
+            (Some(p), _) => &p.from,
+            (None, Some(b)) if b.params.since_anchor.is_some() => &b.params.since_anchor,
+            (None, _) => return Err(malformed(path, "a full backup carries no frontier.json")),
+        };
+        match from {
             None if frontier.size().get() != 0 => {
                 return Err(malformed(path, "an export from the empty tree starts at size 0"));
             }
@@ -210,10 +274,17 @@ impl PackVerifier {
                         )
                     })?;
                 if a.id() != from.anchor {
-                    return Err(malformed(
-                        export::EXPORT_PATH,
-                        "from.anchor is not the start anchor's AnchorId",
-                    ));
+                    return Err(if ex.params.is_some() {
+                        malformed(
+                            export::EXPORT_PATH,
+                            "from.anchor is not the start anchor's AnchorId",
+                        )
+                    } else {
+                        malformed(
+                            backup::BACKUP_PATH,
+                            "since_anchor.anchor is not the start anchor's AnchorId",
+                        )
+                    });
                 }
                 if crate::hash::Digest::from_base64(&a.payload().root) != Some(frontier.root()) {
                     return Err(PackError::at(
@@ -281,30 +352,42 @@ impl PackVerifier {
         if let Some(e) = self.fault.take_if(in_chain) {
             return Err(e);
         }
-        // §9.7 step 5: the anchor chain.
-        let chain = self.verify_chain(&trust)?;
+        // §9.7 step 5: the anchor chain (a backup's without the anchors of archived segments,
+        // §9.9 rule 4; a backup may carry none).
+        let backup = self.bk.take();
+        let chain = match &backup {
+            Some(b) if self.anchors.len() == b.archived.len() => crate::anchor::ChainEvidence {
+                anchors: Vec::new(),
+                breaks: Vec::new(),
+            },
+            Some(b) => self.verify_chain(&trust, &b.archived)?,
+            None => self.verify_chain(&trust, &[])?,
+        };
         if let Some(e) = self.fault.take() {
             return Err(e);
         }
-        let is_export = self.ex.is_some();
-        if (m.kind == PackKind::Export) != is_export {
+        let kind = match (&backup, self.ex.as_ref().and_then(|e| e.params.as_ref())) {
+            (Some(_), _) => PackKind::Backup,
+            (None, Some(_)) => PackKind::Export,
+            (None, None) => PackKind::Evidence,
+        };
+        if m.kind != kind {
             return Err(malformed(MANIFEST_PATH, "kind does not match the pack's entries"));
         }
-        let last = chain
-            .anchors
-            .last()
-            .cloned()
-            .ok_or_else(|| PackError::new(ErrorCode::PackIncomplete, "the pack carries no anchor"))?;
-        if m.time < last.time {
+        let last = chain.anchors.last().cloned();
+        if backup.is_none() && last.is_none() {
+            return Err(PackError::new(
+                ErrorCode::PackIncomplete,
+                "the pack carries no anchor",
+            ));
+        }
+        if last.as_ref().is_some_and(|last| m.time < last.time) {
             return Err(PackError::at(
                 ErrorCode::ManifestMismatch,
                 MANIFEST_PATH,
                 "time is earlier than the last anchor's time",
             ));
         }
-        let head = chain
-            .head()
-            .ok_or_else(|| PackError::new(ErrorCode::AnchorMalformed, "last anchor has no tree head"))?;
         let mut report = PackReport {
             kind: m.kind,
             pack_id: manifest.id,
@@ -318,17 +401,25 @@ impl PackVerifier {
             consensus: Vec::new(),
             include_deps: m.include_deps,
             export: None,
+            backup: None,
             files: self.seen.len() + 1,
             bytes: self.bytes,
         };
+        if (!m.subjects.is_empty() || m.include_deps) && kind != PackKind::Evidence {
+            return Err(malformed(
+                MANIFEST_PATH,
+                "an export or backup has no subjects and no include_deps",
+            ));
+        }
+        if let Some(b) = backup {
+            report.backup = Some(self.finish_backup(b, m)?);
+            return Ok(Verified::new(report));
+        }
+        let head = chain
+            .head()
+            .ok_or_else(|| PackError::new(ErrorCode::AnchorMalformed, "last anchor has no tree head"))?;
         match self.ex.take() {
             Some(ex) => {
-                if !m.subjects.is_empty() || m.include_deps {
-                    return Err(malformed(
-                        MANIFEST_PATH,
-                        "an export has no subjects and no include_deps",
-                    ));
-                }
                 report.export = Some(ex.finish(&chain.anchors, head)?);
             }
             None => {
@@ -338,6 +429,45 @@ impl PackVerifier {
             }
         }
         Ok(Verified::new(report))
+    }
+
+    /// SPEC.md §9.7 step 8 for backups (§9.9 rules 5–7).
+    fn finish_backup(
+        &mut self,
+        b: BackupState,
+        m: &super::manifest::ManifestPayload,
+    ) -> Result<backup::BackupReport, PackError> {
+        let bad = |m: &str| malformed(backup::BACKUP_PATH, m);
+        if b.params.origin != m.origin {
+            return Err(bad("origin differs from the manifest's"));
+        }
+        if b.params.time != m.time {
+            return Err(bad("time differs from the manifest's"));
+        }
+        // The backup's own trust root must be the one `trust-root.json` holds, which a
+        // restore installs; with a caller's trust root it is not used to verify.
+        let own = self.pack_trust.as_deref().ok_or_else(|| {
+            PackError::at(
+                ErrorCode::PackIncomplete,
+                TRUST_ROOT_PATH,
+                "a backup carries its trust root",
+            )
+        })?;
+        let own =
+            TrustRoot::from_json(own).map_err(|e| PackError::at(e.code(), TRUST_ROOT_PATH, e.to_string()))?;
+        if backup::BackupParams::trust_root_value(&own) != b.params.trust_root {
+            return Err(bad("trust_root differs from trust-root.json"));
+        }
+        let mut ex = self
+            .ex
+            .take()
+            .ok_or_else(|| PackError::new(ErrorCode::PackIncomplete, "no log state"))?;
+        ex.close_chunk()?;
+        let frontier = ex
+            .frontier
+            .take()
+            .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, export::FRONTIER_PATH, "missing"))?;
+        b.finish(&frontier, ex.included)
     }
 
     /// One entry, `path`, against the listing: listed and absent is `MANIFEST_MISSING`;
@@ -409,18 +539,29 @@ impl PackVerifier {
         Ok(())
     }
 
-    fn verify_chain(&self, trust: &TrustRoot) -> Result<crate::anchor::ChainEvidence, PackError> {
-        if self.anchors.is_empty() {
+    /// Verifies the carried anchors, except the `archived` ones, as one chain (§7.2).
+    fn verify_chain(
+        &self,
+        trust: &TrustRoot,
+        archived: &[u64],
+    ) -> Result<crate::anchor::ChainEvidence, PackError> {
+        let anchors: Vec<Anchor> = self
+            .anchors
+            .iter()
+            .filter(|a| archived.binary_search(&a.payload().seq).is_err())
+            .cloned()
+            .collect();
+        if anchors.is_empty() {
             return Err(PackError::new(
                 ErrorCode::PackIncomplete,
                 "the pack carries no anchor",
             ));
         }
-        let seqs: Vec<u64> = self.anchors.iter().map(|a| a.payload().seq).collect();
+        let seqs: Vec<u64> = anchors.iter().map(|a| a.payload().seq).collect();
         let proofs: Vec<Option<ConsistencyProof>> =
             seqs.iter().map(|s| self.consistency.get(s).cloned()).collect();
         let chain = trust
-            .verify_anchor_chain(&self.anchors, &proofs)
+            .verify_anchor_chain(&anchors, &proofs)
             .map_err(|e| {
                 let path = e.seq().map(|s| format!("anchors/{s:020}.json"));
                 match path {
@@ -453,9 +594,14 @@ impl PackVerifier {
 /// line is a node the listing exports later and `expected` is nowhere in the file (and not,
 /// say, a corrupted line or two lines swapped, which are `NODE_ID_MISMATCH`). Only called on
 /// that failure path, so hashing the file's lines again costs nothing on a good export.
-fn node_left_out(body: &[u8], line: &[u8], expected: &ListingLine, pending: &VecDeque<ListingLine>) -> bool {
+fn node_left_out(
+    body: &[u8],
+    line: &[u8],
+    expected: &ListingLine,
+    pending: &VecDeque<(u64, ListingLine)>,
+) -> bool {
     let actual = crate::node::NodeId::of_canonical(line);
-    pending.iter().any(|l| l.id == actual)
+    pending.iter().any(|(_, l)| l.id == actual)
         && body
             .split(|&b| b == b'\n')
             .all(|l| crate::node::NodeId::of_canonical(l) != expected.id)
@@ -463,7 +609,7 @@ fn node_left_out(body: &[u8], line: &[u8], expected: &ListingLine, pending: &Vec
 
 impl ExportState {
     fn close_chunk(&mut self) -> Result<(), PackError> {
-        if let (Some(start), Some(l)) = (self.chunk_start, self.pending.front()) {
+        if let (Some(start), Some((_, l))) = (self.chunk_start, self.pending.front()) {
             return Err(PackError::at(
                 ErrorCode::PackIncomplete,
                 &export::nodes_path(start),
@@ -476,9 +622,16 @@ impl ExportState {
         Ok(())
     }
 
-    fn leaves_chunk(&mut self, path: &str, start: u64, data: &[u8]) -> Result<(), PackError> {
+    fn leaves_chunk(
+        &mut self,
+        path: &str,
+        start: u64,
+        data: &[u8],
+        mut backup: Option<&mut BackupState>,
+        observe: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), PackError> {
         self.close_chunk()?;
-        let to = self.params.to.tree_size;
+        let to = self.end;
         let frontier = self
             .frontier
             .as_mut()
@@ -496,6 +649,9 @@ impl ExportState {
         let body = data
             .strip_suffix(b"\n")
             .ok_or_else(|| malformed(path, "a listing is non-empty and ends with a newline"))?;
+        if let Some(b) = backup.as_deref_mut() {
+            b.reached(path, frontier)?;
+        }
         let mut count = 0u64;
         for line in body.split(|&b| b == b'\n') {
             count += 1;
@@ -509,25 +665,48 @@ impl ExportState {
             if frontier.size().get() >= to {
                 return Err(malformed(
                     path,
-                    "the listing goes beyond the end anchor's tree size",
+                    if backup.is_some() {
+                        "the listing goes beyond the backup's tree size"
+                    } else {
+                        "the listing goes beyond the end anchor's tree size"
+                    },
                 ));
             }
-            frontier
+            let index = frontier.size().get();
+            let hashes = frontier
                 .push(l.id.leaf_hash())
                 .ok_or_else(|| malformed(path, "tree size overflow"))?;
-            if self.params.includes(&l.node_type) {
+            observe(Item::Leaf {
+                index,
+                id: l.id,
+                hashes: &hashes,
+            });
+            if let Some(b) = backup.as_deref_mut() {
+                b.reached(path, frontier)?;
+            }
+            // Every node in a backup; those the filter includes in an export.
+            if self.params.as_ref().is_none_or(|p| p.includes(&l.node_type)) {
                 self.included += 1;
-                self.pending.push_back(l);
+                self.pending.push_back((index, l));
             } else {
                 self.omitted += 1;
             }
+        }
+        if let Some(b) = backup {
+            b.end_chunk(path, start)?;
         }
         self.chunk_start = Some(start);
         self.chunk_has_nodes = false;
         Ok(())
     }
 
-    fn nodes_chunk(&mut self, path: &str, start: u64, data: &[u8]) -> Result<(), PackError> {
+    fn nodes_chunk(
+        &mut self,
+        path: &str,
+        start: u64,
+        data: &[u8],
+        observe: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), PackError> {
         if self.chunk_start != Some(start) || self.chunk_has_nodes {
             return Err(malformed(
                 path,
@@ -542,7 +721,7 @@ impl ExportState {
             .strip_suffix(b"\n")
             .ok_or_else(|| malformed(path, "a nodes file is non-empty and ends with a newline"))?;
         for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-            let Some(expected) = self.pending.pop_front() else {
+            let Some((index, expected)) = self.pending.pop_front() else {
                 return Err(malformed(
                     path,
                     format!("line {}: more nodes than the listing exports", i + 1),
@@ -577,6 +756,11 @@ impl ExportState {
                     ),
                 ));
             }
+            observe(Item::Node {
+                index,
+                id: expected.id,
+                bytes: line,
+            });
         }
         self.close_chunk()
     }
@@ -591,7 +775,9 @@ impl ExportState {
             .frontier
             .take()
             .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, export::FRONTIER_PATH, "missing"))?;
-        let p = &self.params;
+        let Some(p) = &self.params else {
+            return Err(malformed(export::EXPORT_PATH, "missing"));
+        };
         let matches = |a: Option<&crate::anchor::AnchorSummary>, r: &export::AnchorRef| {
             a.is_some_and(|a| a.seq == r.seq && a.id == r.anchor && a.tree_size == r.tree_size)
         };

@@ -193,6 +193,7 @@ fn print_report(r: &PackReport, file: &Path) {
     let what = match r.kind {
         PackKind::Evidence => "evidence pack",
         PackKind::Export => "export",
+        PackKind::Backup => "backup",
     };
     crate::outln!(
         "VERIFIED {what} {}  ({}, {} entries, {})",
@@ -286,6 +287,35 @@ fn print_report(r: &PackReport, file: &Path) {
         }
         if let Some(p) = &e.prev_export {
             crate::outln!("  delta of   {p}");
+        }
+    }
+    if let Some(b) = &r.backup {
+        let from = b.since_anchor.as_ref().map_or("the first leaf".to_owned(), |a| {
+            format!("anchor #{} (tree size {})", a.seq, a.tree_size)
+        });
+        crate::outln!(
+            "  range      {} leaves from {from} to tree size {}, complete, every node carried",
+            b.leaves,
+            b.to
+        );
+        crate::outln!(
+            "  end        the signed checkpoint at tree size {}, root {}",
+            b.to,
+            b.root
+        );
+        crate::outln!(
+            "  checked    {} signed checkpoints and {} anchors against the tree at their sizes",
+            b.checkpoints,
+            b.anchors_checked
+        );
+        if !b.archived.is_empty() {
+            crate::outln!(
+                "  archived   anchors {:?} (left behind by a new chain segment; carried, not verified)",
+                b.archived
+            );
+        }
+        if let Some(base) = &b.base {
+            crate::outln!("  continues  {base} (restore it first)");
         }
     }
 }
