@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Builds the benchmark report table (tests/bench-report.sh) and writes it into
+docs/benchmarks.md between <!-- report:begin --> and <!-- report:end -->.
+
+Usage: bench_report.py RUN_DIR CRITERION_DIR BENCHMARKS_MD RUNS NODES HTTP_SECONDS
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+import time
+
+run_dir, crit, md, runs, nodes, http_s = sys.argv[1:7]
+
+
+def med(files, key):
+    vals = [json.load(open(f))[key] for f in sorted(glob.glob(files))]
+    return statistics.median(vals), len(vals)
+
+
+def crit_ns(group, bench):
+    p = os.path.join(crit, group, bench, "new", "estimates.json")
+    return json.load(open(p))["median"]["point_estimate"]
+
+
+def fmt_t(ns):
+    for unit, f in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= f:
+            return f"{ns / f:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+rows = []  # (what, command, median, reference, ratio, goal)
+L = os.path.join(run_dir, "ledger-*.json")
+H = os.path.join(run_dir, "http-*.json")
+ev = f"`evl bench --nodes {nodes}` ×{runs}"
+a, n = med(L, "append_nodes_per_s")
+ref, _ = med(L, "jcs_sha256_nodes_per_s")
+rows.append(("durable append, group commit, 4 threads", ev, f"{a:,.0f} nodes/s", f"in-memory JCS + SHA-256: {ref:,.0f} nodes/s", f"{a / ref:.2f}", "≥ 50,000 nodes/s; ratio ≥ 0.25"))
+p99, _ = med(L, "proof_us_p99")
+p50, _ = med(L, "proof_us_p50")
+rows.append(("inclusion proof from the store", ev, f"p50 {p50:.1f} µs, p99 {p99:.1f} µs", "—", "—", "p99 ≤ 50 µs"))
+v, _ = med(L, "verify_full_bytes_per_s")
+s, _ = med(L, "sha256_bytes_per_s")
+rows.append(("full verify", ev, f"{v / 2**20:,.0f} MiB/s", f"SHA-256 of the same bytes: {s / 2**20:,.0f} MiB/s", f"{v / s:.3f}", "ratio ≥ 0.5"))
+d, _ = med(L, "disk_ratio_to_canonical")
+rows.append(("disk / canonical bytes", ev, f"{d:.2f}", "canonical bytes", f"{d:.2f}", "≤ 1.6"))
+r, _ = med(L, "peak_rss_bytes")
+rows.append(("peak RSS", ev, f"{r / 1e6:,.0f} MB", "—", "—", "≤ 300 MB"))
+hv = f"`evl bench http --seconds {http_s}` ×{runs}"
+for key, what, goal in (("batched_append_nodes_per_s", "HTTP batched append", "≥ 20,000 nodes/s"),
+                        ("proof_fetches_per_s", "HTTP proof fetches", "≥ 20,000/s")):
+    x, _ = med(H, key)
+    rows.append((what, hv, f"{x:,.0f}/s", "—", "—", goal))
+x, _ = med(H, "single_append_ms_p99")
+rows.append(("HTTP single append p99", hv, f"{x:.2f} ms", "—", "—", "≤ 25 ms"))
+e, _ = med(H, "errors")
+rows.append(("HTTP errors", hv, f"{e:.0f}", "—", "—", "0"))
+
+cb = "`cargo bench -p evl-sdk --bench verify`"
+try:
+    inc = crit_ns("verify", "inclusion_2^20")
+except FileNotFoundError:
+    inc = None
+for group, bench, what, goal in (
+    ("tree_100k_leaves", "ours_frontier_append", "Merkle tree, 100 k leaves: our frontier", "—"),
+    ("tree_100k_leaves", "ours_memory_tree", "Merkle tree, 100 k leaves: our MemoryTree", "—"),
+    ("tree_100k_leaves", "rs_merkle_tree", "Merkle tree, 100 k leaves: rs_merkle (same root)", "—"),
+):
+    try:
+        x = crit_ns(group, bench)
+        refx = crit_ns(group, "reference_sha256_interior_hashes")
+        rows.append((what, "`cargo bench -p evl-ledger --bench layers`", fmt_t(x), f"99,999 × SHA-256(65 B): {fmt_t(refx)}", f"{x / refx:.2f}", goal))
+    except FileNotFoundError:
+        pass
+for bench, what in (("ours_inclusion_proof", "inclusion proof, in memory: ours"), ("rs_merkle_inclusion_proof", "inclusion proof, in memory: rs_merkle")):
+    try:
+        rows.append((what, "`cargo bench -p evl-ledger --bench layers`", fmt_t(crit_ns("tree_100k_leaves", bench)), "—", "—", "—"))
+    except FileNotFoundError:
+        pass
+try:
+    sha = crit_ns("store_10k_nodes_1KB", "reference_sha256_of_bytes")
+    raw1 = crit_ns("store_10k_nodes_1KB", "raw_redb_insert_one_durable_txn")
+    raw10 = crit_ns("store_10k_nodes_1KB", "raw_redb_insert_durable_txn_per_1000")
+    ours = crit_ns("store_10k_nodes_1KB", "ledger_append_batches_of_1000")
+    lb = "`cargo bench -p evl-ledger --bench layers`"
+    rows.append(("10 k × 1 KB: raw redb, one durable txn", lb, fmt_t(raw1), f"SHA-256 of the bytes: {fmt_t(sha)}", f"{raw1 / sha:.1f}", "—"))
+    rows.append(("10 k × 1 KB: raw redb, durable txn per 1 000", lb, fmt_t(raw10), "raw redb, one txn", f"{raw10 / raw1:.2f}", "—"))
+    rows.append(("10 k × 1 KB: ledger append, batches of 1 000", lb, fmt_t(ours), "raw redb, durable txn per 1 000 (same commits)", f"{ours / raw10:.2f}", "—"))
+    sign = crit_ns("ed25519", "sign_100B")
+    ver = crit_ns("ed25519", "verify_strict_100B")
+    rows.append(("Ed25519 sign / verify_strict, 100 B", lb, f"{fmt_t(sign)} / {fmt_t(ver)}", "—", "—", "—"))
+except FileNotFoundError:
+    pass
+for group, bench, what, goal in (
+    ("pack_10k_nodes", "verify_streaming", "evidence pack of 10 k nodes: verify", "≤ 0.5 s"),
+):
+    try:
+        x = crit_ns(group, bench)
+        refx = crit_ns(group, "reference_sha256_of_archive")
+        rows.append((what, "`cargo bench -p evl-ledger --bench pack`", fmt_t(x), f"SHA-256 of the archive: {fmt_t(refx)}", f"{x / refx:.1f}", goal))
+    except FileNotFoundError:
+        pass
+if inc:
+    rows.append(("SDK inclusion verify, 2^20 leaves", cb, fmt_t(inc), "—", "—", "≤ 3 µs"))
+for path, what, goal in (
+    (("vex_ingest", "redhat_cve-2023-38545_690KB"), "VEX ingest, 690 KB CSAF", "≤ 100 ms"),
+):
+    try:
+        rows.append((what, "`cargo bench -p evl-ledger --bench vex_ingest`", fmt_t(crit_ns(*path)), "—", "—", goal))
+    except FileNotFoundError:
+        pass
+
+out = ["<!-- report:begin (generated by tests/bench-report.sh; do not edit by hand) -->", "",
+       f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `bash tests/bench-report.sh` "
+       f"(RUNS={runs}, NODES={nodes}, HTTP_SECONDS={http_s}). Medians: of {runs} process runs for "
+       "`evl bench`, of criterion's samples otherwise. Ratios are to the reference measured in the same run.", "",
+       "| what | command | median | reference (same run) | ratio | goal |", "| --- | --- | --- | --- | --- | --- |"]
+out += [f"| {' | '.join(r)} |" for r in rows]
+out += ["", "<!-- report:end -->"]
+text = open(md).read()
+b, e = text.find("<!-- report:begin"), text.find("<!-- report:end -->")
+block = "\n".join(out)
+if b >= 0 and e > b:
+    text = text[:b] + block + text[e + len("<!-- report:end -->"):]
+else:
+    i = text.find("\n## ", text.find("\n") + 1)
+    text = text[:i] + "\n\n## Report (all figures, one command)\n\n" + block + "\n" + text[i:]
+open(md, "w").write(text)
+print(block)
