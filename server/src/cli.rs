@@ -168,6 +168,32 @@ pub enum Command {
     /// Without --trust-root the pack's own trust root is used: that proves the pack is
     /// internally consistent, not that it comes from the log you mean.
     VerifyPack(VerifyPackArgs),
+    /// Write a backup of the ledger: one consistent snapshot of the store (appends may
+    /// continue) as a signed `.tar.zst` pack of kind `backup` that verifies offline with
+    /// `evl verify-pack` (SPEC.md §9.9).
+    ///
+    /// It holds every stored anchor and signed checkpoint, every leaf and node up to the
+    /// snapshot's tree size (from the first leaf, or with --since-anchor from an anchor's tree:
+    /// an incremental backup), and the trust root. Never the signing key or the admin token.
+    /// Needs the signing key (the manifest is signed) and the store, so it runs on a data
+    /// directory that `evl serve` does not hold; a running server backs up through
+    /// `GET /v1/backup`. Written to a temporary file and renamed, so the output is either absent
+    /// or a complete backup.
+    Backup(BackupArgs),
+    /// Restore backups into a NEW data directory (refused if --target exists and is not an
+    /// empty directory): a full backup, then incremental ones in order. Every file is verified
+    /// while it is loaded (container, manifest signature, every NodeId, the leaves folded to the
+    /// signed end checkpoint, every anchor's signature, chain and root against the restored
+    /// tree, every checkpoint's signature and root), and the restored store is checked again
+    /// before it is moved into place.
+    ///
+    /// Loads into a temporary directory next to the target and renames it at the very end: on
+    /// any failure nothing is left and the exit code is 1 with a stable code; a restore that was
+    /// killed leaves a `.evl-restore-*` directory that the next restore removes. Writes
+    /// `ledger.redb` and `trust-root.json`; the signing key and the admin token are not in a
+    /// backup and must be put back from where they are kept. --to-anchor SEQ restores the
+    /// ledger as it stood at that anchor (point-in-time recovery) and reports what was left out.
+    Restore(RestoreArgs),
     /// Record that a node's stored content is damaged (as `evl verify --mode full` reports:
     /// "FAIL NODE_ID_MISMATCH leaf I"): appends a `corruption/v1` node naming the damaged entry,
     /// so the loss is visible to everyone and proofs for other entries keep working. Reads of the
@@ -300,6 +326,50 @@ pub struct VerifyPackArgs {
     /// anchor and names PREV's PackId.
     #[arg(long, value_name = "PREV")]
     pub prev: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// `evl backup` options.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The file to write ('-' for stdout). Written to a temporary file and renamed, so a
+    /// failed or killed backup leaves nothing behind.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Incremental backup: start at this anchor's tree size (the backup carries the leaves
+    /// after it, and the frontier that ties them to the anchor's root). Default: a full backup.
+    #[arg(long, value_name = "SEQ")]
+    pub since_anchor: Option<u64>,
+    /// Incremental backup continuing the backup in file BASE (verified against this ledger
+    /// first): records its PackId, which a restore checks, and, without --since-anchor, starts
+    /// at the last anchor BASE holds.
+    #[arg(long, value_name = "BASE")]
+    pub base: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `evl restore` options.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// A backup file: first a full backup, then incremental ones in the order they were taken
+    /// (repeat: --backup FULL --backup INC1 --backup INC2).
+    #[arg(long = "backup", value_name = "FILE", required = true)]
+    pub backups: Vec<PathBuf>,
+    /// The data directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub target: PathBuf,
+    /// Point-in-time recovery: restore the ledger as it stood at this anchor (its tree size,
+    /// its checkpoints and the anchors up to it).
+    #[arg(long, value_name = "SEQ")]
+    pub to_anchor: Option<u64>,
+    /// Trust root file naming the log and its keys: every backup must verify against it, and
+    /// carry the same trust root. Strongly recommended; without it a backup is only shown to be
+    /// consistent with the trust root it carries.
+    #[arg(long, value_name = "FILE")]
+    pub trust_root: Option<PathBuf>,
     #[command(flatten)]
     pub out: Out,
 }

@@ -2,6 +2,7 @@
 
 mod anchor;
 mod append;
+mod backup;
 mod bench;
 mod bench_http;
 mod diagnostics;
@@ -63,6 +64,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Export(a) => pack::export(&dir, &a),
         Command::VerifyPack(a) => pack::verify(&dir, &a),
+        Command::Backup(a) => backup::backup(&dir, &a),
+        Command::Restore(a) => backup::restore(&a),
         Command::MarkCorrupted(a) => recovery::mark(&dir, &a),
         Command::Recover(a) => recovery::recover(&dir, &a),
         Command::Diagnostics(a) => diagnostics::run(&dir, &a),

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
+pub(super) fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
     if !show || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -26,7 +26,7 @@ fn bar(len: u64, template: &str, show: bool) -> ProgressBar {
 
 /// Writes through `write` into `output`: a temporary file in the same directory renamed into
 /// place on success (nothing is left behind on failure), or stdout for `-`.
-fn write_atomically(
+pub(super) fn write_atomically(
     output: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<PackSummary>,
 ) -> Result<PackSummary> {

@@ -22,7 +22,7 @@ const CHUNK: usize = 256 * 1024;
 
 /// A `Write` that hands full chunks to the response body; fails once the client is gone, which
 /// stops the export.
-struct ChannelWriter {
+pub(super) struct ChannelWriter {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buf: Vec<u8>,
 }
@@ -54,7 +54,7 @@ impl Write for ChannelWriter {
 
 /// Runs `write` on a blocking thread and streams what it writes. A failure after the first
 /// byte aborts the response (the client sees a truncated pack, which never verifies).
-fn stream(
+pub(super) fn stream(
     filename: String,
     write: impl FnOnce(&mut ChannelWriter) -> Result<(), evl_ledger::LedgerError> + Send + 'static,
 ) -> Response {

@@ -3,6 +3,7 @@
 
 pub mod anchors;
 pub mod auth;
+pub mod backup;
 pub mod error;
 pub mod export;
 pub mod metrics;
@@ -227,6 +228,7 @@ pub fn router<S: Store>(state: AppState<S>, handling: Handling) -> Router {
         ));
     let admin = Router::new()
         .route("/v1/anchors", post(anchors::create::<S>))
+        .route("/v1/backup", get(backup::get_backup::<S>))
         .route_layer(middleware::from_fn_with_state(
             read_state.clone(),
             scope_admin::<S>,
@@ -269,6 +271,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/nodes/{node_id}/proof"),
     ("get", "/v1/nodes/{node_id}/pack"),
     ("get", "/v1/export"),
+    ("get", "/v1/backup"),
     ("get", "/v1/checkpoint"),
     ("get", "/v1/proofs/consistency"),
     ("get", "/v1/anchors"),

@@ -12,7 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         super::nodes::post_nodes, super::nodes::get_node, super::nodes::get_proof, super::nodes::get_checkpoint,
         super::nodes::get_consistency, super::anchors::list, super::anchors::latest, super::anchors::by_seq,
         super::anchors::create, super::vex::post_document, super::vex::post_consensus, super::vex::get_consensus,
-        super::export::get_export, super::export::get_pack,
+        super::export::get_export, super::export::get_pack, super::backup::get_backup,
         super::ops::liveness, super::ops::readiness, super::ops::status, super::ops::metrics, serve,
     ),
     components(schemas(super::error::ErrorBody, super::nodes::AppendResult, super::nodes::BatchResult, super::nodes::AppendResponse,
