@@ -168,6 +168,58 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
+    /// Appends records the ledger writes itself (never through [`Ledger::append`]) together
+    /// with the redactions they record, in one commit under the writer lock (SPEC.md §3.4;
+    /// `crate::retention`). `build` sees the committed state and returns, per redaction, the
+    /// redacted leaf and its `redaction/v1` node; it runs under the lock, so what it checked
+    /// still holds at the commit. Returns (redacted leaf, record leaf, record NodeId) in order.
+    pub(crate) fn commit_records(
+        &self,
+        build: impl FnOnce(&S::Snapshot) -> Result<Vec<(LeafIndex, Node)>, LedgerError>,
+    ) -> Result<Vec<(LeafIndex, LeafIndex, NodeId)>, LedgerError> {
+        let inner = &self.inner;
+        let mut w = lock(&inner.writer)?;
+        let snap = inner.shared.store.snapshot()?;
+        let records = build(&snap)?;
+        let mut frontier = w.clone();
+        let mut batch = Batch::default();
+        let mut out = Vec::with_capacity(records.len());
+        for (target, node) in records {
+            let id = node.id();
+            if snap.index_of(&id)?.is_some() {
+                return Err(LedgerError::OutOfRange(format!(
+                    "record {id} is already in the log"
+                )));
+            }
+            let index = frontier.size().next_index();
+            let stored = frontier
+                .push(id.leaf_hash())
+                .ok_or_else(|| LedgerError::OutOfRange("the log is full".into()))?;
+            batch.hashes.extend(stored);
+            batch.nodes.push(NewNode {
+                index,
+                id,
+                bytes: node.into_bytes(),
+            });
+            batch.redact.push(crate::store::Redact {
+                index: target,
+                record: index,
+            });
+            out.push((target, index, id));
+        }
+        drop(snap);
+        if out.is_empty() {
+            return Ok(out);
+        }
+        let size = frontier.size();
+        let text = self.sign_checkpoint(TreeHead::new(size, frontier.root()))?;
+        batch.tree_size = Some(size);
+        batch.checkpoints.push((size, text));
+        inner.shared.store.commit(batch)?;
+        *w = frontier;
+        Ok(out)
+    }
+
     /// The signing key (for pack manifests, `crate::pack`).
     pub(crate) fn signing_key(&self) -> &SecretKey {
         &self.inner.key
@@ -206,6 +258,16 @@ impl<S: Store> Ledger<S> {
         // queued, so a rejected one leaves the whole batch unappended.
         for (index, n) in nodes.iter().enumerate() {
             evl_sdk::bundle::check_node(n).map_err(|error| LedgerError::Bundle { index, error })?;
+            // SPEC.md §3.4: a log writes redaction records itself, in the commit that deletes
+            // the content; one appended by a client would claim a redaction that never happened.
+            if n.node_type() == evl_sdk::redaction::REDACTION_TYPE {
+                return Err(LedgerError::Rejected {
+                    index,
+                    error: evl_sdk::NodeError::Invalid(
+                        "redaction/v1 records are written only by the log's own redaction (`evl cleanup`)",
+                    ),
+                });
+            }
         }
         let inner = &self.inner;
         let mut q = lock(&inner.queue)?;

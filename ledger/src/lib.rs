@@ -15,6 +15,7 @@ mod ledger;
 pub mod pack;
 mod reader;
 pub mod recovery;
+pub mod retention;
 mod source;
 pub mod store;
 pub mod time;

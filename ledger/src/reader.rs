@@ -165,7 +165,7 @@ impl<S: Store> LedgerReader<S> {
     ) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
         let bytes = snap
             .node(index)?
-            .ok_or_else(|| LedgerError::NotFound(format!("node {id} has no content")))?;
+            .ok_or_else(|| crate::retention::missing_content(snap, id, index))?;
         // Never serve content that does not hash to its NodeId (SPEC.md §3.1 rule 3).
         if NodeId::of_canonical(&bytes) != *id {
             let i = index.get();

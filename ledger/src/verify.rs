@@ -2,7 +2,9 @@
 //!
 //! Checks, in order (full mode; quick mode samples step 1 and checks only the top levels in 2):
 //! 1. every node: canonical JSON, a valid node, its leaf hash equal to the stored leaf hash, and
-//!    the id → index map pointing back at it;
+//!    the id → index map pointing back at it; a leaf without content must be redacted by an
+//!    intact `redaction/v1` record, and every record must match what the store deleted
+//!    ([`Report::redactions`] lists them);
 //! 2. every stored interior hash equal to the hash of its two stored children;
 //! 3. the latest signed checkpoint and the one at every anchored size: signature under the trust
 //!    root and root equal to the stored tree;
@@ -15,6 +17,7 @@
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
 use crate::store::{Snapshot, SnapshotSource, Store};
+use evl_sdk::redaction::{REDACTION_TYPE, Redaction};
 use evl_sdk::{Digest, ErrorCode, LeafIndex, Node, NodeId, SignedCheckpoint, TreeSize, node_hash};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -42,7 +45,8 @@ pub const TOP_LEVELS: u32 = 12;
 /// One failure.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Failure {
-    /// What is damaged: `node`, `leaf_hash`, `hash`, `id_map`, `checkpoint`, `anchor`.
+    /// What is damaged: `node`, `leaf_hash`, `hash`, `id_map`, `checkpoint`, `anchor`, or
+    /// `redaction` (a record that does not match what the store deleted, SPEC.md §3.4).
     pub what: &'static str,
     /// The leaf index, for `node`, `leaf_hash` and `id_map`.
     pub leaf_index: Option<u64>,
@@ -77,6 +81,27 @@ pub struct Report {
     /// the NodeId the tree commits to there (code `CORRUPTED`; the message names the record).
     /// Reported, not failed: see docs/design.md, recovery.
     pub recorded: Vec<Failure>,
+    /// Leaves whose content the log redacted, each with its intact `redaction/v1` record
+    /// (SPEC.md §3.4): reported, not failed. Content missing without such a record is a `node`
+    /// failure.
+    pub redactions: Vec<RedactionEntry>,
+}
+
+/// A redaction found by verification.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RedactionEntry {
+    /// The redacted leaf.
+    pub leaf_index: u64,
+    /// The NodeId the tree holds there.
+    pub id: NodeId,
+    /// The `redaction/v1` record's NodeId.
+    pub record: NodeId,
+    /// The record's leaf index.
+    pub record_index: u64,
+    /// When the content was deleted (the record's `time`).
+    pub time: evl_sdk::Timestamp,
+    /// The record's `policy`.
+    pub policy: String,
 }
 
 impl Report {
@@ -115,6 +140,7 @@ pub fn verify<S: Store>(
         anchors_verified: 0,
         failures: Vec::new(),
         recorded: Vec::new(),
+        redactions: Vec::new(),
     };
     // Step 1: nodes against stored leaf hashes. `suspects` are leaves whose content and stored
     // leaf hash disagree; step 2 decides which of the two is damaged.
@@ -132,8 +158,14 @@ pub fn verify<S: Store>(
             true
         })?;
         let mut err = None;
+        let sampled = |i: u64| (i % stride) == (n / 2) % stride;
+        // Sampled leaves without content (a redaction, or a loss), and sampled redaction records.
+        let (mut gaps, mut records) = (Vec::new(), Vec::new());
+        let mut next = start;
         snap.scan_nodes(start, end, &mut |i, bytes| {
-            if (i % stride) != (n / 2) % stride {
+            gaps.extend((next..i).filter(|j| sampled(*j)));
+            next = i + 1;
+            if !sampled(i) {
                 return true;
             }
             report.nodes_checked += 1;
@@ -148,7 +180,10 @@ pub fn verify<S: Store>(
                     format!("stored content is not a valid node: {e}"),
                 )),
                 Ok(_) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
-                Ok(_) => match snap.index_of(&id) {
+                Ok(node) => match snap.index_of(&id) {
+                    Ok(Some(j)) if j.get() == i && node.node_type() == REDACTION_TYPE => {
+                        records.push((i, node))
+                    }
                     Ok(Some(j)) if j.get() == i => {}
                     Ok(other) => report.failures.push(leaf_failure(
                         "id_map",
@@ -167,6 +202,8 @@ pub fn verify<S: Store>(
         if let Some(e) = err {
             return Err(e.into());
         }
+        gaps.extend((next..end).filter(|j| sampled(*j)));
+        check_redactions(&snap, &gaps, &records, &mut report)?;
         progress(end, n);
         start = end;
     }
@@ -337,4 +374,85 @@ pub fn verify<S: Store>(
         .failures
         .sort_by_key(|f| (f.leaf_index.unwrap_or(u64::MAX), f.position));
     Ok(report)
+}
+
+/// Leaves without content (`gaps`) must each be redacted by an intact record; records
+/// (`records`: leaf, node of type `redaction/v1`) must each have deleted the content they name and
+/// be the store's record for it (SPEC.md §3.4; docs/design.md, integrity verification).
+fn check_redactions<Sn: Snapshot>(
+    snap: &Sn,
+    gaps: &[u64],
+    records: &[(u64, Node)],
+    report: &mut Report,
+) -> Result<(), LedgerError> {
+    for &i in gaps {
+        let Some(index) = LeafIndex::new(i) else { continue };
+        match crate::retention::redaction_at(snap, index) {
+            Ok(Some(r)) => report.redactions.push(RedactionEntry {
+                leaf_index: i,
+                id: r.redaction.redacted(),
+                record: r.record_id,
+                record_index: r.record_index.get(),
+                time: r.redaction.time(),
+                policy: r.redaction.policy().to_owned(),
+            }),
+            Ok(None) => report.failures.push(leaf_failure(
+                "node",
+                i,
+                ErrorCode::NodeIdMismatch,
+                "the leaf has no stored content and no redaction/v1 record: content is lost".into(),
+            )),
+            Err(LedgerError::Integrity { code, message }) => {
+                report.failures.push(leaf_failure("redaction", i, code, message));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for (j, node) in records {
+        let fail = |code: ErrorCode, m: String| {
+            leaf_failure(
+                "redaction",
+                *j,
+                code,
+                format!("the redaction/v1 record at leaf {j} {m}"),
+            )
+        };
+        let r = match Redaction::from_node(node) {
+            Ok(r) => r,
+            Err(e) => {
+                report.failures.push(fail(e.code(), format!("is not valid: {e}")));
+                continue;
+            }
+        };
+        let t = r.leaf_index();
+        let Some(target) = LeafIndex::new(t).filter(|_| t < *j) else {
+            report.failures.push(fail(
+                ErrorCode::NodeIdMismatch,
+                format!("names leaf {t}, which is not before it"),
+            ));
+            continue;
+        };
+        if snap.hash(0, t)? != Some(r.redacted().leaf_hash()) {
+            report.failures.push(fail(
+                ErrorCode::NodeIdMismatch,
+                format!(
+                    "names {} at leaf {t}, where the tree holds another NodeId",
+                    r.redacted()
+                ),
+            ));
+        } else if snap.node(target)?.is_some() {
+            report.failures.push(fail(
+                ErrorCode::NodeIdMismatch,
+                format!("names leaf {t}, whose content is stored (again)"),
+            ));
+        } else if snap.redaction(target)?.map(LeafIndex::get) != Some(*j) {
+            report.failures.push(fail(
+                ErrorCode::NodeIdMismatch,
+                format!(
+                    "names leaf {t}, which the store records as redacted by another record or not at all"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -108,6 +108,10 @@ codes! {
     /// A node's stored content is damaged and the log has recorded it in a `corruption/v1` node
     /// (SPEC.md §3.5); the message names that node. Reads of the content fail with this code.
     Corrupted => "CORRUPTED",
+    /// A node's content was deleted by the log and the deletion recorded in a `redaction/v1` node
+    /// (SPEC.md §3.4); the message names that node. The node's leaf and every proof remain; reads
+    /// of the content fail with this code.
+    Redacted => "REDACTED",
 }
 
 impl fmt::Display for ErrorCode {

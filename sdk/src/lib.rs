@@ -44,6 +44,7 @@ pub mod note;
 pub mod pack;
 pub mod proof;
 pub mod receipt;
+pub mod redaction;
 pub mod time;
 pub mod tlog_proof;
 pub mod tree;

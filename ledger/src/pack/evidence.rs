@@ -65,7 +65,7 @@ impl<S: Store> Ledger<S> {
                 .ok_or_else(|| LedgerError::NotFound(format!("node {id} is not in this log")))?;
             let bytes = snap
                 .node(index)?
-                .ok_or_else(|| LedgerError::NotFound(format!("node {id} has no stored content")))?;
+                .ok_or_else(|| crate::retention::missing_content(&snap, &id, index))?;
             if req.include_deps {
                 let node = Node::from_canonical(&bytes).map_err(|e| LedgerError::Integrity {
                     code: e.code(),

@@ -78,12 +78,16 @@ pub(super) fn read_chunk<Sn: Snapshot>(
     let mut next = start;
     let mut fault: Option<LedgerError> = None;
     snap.scan_nodes(start, limit, &mut |i, bytes| {
-        if i != next {
-            fault = Some(LedgerError::Integrity {
-                code: evl_sdk::ErrorCode::PackIncomplete,
-                message: format!("leaf {next} has no stored content; an export needs every node"),
-            });
-            return false;
+        // Leaves before `i` have no content: each must be redacted (listed with its record).
+        while next < i {
+            match redacted_line(snap, next) {
+                Ok(line) => push_line(&mut listing, &line),
+                Err(e) => {
+                    fault = Some(e);
+                    return false;
+                }
+            }
+            next += 1;
         }
         let node_type = match serde_json::from_slice::<TypeOnly>(bytes) {
             Ok(t) => t.node_type.into_owned(),
@@ -98,28 +102,58 @@ pub(super) fn read_chunk<Sn: Snapshot>(
         let line = ListingLine {
             id: NodeId::of_canonical(bytes),
             node_type,
+            redacted: None,
         };
         if includes(&line.node_type) {
             nodes.extend_from_slice(bytes);
             nodes.push(b'\n');
         }
-        listing.extend_from_slice(&line.to_bytes());
-        listing.push(b'\n');
+        push_line(&mut listing, &line);
         next = i + 1;
         nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES
     })?;
     if let Some(e) = fault {
         return Err(e);
     }
-    if next == start
-        || (next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES)
-    {
+    // The scan ended before `limit` without filling the chunk: the leaves after the last stored
+    // node have no content either.
+    while next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES {
+        push_line(&mut listing, &redacted_line(snap, next)?);
+        next += 1;
+    }
+    if next == start {
         return Err(LedgerError::Integrity {
             code: evl_sdk::ErrorCode::PackIncomplete,
             message: format!("leaf {next} has no stored content; an export needs every node"),
         });
     }
     Ok(Chunk { next, listing, nodes })
+}
+
+fn push_line(listing: &mut Vec<u8>, line: &ListingLine) {
+    listing.extend_from_slice(&line.to_bytes());
+    listing.push(b'\n');
+}
+
+/// The listing line of leaf `index`, which has no stored content: its NodeId and type from its
+/// `redaction/v1` record, which it names (SPEC.md §9.4 rule 3). Content missing without a record
+/// is `PACK_INCOMPLETE`: an export never hides a loss.
+fn redacted_line<Sn: Snapshot>(snap: &Sn, index: u64) -> Result<ListingLine, LedgerError> {
+    let record = match evl_sdk::LeafIndex::new(index) {
+        Some(i) => crate::retention::redaction_at(snap, i)?,
+        None => None,
+    };
+    let r = record.ok_or_else(|| LedgerError::Integrity {
+        code: evl_sdk::ErrorCode::PackIncomplete,
+        message: format!(
+            "leaf {index} has no stored content and no redaction record; an export needs every node (run `evl verify --mode full`)"
+        ),
+    })?;
+    Ok(ListingLine {
+        id: r.redaction.redacted(),
+        node_type: r.redaction.redacted_type().to_owned(),
+        redacted: Some(r.record_id),
+    })
 }
 
 impl<Sn: Snapshot> RangeEntries<'_, Sn> {

@@ -8,8 +8,12 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 struct State {
     size: u64,
+    /// Canonical bytes by leaf index; empty = no content (redacted, or lost in a test), since no
+    /// node is empty.
     nodes: Vec<Vec<u8>>,
     ids: HashMap<NodeId, u64>,
+    /// Redacted leaf → its record's leaf.
+    redactions: BTreeMap<u64, u64>,
     hashes: HashMap<(u32, u64), Digest>,
     checkpoints: BTreeMap<u64, String>,
     anchors: BTreeMap<u64, Vec<u8>>,
@@ -55,7 +59,13 @@ impl Snapshot for MemorySnapshot {
         if index.get() >= self.size {
             return Ok(None);
         }
-        Ok(self.store.read()?.nodes.get(index.get() as usize).cloned())
+        Ok(self
+            .store
+            .read()?
+            .nodes
+            .get(index.get() as usize)
+            .filter(|b| !b.is_empty())
+            .cloned())
     }
     fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
         Ok(self
@@ -105,6 +115,7 @@ impl Snapshot for MemorySnapshot {
         let s = self.store.read()?;
         for i in from..to.min(self.size) {
             if let Some(n) = s.nodes.get(i as usize)
+                && !n.is_empty()
                 && !f(i, n)
             {
                 break;
@@ -128,6 +139,17 @@ impl Snapshot for MemorySnapshot {
             }
         }
         Ok(())
+    }
+    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
+        if index.get() >= self.size {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .read()?
+            .redactions
+            .get(&index.get())
+            .and_then(|r| LeafIndex::new(*r)))
     }
     fn scan_hashes(
         &self,
@@ -169,12 +191,24 @@ impl Store for MemoryStore {
                 )));
             }
         }
+        batch.check_redactions(s.nodes.len() as u64)?;
+        for r in &batch.redact {
+            if s.nodes.get(r.index.get() as usize).is_none_or(Vec::is_empty) {
+                return Err(StoreError(format!("leaf {} has no content to redact", r.index)));
+            }
+        }
         for n in batch.nodes {
             s.ids.insert(n.id, n.index.get());
             s.nodes.push(n.bytes);
         }
         for h in batch.hashes {
             s.hashes.insert((h.level, h.index), h.hash);
+        }
+        for r in batch.redact {
+            if let Some(n) = s.nodes.get_mut(r.index.get() as usize) {
+                *n = Vec::new();
+            }
+            s.redactions.insert(r.index.get(), r.record.get());
         }
         if let Some(size) = batch.tree_size {
             s.size = size.get();

@@ -7,8 +7,13 @@
 //!   (the redb backend commits with `Durability::Immediate` and quick-repair: a two-phase commit,
 //!   two fdatasyncs). Nothing is acknowledged before that.
 //! - **Append-only**: a node, hash, checkpoint or anchor, once committed, is never changed by
-//!   `commit`; batches only add. The one exception is [`Store::repair`], which puts back damaged
-//!   entries below the committed tree size (its doc comment is its contract).
+//!   `commit`; batches only add. Two exceptions: [`Store::repair`], which puts back damaged
+//!   entries below the committed tree size (its doc comment is its contract), and redaction
+//!   ([`Batch::redact`]), which deletes the content of committed nodes, and nothing else, in the
+//!   same commit that appends their `redaction/v1` records (SPEC.md §3.4). A redacted node keeps
+//!   its leaf index, its id-map entry and every stored hash, so every root, checkpoint and proof
+//!   is unchanged; `node` returns `Ok(None)` for it and [`Snapshot::redaction`] names its record.
+//!   Snapshots taken before a redaction may still return the content (redb) or not (memory).
 //! - **Snapshots**: a [`Snapshot`] sees one committed state; later commits do not change what it
 //!   returns for entries below its `tree_size`.
 //! - **Not found** is `Ok(None)`, never an error; errors mean the store itself failed.
@@ -43,7 +48,16 @@ pub struct NewNode {
     pub bytes: Vec<u8>,
 }
 
-/// Everything one commit adds.
+/// A node whose content a batch deletes (redaction, SPEC.md §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Redact {
+    /// The redacted node's leaf index: below the tree size before the batch, content present.
+    pub index: LeafIndex,
+    /// The leaf index of its `redaction/v1` record: one of the same batch's new nodes.
+    pub record: LeafIndex,
+}
+
+/// Everything one commit adds (and, for redactions, deletes).
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     /// New nodes, in index order, continuing the tree.
@@ -58,6 +72,42 @@ pub struct Batch {
     pub anchors: Vec<(u64, Vec<u8>)>,
     /// Metadata entries to set.
     pub meta: Vec<(String, Vec<u8>)>,
+    /// Nodes whose content this commit deletes, each with its record among `nodes`. `commit`
+    /// fails and writes nothing if a redacted index is at or beyond the stored tree size, has
+    /// no content (already redacted), appears twice, or names a record that is not one of this
+    /// batch's nodes. The ledger checks the rest (the record is the node's `redaction/v1`).
+    pub redact: Vec<Redact>,
+}
+
+impl Batch {
+    /// `Err` unless the redactions fit the module contract for a log of `size` leaves before
+    /// this batch (content presence is the backend's check).
+    pub fn check_redactions(&self, size: u64) -> Result<(), StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        // The batch's nodes continue the log at consecutive indices (checked by `commit`).
+        let new = match (self.nodes.first(), self.nodes.last()) {
+            (Some(a), Some(b)) => a.index..=b.index,
+            _ => {
+                return if self.redact.is_empty() {
+                    Ok(())
+                } else {
+                    Err(StoreError(
+                        "a redaction needs its record in the same batch".into(),
+                    ))
+                };
+            }
+        };
+        for r in &self.redact {
+            let is_new = new.contains(&r.record);
+            if r.index.get() >= size || !is_new || !seen.insert(r.index) {
+                return Err(StoreError(format!(
+                    "redaction of leaf {} (record at leaf {}) does not fit this batch: the leaf must be committed and redacted once, the record new in the batch",
+                    r.index, r.record
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Entries that [`Store::repair`] rewrites in place.
@@ -156,6 +206,9 @@ pub trait Snapshot {
         }
         Ok(())
     }
+    /// The leaf index of the `redaction/v1` record of the node at `index`, if its content was
+    /// redacted ([`Batch::redact`]); `Ok(None)` otherwise, or at or beyond `tree_size`.
+    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError>;
     /// Calls `f` for the stored hashes of one level with index in `from..to`, in index order.
     fn scan_hashes(
         &self,

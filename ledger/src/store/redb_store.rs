@@ -5,6 +5,7 @@ use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
     Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
 };
+use redb::{Key, TableHandle, Value};
 use std::path::{Path, PathBuf};
 
 /// Leaf index → canonical node bytes.
@@ -17,8 +18,18 @@ const HASHES: TableDefinition<u128, &[u8; 32]> = TableDefinition::new("hashes");
 const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 /// Anchor sequence number → DSSE envelope JSON.
 const ANCHORS: TableDefinition<u64, &[u8]> = TableDefinition::new("anchors");
-/// Metadata: `tree_size` (u64 BE), `origin`, `trust_root`, `format`.
+/// Metadata: `tree_size` (u64 BE), `origin`, `trust_root`, `format`, `reclaim_pending`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Redacted leaf index → leaf index of its `redaction/v1` record (SPEC.md §3.4).
+const REDACTIONS: TableDefinition<u64, u64> = TableDefinition::new("redactions");
+
+/// The meta key a commit with redactions sets and [`RedbStore::reclaim`] clears: the file may
+/// still hold redacted bytes in freed pages (docs/design.md, space reclamation).
+pub const META_RECLAIM_PENDING: &str = "reclaim_pending";
+
+/// Entries [`RedbStore::reclaim`] copies per transaction. Rationale: bounds the dirty pages of
+/// one transaction (≈ 64 MiB of 1 KiB nodes) so a rebuild runs in flat memory at any size.
+const RECLAIM_CHUNK: u64 = 65_536;
 
 /// redb page cache. redb's default is 1 GiB; 64 MiB keeps the process within the 300 MB RSS
 /// budget at 10 M nodes while holding the upper tree levels and the id-map's inner pages hot.
@@ -56,6 +67,7 @@ impl RedbStore {
             txn.open_table(CHECKPOINTS).map_err(e)?;
             txn.open_table(ANCHORS).map_err(e)?;
             txn.open_table(META).map_err(e)?;
+            txn.open_table(REDACTIONS).map_err(e)?;
         }
         txn.commit().map_err(e)?;
         Ok(Self {
@@ -187,6 +199,7 @@ pub struct RedbSnapshot {
     checkpoints: ReadOnlyTable<u64, &'static str>,
     anchors: ReadOnlyTable<u64, &'static [u8]>,
     meta: ReadOnlyTable<&'static str, &'static [u8]>,
+    redactions: ReadOnlyTable<u64, u64>,
     size: u64,
 }
 
@@ -292,6 +305,16 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(())
     }
+    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
+        if index.get() >= self.size {
+            return Ok(None);
+        }
+        Ok(self
+            .redactions
+            .get(index.get())
+            .map_err(e)?
+            .and_then(|g| LeafIndex::new(g.value())))
+    }
     fn scan_hashes(
         &self,
         level: u32,
@@ -346,6 +369,7 @@ impl Store for RedbStore {
             hashes: txn.open_table(HASHES).map_err(e)?,
             checkpoints: txn.open_table(CHECKPOINTS).map_err(e)?,
             anchors: txn.open_table(ANCHORS).map_err(e)?,
+            redactions: txn.open_table(REDACTIONS).map_err(e)?,
             meta,
             size,
             _txn: txn,
@@ -375,11 +399,24 @@ impl Store for RedbStore {
                     )));
                 }
             }
+            batch.check_redactions(size)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             let mut ids = txn.open_table(IDS).map_err(e)?;
             for n in &batch.nodes {
                 nodes.insert(n.index.get(), n.bytes.as_slice()).map_err(e)?;
                 ids.insert(n.id.digest().as_bytes(), n.index.get()).map_err(e)?;
+            }
+            // Redaction: the content goes, the id map and hashes stay (module contract). An
+            // error here drops the transaction, so nothing of the batch is written.
+            let mut redactions = txn.open_table(REDACTIONS).map_err(e)?;
+            for r in &batch.redact {
+                if nodes.remove(r.index.get()).map_err(e)?.is_none() {
+                    return Err(StoreError(format!("leaf {} has no content to redact", r.index)));
+                }
+                redactions.insert(r.index.get(), r.record.get()).map_err(e)?;
+            }
+            if !batch.redact.is_empty() {
+                meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
             }
             let mut hashes = txn.open_table(HASHES).map_err(e)?;
             for h in &batch.hashes {
@@ -445,5 +482,152 @@ impl Store for RedbStore {
         }
         // Durability::Immediate, as `commit`.
         txn.commit().map_err(e)
+    }
+}
+
+/// What [`RedbStore::reclaim`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Reclaimed {
+    /// Size of the store file before.
+    pub bytes_before: u64,
+    /// Size of the store file after.
+    pub bytes_after: u64,
+}
+
+impl RedbStore {
+    /// Whether a commit redacted content since the file was last rebuilt by
+    /// [`RedbStore::reclaim`]: until then, freed pages may still hold the redacted bytes.
+    pub fn reclaim_pending(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(e)?;
+        let meta = txn.open_table(META).map_err(e)?;
+        Ok(meta.get(META_RECLAIM_PENDING).map_err(e)?.is_some())
+    }
+
+    /// Rewrites the store file at `path` so that it holds only live entries: redacted content is
+    /// then gone from the file, not merely unreachable, and the file shrinks (docs/design.md,
+    /// space reclamation).
+    ///
+    /// redb's `compact()` alone is not enough: it moves pages and truncates the file but does not
+    /// overwrite freed pages, and redacted bytes were measured to survive it. So every table is
+    /// copied into a fresh file next to the store (`<name>.reclaim`, which never held the deleted
+    /// bytes), that file is made durable and compacted, then renamed over `path`, and the
+    /// directory is synced. The old file is held open (and so locked against other processes)
+    /// until the rename is done; a crash leaves either the old file or the new one, both complete,
+    /// plus at worst a stale `.reclaim` file that the next run removes. Refuses, and changes
+    /// nothing, if the file holds a table this code does not know (copying would drop it).
+    /// No other handle may have the store open: the caller closes its own first.
+    pub fn reclaim(path: &Path) -> Result<Reclaimed, StoreError> {
+        let bytes_before = std::fs::metadata(path).map_err(e)?.len();
+        let src = Database::builder()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .open(path)
+            .map_err(e)?;
+        let read = src.begin_read().map_err(e)?;
+        let known = [
+            NODES.name(),
+            IDS.name(),
+            HASHES.name(),
+            CHECKPOINTS.name(),
+            ANCHORS.name(),
+            META.name(),
+            REDACTIONS.name(),
+        ];
+        for t in read.list_tables().map_err(e)? {
+            if !known.contains(&t.name()) {
+                return Err(StoreError(format!(
+                    "table {:?} is unknown to this version; not rebuilding the store (it would be lost)",
+                    t.name()
+                )));
+            }
+        }
+        if read.list_multimap_tables().map_err(e)?.next().is_some() {
+            return Err(StoreError(
+                "the store holds a multimap table unknown to this version; not rebuilding it".into(),
+            ));
+        }
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| StoreError(format!("{} is not a file path", path.display())))?;
+        let mut tmp_name = file_name.to_os_string();
+        tmp_name.push(".reclaim");
+        let tmp = path.with_file_name(tmp_name);
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).map_err(e)?;
+        }
+        let copied = (|| {
+            let mut dst = Database::builder()
+                .set_cache_size(REDB_CACHE_BYTES)
+                .create(&tmp)
+                .map_err(e)?;
+            copy_table(&read, &dst, NODES)?;
+            copy_table(&read, &dst, IDS)?;
+            copy_table(&read, &dst, HASHES)?;
+            copy_table(&read, &dst, CHECKPOINTS)?;
+            copy_table(&read, &dst, ANCHORS)?;
+            copy_table(&read, &dst, REDACTIONS)?;
+            copy_table(&read, &dst, META)?;
+            // The copy holds no redacted bytes: clear the flag, and make every chunk durable.
+            let mut txn = dst.begin_write().map_err(e)?;
+            txn.set_quick_repair(true);
+            txn.open_table(META)
+                .map_err(e)?
+                .remove(META_RECLAIM_PENDING)
+                .map_err(e)?;
+            txn.commit().map_err(e)?;
+            // Compacting the fresh file is safe (it never held the deleted bytes) and shrinks it
+            // further: a copy made in chunks leaves partly filled pages.
+            while dst.compact().map_err(e)? {}
+            drop(dst);
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(e)
+        })();
+        if let Err(err) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err);
+        }
+        drop(read);
+        // Still holding `src` (and its lock): no other process opens the old file meanwhile.
+        std::fs::rename(&tmp, path).map_err(e)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(e)?;
+        }
+        drop(src);
+        let bytes_after = std::fs::metadata(path).map_err(e)?.len();
+        Ok(Reclaimed {
+            bytes_before,
+            bytes_after,
+        })
+    }
+}
+
+/// Copies table `def` from `src` into `dst`, [`RECLAIM_CHUNK`] entries per transaction; the
+/// chunks are not durable until a later durable commit (redb `Durability::None`).
+fn copy_table<K: Key + 'static, V: Value + 'static>(
+    src: &ReadTransaction,
+    dst: &Database,
+    def: TableDefinition<K, V>,
+) -> Result<(), StoreError> {
+    let table = src.open_table(def).map_err(e)?;
+    let mut rows = table.iter().map_err(e)?;
+    loop {
+        let mut txn = dst.begin_write().map_err(e)?;
+        txn.set_durability(Durability::None).map_err(e)?;
+        let mut more = false;
+        {
+            let mut out = txn.open_table(def).map_err(e)?;
+            let mut n = 0;
+            for row in rows.by_ref() {
+                let (k, v) = row.map_err(e)?;
+                out.insert(k.value(), v.value()).map_err(e)?;
+                n += 1;
+                if n == RECLAIM_CHUNK {
+                    more = true;
+                    break;
+                }
+            }
+        }
+        txn.commit().map_err(e)?;
+        if !more {
+            return Ok(());
+        }
     }
 }

@@ -207,3 +207,222 @@ fn redb_store_survives_reopen() {
         f.root()
     );
 }
+
+/// Redaction (`Batch::redact`, the module contract's exception): every backend runs it on a fresh
+/// store.
+pub(crate) fn redaction_suite<S: Store>(store: &S) {
+    use super::Redact;
+    let leaf = |i: u64| LeafIndex::new(i).unwrap();
+    let mut f = Frontier::new();
+    store.commit(batch(&mut f, 0, 6)).unwrap();
+    let before = store.snapshot().unwrap();
+    let root6 = f.root();
+
+    // The record must be new in the same batch; the leaf must be committed, present, once.
+    let mut g = f.clone();
+    let mut b = batch(&mut g, 6, 1); // record at leaf 6
+    for bad in [
+        vec![Redact {
+            index: leaf(6),
+            record: leaf(6),
+        }], // not committed before the batch
+        vec![Redact {
+            index: leaf(1),
+            record: leaf(2),
+        }], // record not in the batch
+        vec![
+            Redact {
+                index: leaf(1),
+                record: leaf(6),
+            },
+            Redact {
+                index: leaf(1),
+                record: leaf(6),
+            },
+        ],
+    ] {
+        b.redact = bad;
+        assert!(store.commit(b.clone()).is_err());
+        let s = store.snapshot().unwrap();
+        assert_eq!(s.tree_size().unwrap().get(), 6, "nothing written");
+        assert_eq!(
+            s.node(leaf(1)).unwrap().unwrap(),
+            node(1).bytes(),
+            "nothing written"
+        );
+    }
+    assert!(
+        store
+            .commit(Batch {
+                redact: vec![Redact {
+                    index: leaf(1),
+                    record: leaf(1)
+                }],
+                ..Batch::default()
+            })
+            .is_err(),
+        "no record without a node"
+    );
+
+    b.redact = vec![
+        Redact {
+            index: leaf(1),
+            record: leaf(6),
+        },
+        Redact {
+            index: leaf(4),
+            record: leaf(6),
+        },
+    ];
+    store.commit(b.clone()).unwrap();
+    let s = store.snapshot().unwrap();
+    assert_eq!(s.tree_size().unwrap().get(), 7);
+    for i in [1, 4] {
+        assert_eq!(s.node(leaf(i)).unwrap(), None, "content gone");
+        assert_eq!(s.redaction(leaf(i)).unwrap(), Some(leaf(6)));
+        assert_eq!(s.index_of(&node(i).id()).unwrap(), Some(leaf(i)), "id map kept");
+        assert_eq!(
+            s.hash(0, i).unwrap(),
+            Some(node(i).id().leaf_hash()),
+            "leaf hash kept"
+        );
+    }
+    assert_eq!(s.redaction(leaf(0)).unwrap(), None);
+    assert_eq!(s.redaction(leaf(60)).unwrap(), None, "beyond the tree");
+    assert_eq!(s.node(leaf(0)).unwrap().unwrap(), node(0).bytes());
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&s), TreeSize::new(6).unwrap()).unwrap(),
+        root6,
+        "roots unchanged"
+    );
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&s), TreeSize::new(7).unwrap()).unwrap(),
+        g.root()
+    );
+    let mut seen = Vec::new();
+    s.scan_nodes(0, 7, &mut |i, _| {
+        seen.push(i);
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, vec![0, 2, 3, 5, 6], "scans skip redacted leaves");
+    // The old snapshot still answers for its tree (redb: with the content; memory: without).
+    assert_eq!(before.tree_size().unwrap().get(), 6);
+
+    // Redacting again fails: no content.
+    let mut h = g.clone();
+    let mut again = batch(&mut h, 7, 1);
+    again.redact = vec![Redact {
+        index: leaf(1),
+        record: leaf(7),
+    }];
+    assert!(store.commit(again).is_err());
+    assert_eq!(store.snapshot().unwrap().tree_size().unwrap().get(), 7);
+}
+
+#[test]
+fn memory_store_passes_the_redaction_suite() {
+    redaction_suite(&super::memory::MemoryStore::new());
+}
+
+#[test]
+fn redb_store_passes_the_redaction_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    redaction_suite(&super::redb_store::RedbStore::open(&dir.path().join("s.redb")).unwrap());
+}
+
+/// The numbers `i` for which `SECRET-<i, 6 digits>` occurs in the file at `path` (one pass).
+fn secrets_in(path: &std::path::Path) -> std::collections::BTreeSet<u64> {
+    let data = std::fs::read(path).unwrap();
+    let tag = b"SECRET-";
+    (0..data.len().saturating_sub(tag.len() + 6))
+        .filter(|&k| &data[k..k + tag.len()] == tag)
+        .filter_map(|k| {
+            std::str::from_utf8(&data[k + tag.len()..k + tag.len() + 6])
+                .ok()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// The measurement behind `RedbStore::reclaim` (docs/design.md, space reclamation): after a
+/// redaction commit, the deleted bytes are still in the file; redb's `compact()` leaves some of
+/// them in freed pages; a rebuild leaves none, and the file shrinks.
+#[test]
+fn redb_reclaim_removes_redacted_bytes_and_shrinks_the_file() {
+    use super::Redact;
+    use super::redb_store::{Reclaimed, RedbStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let secret = |i: u64| format!("SECRET-{i:06}-{}", "x".repeat(200));
+    let n = 4000u64;
+    let mut f = Frontier::new();
+    let store = RedbStore::open(&path).unwrap();
+    let nodes: Vec<Node> = (0..n)
+        .map(|i| Node::from_json(format!(r#"{{"type":"x-test","s":"{}"}}"#, secret(i)).as_bytes()).unwrap())
+        .collect();
+    for chunk in nodes.chunks(500) {
+        let mut b = Batch::default();
+        for nd in chunk {
+            let index = f.size().next_index();
+            b.hashes.extend(f.push(nd.id().leaf_hash()).unwrap());
+            b.nodes.push(NewNode {
+                index,
+                id: nd.id(),
+                bytes: nd.bytes().to_vec(),
+            });
+        }
+        b.tree_size = Some(f.size());
+        store.commit(b).unwrap();
+    }
+    // Redact every other node, one record node for all of them.
+    let record = Node::from_json(br#"{"type":"x-record"}"#).unwrap();
+    let mut b = Batch::default();
+    let ri = f.size().next_index();
+    b.hashes.extend(f.push(record.id().leaf_hash()).unwrap());
+    b.nodes.push(NewNode {
+        index: ri,
+        id: record.id(),
+        bytes: record.bytes().to_vec(),
+    });
+    b.tree_size = Some(f.size());
+    let targets: Vec<u64> = (0..n).step_by(2).collect();
+    b.redact = targets
+        .iter()
+        .map(|i| Redact {
+            index: LeafIndex::new(*i).unwrap(),
+            record: ri,
+        })
+        .collect();
+    store.commit(b).unwrap();
+    assert!(store.reclaim_pending().unwrap());
+    let root = f.root();
+    drop(store);
+    let left = |p: &std::path::Path| {
+        let found = secrets_in(p);
+        targets.iter().filter(|i| found.contains(i)).count()
+    };
+    assert!(
+        left(&path) > 0,
+        "a redaction commit alone leaves the bytes in the file"
+    );
+
+    let Reclaimed {
+        bytes_before,
+        bytes_after,
+    } = RedbStore::reclaim(&path).unwrap();
+    assert!(bytes_after < bytes_before, "{bytes_after} < {bytes_before}");
+    assert_eq!(left(&path), 0, "no redacted byte string remains in the file");
+    assert!(!dir.path().join("s.redb.reclaim").exists());
+    let store = RedbStore::open(&path).unwrap();
+    assert!(!store.reclaim_pending().unwrap());
+    let s = store.snapshot().unwrap();
+    assert_eq!(evl_sdk::root(&super::SnapshotSource(&s), f.size()).unwrap(), root);
+    for i in [0, 1, 2, 3, n - 1] {
+        let kept = s.node(LeafIndex::new(i).unwrap()).unwrap();
+        assert_eq!(kept.is_some(), i % 2 == 1, "leaf {i}");
+        assert_eq!(s.index_of(&nodes[i as usize].id()).unwrap(), LeafIndex::new(i));
+    }
+    assert_eq!(s.redaction(LeafIndex::new(0).unwrap()).unwrap(), Some(ri));
+}

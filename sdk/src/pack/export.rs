@@ -134,15 +134,20 @@ impl FrontierFile {
     }
 }
 
-/// One line of a leaf listing (SPEC.md §9.4 rule 3): a leaf's NodeId and its node's type.
+/// One line of a leaf listing (SPEC.md §9.4 rule 3): a leaf's NodeId and its node's type, and
+/// for a leaf whose content the log has redacted, the NodeId of the `redaction/v1` record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListingLine {
     /// The leaf's NodeId.
     pub id: NodeId,
-    /// The node's `type`.
+    /// The node's `type` (for a redacted leaf, the record's `redacted_type`).
     #[serde(rename = "type")]
     pub node_type: String,
+    /// The `redaction/v1` record of a leaf whose content the log deleted (SPEC.md §3.4): the
+    /// export carries no node for it. Absent otherwise (never `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<NodeId>,
 }
 
 impl ListingLine {
@@ -150,6 +155,16 @@ impl ListingLine {
     pub fn to_bytes(&self) -> Vec<u8> {
         // Strings only: serialization cannot fail.
         serde_jcs::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses one canonical listing line (SPEC.md §9.4 rule 3); `Err` says why not.
+    pub fn parse(line: &[u8]) -> Result<Self, String> {
+        let v = crate::jcs::parse_canonical(line).map_err(|e| e.to_string())?;
+        // serde maps `null` onto `None`; the format has no `null` here.
+        if v.get("redacted").is_some_and(serde_json::Value::is_null) {
+            return Err("redacted is a NodeId, never null".into());
+        }
+        serde_json::from_value(v).map_err(|e| e.to_string())
     }
 }
 

@@ -93,6 +93,9 @@ pub struct ExportReport {
     pub included: u64,
     /// Leaves left out by the filter (their types are listed, covered by the signed manifest).
     pub omitted: u64,
+    /// Leaves whose content the log had redacted: listed with their `redaction/v1` record's
+    /// NodeId and no node (SPEC.md §9.4 rule 3). `leaves` = `included` + `omitted` + `redacted`.
+    pub redacted: u64,
     /// The export this one continues, if a delta.
     pub prev_export: Option<NodeId>,
 }

@@ -55,6 +55,8 @@ struct ExportState {
     pending: VecDeque<(u64, ListingLine)>,
     included: u64,
     omitted: u64,
+    /// Leaves listed as redacted (§9.4 rule 3): no node, neither included nor omitted.
+    redacted: u64,
 }
 
 fn malformed(path: &str, m: impl Into<String>) -> PackError {
@@ -218,6 +220,7 @@ impl PackVerifier {
             pending: VecDeque::new(),
             included: 0,
             omitted: 0,
+            redacted: 0,
         });
         Ok(())
     }
@@ -236,6 +239,7 @@ impl PackVerifier {
             pending: VecDeque::new(),
             included: 0,
             omitted: 0,
+            redacted: 0,
         });
         self.bk = Some(bk);
         Ok(())
@@ -658,10 +662,7 @@ impl ExportState {
             if count > export::MAX_CHUNK_LEAVES {
                 return Err(malformed(path, "more than MAX_CHUNK_LEAVES lines"));
             }
-            let v = crate::jcs::parse_canonical(line)
-                .map_err(|e| malformed(path, format!("line {count}: {e}")))?;
-            let l: ListingLine =
-                serde_json::from_value(v).map_err(|e| malformed(path, format!("line {count}: {e}")))?;
+            let l = ListingLine::parse(line).map_err(|e| malformed(path, format!("line {count}: {e}")))?;
             if frontier.size().get() >= to {
                 return Err(malformed(
                     path,
@@ -684,8 +685,11 @@ impl ExportState {
             if let Some(b) = backup.as_deref_mut() {
                 b.reached(path, frontier)?;
             }
-            // Every node in a backup; those the filter includes in an export.
-            if self.params.as_ref().is_none_or(|p| p.includes(&l.node_type)) {
+            // A redacted leaf has no node (§9.4 rule 3). Every other node in a backup; those the
+            // filter includes in an export.
+            if l.redacted.is_some() {
+                self.redacted += 1;
+            } else if self.params.as_ref().is_none_or(|p| p.includes(&l.node_type)) {
                 self.included += 1;
                 self.pending.push_back((index, l));
             } else {
@@ -826,6 +830,7 @@ impl ExportState {
             leaves: frontier.size().get() - start,
             included: self.included,
             omitted: self.omitted,
+            redacted: self.redacted,
             prev_export: p.prev_export,
         })
     }
