@@ -1,29 +1,20 @@
 //! `evl backup` and `evl restore` (SPEC.md §9.9; docs/operations/README.md, "Backup and
-//! restore").
-//!
-//! A backup is written like an export: to a temporary file next to the output, renamed into
-//! place once complete and synced, so the output is either absent or a whole backup. A restore
-//! loads into a temporary directory next to the target (`.evl-restore-<pid>-<random>`), and
-//! renames it into place only after the load verified and was made durable; on failure the
-//! temporary directory is removed. A restore killed with SIGKILL leaves the target absent and
-//! a stale temporary directory, which the next restore in that directory removes.
+//! restore"): arguments and output around [`evl_server::backup`], which writes the backup file
+//! and the restored data directory so that a crash never leaves a partial one in place.
 
 use crate::cli::{BackupArgs, Format, RestoreArgs};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
 use evl_ledger::pack::{BackupRequest, RestoreReport, RestoreRequest, verify_pack_reader};
-use evl_ledger::store::redb_store::RedbStore;
 use evl_sdk::TrustRoot;
 use evl_sdk::pack::TrustSource;
+use evl_server::backup::{restore_dir, write_backup_file};
 use evl_server::data_dir::DataDir;
 use serde_json::json;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
-
-/// The prefix of a restore's temporary directory, next to the target.
-const RESTORE_PREFIX: &str = ".evl-restore-";
 
 /// What a backup never holds, and the restored directory therefore lacks.
 const NOT_RESTORED: &str =
@@ -69,9 +60,15 @@ pub fn backup(dir: &DataDir, a: &BackupArgs) -> Result<ExitCode> {
         "{spinner} backing up {bar:40} {pos}/{len} leaves ({per_sec}, eta {eta})",
         !a.json,
     );
-    let summary = super::pack::write_atomically(&a.output, |w| {
-        Ok(ledger.backup(&req, w, &mut |next| b.set_position(next - range.from))?)
-    })?;
+    let mut progress = |next: u64| b.set_position(next - range.from);
+    let summary = if a.output == Path::new("-") {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let s = ledger.backup(&req, &mut out, &mut progress)?;
+        out.flush().context("writing to stdout")?;
+        s
+    } else {
+        write_backup_file(&ledger, &req, &a.output, &mut progress)?
+    };
     b.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let kind = if req.since_anchor.is_some() {
@@ -107,42 +104,6 @@ pub fn backup(dir: &DataDir, a: &BackupArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Temporary restore directories next to `target` left by a restore that did not finish (its
-/// process is gone), removed; returns their names.
-fn remove_stale(parent: &Path) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
-    let entries = std::fs::read_dir(parent).with_context(|| format!("listing {}", parent.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(RESTORE_PREFIX) else {
-            continue;
-        };
-        // `.evl-restore-<pid>-<random>`: a directory of a live process is another restore.
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()) {
-            continue;
-        }
-        std::fs::remove_dir_all(entry.path())
-            .with_context(|| format!("removing the stale restore directory {}", entry.path().display()))?;
-        removed.push(name);
-    }
-    Ok(removed)
-}
-
-fn is_empty_dir(p: &Path) -> Result<bool> {
-    Ok(std::fs::read_dir(p)
-        .with_context(|| format!("reading {}", p.display()))?
-        .next()
-        .is_none())
-}
-
-/// Syncs a directory's entries (a rename or a new file in it) to disk.
-fn sync_dir(p: &Path) -> Result<()> {
-    std::fs::File::open(p)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing {}", p.display()))
-}
-
 fn failed(format: Format, code: &str, message: &str) -> ExitCode {
     emit(
         format,
@@ -154,31 +115,6 @@ fn failed(format: Format, code: &str, message: &str) -> ExitCode {
 
 pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
     let format = a.out.output;
-    let target = &a.target;
-    if target.exists() && !(target.is_dir() && is_empty_dir(target)?) {
-        return Ok(failed(
-            format,
-            "TARGET_NOT_EMPTY",
-            &format!(
-                "{} exists and is not an empty directory; a restore writes a new data directory",
-                target.display()
-            ),
-        ));
-    }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
-    let stale = remove_stale(&parent)?;
-    if format == Format::Table {
-        for s in &stale {
-            crate::outln!(
-                "removed {}: the temporary directory of a restore that did not finish",
-                parent.join(s).display()
-            );
-        }
-    }
     let trust = match &a.trust_root {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("reading trust root {}", p.display()))?;
@@ -189,22 +125,6 @@ pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let mut files: Vec<(String, Box<dyn Read>)> = Vec::new();
-    for f in &a.backups {
-        let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
-        files.push((
-            f.display().to_string(),
-            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-        ));
-    }
-    // Removed on drop: every failure below leaves no temporary directory behind.
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{RESTORE_PREFIX}{}-", std::process::id()))
-        .tempdir_in(&parent)
-        .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
-    let data = DataDir::new(tmp.path());
-    let store =
-        RedbStore::open(&data.store()).with_context(|| format!("creating {}", data.store().display()))?;
     let req = RestoreRequest {
         trust_root: trust,
         to_anchor: a.to_anchor,
@@ -215,37 +135,26 @@ pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
         "{spinner} restoring: {pos} leaves verified and loaded ({per_sec})",
         format == Format::Table,
     );
-    let report = match evl_ledger::pack::restore(files, store, &req, &mut |n| b.set_position(n)) {
-        Ok(r) => r,
-        Err(e) => {
-            b.finish_and_clear();
-            return Ok(failed(format, e.code(), &e.to_string()));
-        }
-    };
+    let result = restore_dir(&a.backups, &a.target, &req, &mut |n| b.set_position(n));
     b.finish_and_clear();
-    // The trust root next to the store, as `evl init` writes it.
-    let trust_json = data.reader()?.trust_root().to_json();
-    {
-        use std::io::Write as _;
-        let mut f = std::fs::File::create(data.trust_root()).context("writing trust-root.json")?;
-        f.write_all(&trust_json)
-            .and_then(|()| f.sync_all())
-            .context("writing trust-root.json")?;
+    let done = match result {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(format, e.code(), &e.to_string())),
+    };
+    if format == Format::Table {
+        for s in &done.stale_removed {
+            crate::outln!(
+                "removed {}: the temporary directory of a restore that did not finish",
+                s.display()
+            );
+        }
     }
-    sync_dir(tmp.path())?;
-    let loaded = tmp.keep();
-    if let Err(e) = std::fs::rename(&loaded, target) {
-        let _ = std::fs::remove_dir_all(&loaded);
-        return Err(e)
-            .with_context(|| format!("moving the restored directory into place at {}", target.display()));
-    }
-    sync_dir(&parent)?;
     let secs = started.elapsed().as_secs_f64();
     emit(
         format,
-        &json!({"ok": true, "target": target, "report": report, "seconds": secs,
-            "stale_removed": stale, "not_restored": ["signing key", "admin token"]}),
-        || print_restore(&report, target, secs),
+        &json!({"ok": true, "target": a.target, "report": done.report, "seconds": secs,
+            "stale_removed": done.stale_removed, "not_restored": ["signing key", "admin token"]}),
+        || print_restore(&done.report, &a.target, secs),
     );
     Ok(ExitCode::SUCCESS)
 }
