@@ -354,7 +354,7 @@ pub fn restore(
         }
         loader.batch.anchors.push((seq, bytes));
     }
-    let (tree_size, expected_root) = match cut {
+    let (tree_size, expected_root, end_checkpoint) = match cut {
         Some((seq, size)) => {
             // The anchor's checkpoint is stored at its size (every anchor stores one).
             let bytes = loader
@@ -365,20 +365,9 @@ pub fn restore(
                 .map(|(_, b)| b.clone())
                 .ok_or_else(|| LedgerError::NotFound(format!("anchor {seq} was not read")))?;
             let a = Anchor::from_json(&bytes).map_err(|e| integrity(e.code(), e.to_string()))?;
-            let ts = TreeSize::new(size)
-                .ok_or_else(|| LedgerError::OutOfRange("tree size out of range".into()))?;
-            let stored = store.snapshot()?.checkpoint(ts)?;
-            let in_batch = loader.batch.checkpoints.iter().any(|(s, _)| *s == ts);
-            if stored.is_none() && !in_batch {
-                loader
-                    .batch
-                    .checkpoints
-                    .push((ts, a.payload().checkpoint.clone()));
-                loader.checkpoints += 1;
-            }
             let root = Digest::from_base64(&a.payload().root)
                 .ok_or_else(|| integrity(ErrorCode::AnchorMalformed, "anchor root"))?;
-            (size, root)
+            (size, root, a.payload().checkpoint.clone())
         }
         None => {
             let root = report
@@ -386,9 +375,18 @@ pub fn restore(
                 .as_ref()
                 .and_then(|b| Digest::from_hex(&b.root))
                 .ok_or_else(|| integrity(ErrorCode::PackMalformed, "no end root"))?;
-            (params.to, root)
+            (params.to, root, params.checkpoint.clone())
         }
     };
+    // The store holds a checkpoint at its size (the log's invariant): a backup of an empty range
+    // carries it only in `backup.json`.
+    let ts =
+        TreeSize::new(tree_size).ok_or_else(|| LedgerError::OutOfRange("tree size out of range".into()))?;
+    let stored = store.snapshot()?.checkpoint(ts)?;
+    if stored.is_none() && !loader.batch.checkpoints.iter().any(|(s, _)| *s == ts) {
+        loader.batch.checkpoints.push((ts, end_checkpoint));
+        loader.checkpoints += 1;
+    }
     if loader.size != tree_size {
         return Err(integrity(
             ErrorCode::PackIncomplete,
@@ -586,6 +584,15 @@ fn check_params(
                     "a full backup can only be the first file",
                 ));
             };
+            if since.tree_size > loader.size {
+                return Err(integrity(
+                    ErrorCode::PackIncomplete,
+                    format!(
+                        "it starts at leaf {}, the backups before it end at {}: a backup is missing",
+                        since.tree_size, loader.size
+                    ),
+                ));
+            }
             if let Some(base) = params.base
                 && base != prev.pack_id
             {
@@ -594,15 +601,6 @@ fn check_params(
                     format!(
                         "it continues backup {base}, not the previous file ({})",
                         prev.pack_id
-                    ),
-                ));
-            }
-            if since.tree_size > loader.size {
-                return Err(integrity(
-                    ErrorCode::PackIncomplete,
-                    format!(
-                        "it starts at leaf {}, the backups before it end at {}: a backup is missing",
-                        since.tree_size, loader.size
                     ),
                 ));
             }
