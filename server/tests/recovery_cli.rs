@@ -9,8 +9,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn evl(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evl"))
-        .arg("--data")
+    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
+    // Only the variables this test means: an EVL_ variable in the caller's environment would be
+    // read as `evl serve` configuration by `evl diagnostics`.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
+        c.env_remove(k);
+    }
+    c.arg("--data")
         .arg(data)
         .args(args)
         .env("EVL_LOG", "warn")
@@ -175,6 +180,25 @@ fn verify_mark_recover_and_diagnostics() {
     )
     .unwrap();
     let out = dir.join("diag.tar.zst");
+    // Scrubbed even when the configuration does not load (here: an unknown EVL_ variable).
+    let bad = Command::new(env!("CARGO_BIN_EXE_evl"))
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "diagnostics",
+            "--output",
+            out.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ])
+        .env("EVL_NOT_A_KEY", "1")
+        .output()
+        .unwrap();
+    assert!(bad.status.success(), "{}", text(&bad));
+    let tar = evl_sdk::pack::decompress(&std::fs::read(&out).unwrap(), 1 << 30).unwrap();
+    for secret in [admin.as_str(), pem_body.as_str(), config_token] {
+        assert!(!tar.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
     let o = ok(
         &data,
         &[

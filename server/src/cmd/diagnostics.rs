@@ -41,16 +41,21 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
     let mut errors: Vec<Value> = Vec::new();
     let mut secrets = secret_strings(dir);
 
-    // Configuration, tokens redacted.
+    // Configuration, tokens redacted. Tokens are also collected from the raw file and the
+    // EVL_AUTH* environment, so they are scrubbed even when the configuration does not load.
+    let file = args.config.clone().unwrap_or_else(|| dir.config());
+    let raw_ok = raw_tokens(&file, &mut secrets);
+    secrets.extend(
+        std::env::vars()
+            .filter(|(k, _)| k.starts_with("EVL_AUTH"))
+            .map(|(_, v)| v),
+    );
     let config = match &args.config {
         Some(c) if !c.exists() => Err(anyhow::anyhow!(
             "configuration file {} does not exist",
             c.display()
         )),
-        _ => {
-            let file = args.config.clone().unwrap_or_else(|| dir.config());
-            evl_server::config::load(Some(&file), std::env::vars())
-        }
+        _ => evl_server::config::load(Some(&file), std::env::vars()),
     };
     let config_json = match config {
         Ok(mut c) => {
@@ -66,8 +71,11 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
             v
         }
         Err(e) => {
-            errors.push(json!({"what": "config", "error": format!("{e:#}")}));
-            json!({"error": format!("{e:#}")})
+            // A TOML syntax error quotes the offending line, which may hold a token: then only
+            // the outer message is kept.
+            let msg = if raw_ok { format!("{e:#}") } else { e.to_string() };
+            errors.push(json!({"what": "config", "error": msg}));
+            json!({"error": msg})
         }
     };
 
@@ -244,6 +252,35 @@ fn secret_strings(dir: &DataDir) -> Vec<String> {
         out.extend(body.iter().map(|l| (*l).to_owned()));
     }
     out
+}
+
+/// Adds every string value of a key named `token`, anywhere in the TOML file at `path`, to
+/// `out`. False if the file exists but is not TOML (its tokens are then unknown).
+fn raw_tokens(path: &std::path::Path, out: &mut Vec<String>) -> bool {
+    fn walk(v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    if let (true, toml::Value::String(s)) = (k == "token", v) {
+                        out.push(s.clone());
+                    }
+                    walk(v, out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return true;
+    };
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(t) => {
+            walk(&toml::Value::Table(t), out);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Replaces every occurrence of each secret with "<redacted>".
