@@ -61,8 +61,29 @@ struct Inner<S: Store> {
     key: SecretKey,
     policy: AnchorPolicy,
     writer: Mutex<Frontier>,
+    /// Set when the stored right edge of the tree does not reproduce the latest signed
+    /// checkpoint (damaged stored hashes): appends and anchors would sign a wrong root, so they
+    /// are refused until `evl recover` repairs the hashes ([`Ledger::repair_locked`]).
+    edge_fault: Mutex<Option<String>>,
     queue: Mutex<Queue>,
     done: Condvar,
+}
+
+/// Whether `frontier` reproduces the latest signed checkpoint when it is for the same size.
+fn edge_fault(snap: &impl Snapshot, frontier: &Frontier) -> Result<Option<String>, LedgerError> {
+    let Some((size, text)) = snap.latest_checkpoint()? else {
+        return Ok(None);
+    };
+    if size != frontier.size() {
+        return Ok(None);
+    }
+    let root = evl_sdk::SignedCheckpoint::parse(text.as_bytes()).map(|c| c.checkpoint().head().root());
+    Ok(match root {
+        Ok(r) if r == frontier.root() => None,
+        _ => Some(format!(
+            "the stored hashes at the tree's right edge do not reproduce the signed checkpoint at size {size}; appending now would sign a wrong root. Run `evl verify --mode full`, then `evl recover --from-backup FILE`"
+        )),
+    })
 }
 
 type Outcomes = Result<Vec<AppendOutcome>, String>;
@@ -141,6 +162,7 @@ impl<S: Store> Ledger<S> {
         }
         let size = snap.tree_size()?;
         let frontier = Frontier::load(&crate::store::SnapshotSource(&snap), size)?;
+        let fault = edge_fault(&snap, &frontier)?;
         drop(snap);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -148,6 +170,7 @@ impl<S: Store> Ledger<S> {
                 key,
                 policy,
                 writer: Mutex::new(frontier),
+                edge_fault: Mutex::new(fault),
                 queue: Mutex::new(Queue::default()),
                 done: Condvar::new(),
             }),
@@ -165,6 +188,7 @@ impl<S: Store> Ledger<S> {
         let out = f(&self.inner.shared.store)?;
         let snap = self.inner.shared.store.snapshot()?;
         *w = Frontier::load(&crate::store::SnapshotSource(&snap), snap.tree_size()?)?;
+        *lock(&self.inner.edge_fault)? = edge_fault(&snap, &w)?;
         Ok(out)
     }
 
@@ -179,6 +203,7 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Vec<(LeafIndex, LeafIndex, NodeId)>, LedgerError> {
         let inner = &self.inner;
         let mut w = lock(&inner.writer)?;
+        self.check_edge()?;
         let snap = inner.shared.store.snapshot()?;
         let records = build(&snap)?;
         let mut frontier = w.clone();
@@ -223,6 +248,17 @@ impl<S: Store> Ledger<S> {
     /// The signing key (for pack manifests, `crate::pack`).
     pub(crate) fn signing_key(&self) -> &SecretKey {
         &self.inner.key
+    }
+
+    /// Refuses to sign while the stored right edge is damaged (see `Inner::edge_fault`).
+    fn check_edge(&self) -> Result<(), LedgerError> {
+        match lock(&self.inner.edge_fault)?.as_ref() {
+            Some(m) => Err(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::MerkleMismatch,
+                message: m.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A read handle sharing this ledger's store.
@@ -315,6 +351,7 @@ impl<S: Store> Ledger<S> {
     fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<HashMap<u64, Outcomes>, LedgerError> {
         let inner = &self.inner;
         let mut w = lock(&inner.writer)?;
+        self.check_edge()?;
         let snap = inner.shared.store.snapshot()?;
         let mut frontier = w.clone();
         let old_size = frontier.size();
@@ -456,6 +493,7 @@ impl<S: Store> Ledger<S> {
     /// Creates an anchor for the current tree, chained to the previous one (SPEC.md §7).
     pub fn anchor(&self) -> Result<Anchor, LedgerError> {
         let w = lock(&self.inner.writer)?;
+        self.check_edge()?;
         self.anchor_locked(&w, crate::time::now())
     }
 
@@ -504,6 +542,7 @@ impl<S: Store> Ledger<S> {
             ));
         }
         let w = lock(&self.inner.writer)?;
+        self.check_edge()?;
         let report = self.reader().verify_anchor_chain()?;
         let snap = self.inner.shared.store.snapshot()?;
         let next_seq = snap.anchors()?.last().map_or(0, |(s, _)| s + 1);

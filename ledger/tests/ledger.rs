@@ -245,3 +245,30 @@ fn time_policy_anchors_an_old_log_once() {
         .collect();
     assert_eq!(sizes, vec![3, 6]);
 }
+
+#[test]
+fn a_damaged_right_edge_refuses_to_sign_until_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let l = Ledger::init(
+        RedbStore::open(&path).unwrap(),
+        key(),
+        t0(),
+        AnchorPolicy::default(),
+    )
+    .unwrap();
+    let docs: Vec<Vec<u8>> = (0..100).map(doc).collect();
+    let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
+    l.append_json(&refs).unwrap();
+    drop(l);
+    // 100 = 64 + 32 + 4: the level-6 peak (leaves 0..64) is on the right edge.
+    let store = RedbStore::open(&path).unwrap();
+    store.overwrite_hash(6, 0, &[0x5a; 32]).unwrap();
+    let l = Ledger::open(store, key(), AnchorPolicy::default()).unwrap();
+    let e = l.append_json(&[&doc(1000)]).unwrap_err();
+    assert!(e.to_string().contains("evl recover"), "{e}");
+    let e = l.anchor().unwrap_err();
+    assert_eq!(e.code(), "MERKLE_MISMATCH");
+    // Nothing was signed over the wrong root.
+    assert_eq!(l.reader().tree_size().unwrap().get(), 100);
+}
