@@ -909,3 +909,77 @@ proptest! {
         prop_assert_eq!(back.root_at(TreeSize::new(a.tree_size).unwrap()).unwrap(), Digest::from_base64(&a.root).unwrap());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The worked example of SPEC.md §9.9: a full backup of the log of §1.1 (key seed 0x01, three
+// nodes appended in one commit, the anchor of §1.1). A known answer: the PackId is frozen here.
+
+#[test]
+fn spec_example_backup_of_the_worked_example() {
+    use evl_sdk::AnchorPayload;
+    let key = SecretKey::from_seed("example.org/evl", &[1u8; 32]).unwrap();
+    let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+    let store = MemoryStore::new();
+    let l = Ledger::init(
+        store.clone(),
+        SecretKey::from_seed("example.org/evl", &[1u8; 32]).unwrap(),
+        t,
+        AnchorPolicy::default(),
+    )
+    .unwrap();
+    let docs = [
+        r#"{"type":"blob/v1","media_type":"text/plain","data":"hello"}"#,
+        r#"{"links":[{"id":"sha256:0d7d1975186c8db6be40ab869a2223a8918536e9c1cbb646ffd99b09dd166ccb","rel":"source"}],"type":"x-example.review/v1","verdict":"ok"}"#,
+        r#"{"data":"world","media_type":"text/plain","type":"blob/v1"}"#,
+    ];
+    let refs: Vec<&[u8]> = docs.iter().map(|d| d.as_bytes()).collect();
+    let r = l.append_json(&refs).unwrap();
+    let size = TreeSize::new(3).unwrap();
+    let root = l.reader().root_at(size).unwrap();
+    assert_eq!(root.to_base64(), "OpV1IL0E3VxxYIOxoDr+xdWWQmNTD70d39Oljtk4yOQ=");
+    // The anchor of §1.1, made at its time.
+    let anchor = AnchorPayload {
+        kind: evl_sdk::anchor::ANCHOR_TYPE.into(),
+        origin: "example.org/evl".into(),
+        seq: 0,
+        segment: 0,
+        tree_size: 3,
+        root: root.to_base64(),
+        checkpoint: r[0].receipt.checkpoint.clone(),
+        prev: None,
+        segment_reason: None,
+        archived: None,
+        time: t,
+    }
+    .sign(&key);
+    assert_eq!(
+        anchor.id().to_string(),
+        "sha256:744201b017837396467bcc557610e5d111442db828386bbba8f448adcfee192b"
+    );
+    store
+        .commit(Batch {
+            anchors: vec![(0, anchor.to_json())],
+            ..Batch::default()
+        })
+        .unwrap();
+    let pack = backup(&l, &BackupRequest::default());
+    let report = l.trust_root().verify_pack(&pack).unwrap().into_inner();
+    let u = Unpacked::of(&pack);
+    if std::env::var_os("EVL_PRINT_EXAMPLE").is_some() {
+        for (p, d) in &u.files {
+            eprintln!("{:5}  {p}", d.len());
+        }
+        for (p, d) in &u.files {
+            if p == BACKUP_PATH || p.ends_with(".jsonl") || p == MANIFEST_PATH {
+                eprintln!("--- {p}\n{}", String::from_utf8_lossy(d));
+            }
+        }
+        let m = Manifest::parse(&u.files[u.pos(MANIFEST_PATH)].1).unwrap();
+        eprintln!("--- payload\n{}", String::from_utf8_lossy(&m.payload.to_bytes()));
+        eprintln!("PackId {}", report.pack_id);
+    }
+    assert_eq!(
+        report.pack_id.to_string(),
+        "sha256:bd1ea548023cdcd8a4699675816514f9ff144dc3986ab833f2a8fe127aaeb916"
+    );
+}
