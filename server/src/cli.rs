@@ -227,6 +227,62 @@ pub enum Command {
     /// scrubbed of those strings. Works while the store is locked by `evl serve` (the store's
     /// parts are then replaced by the error).
     Diagnostics(DiagnosticsArgs),
+    /// Apply the retention policy ([retention] in DATA/evl.toml or --config): delete the content
+    /// of every anchored node whose type has a rule and whose first anchor is at least the rule's
+    /// max_age_days old, except nodes on legal hold. Each deletion is recorded by a
+    /// `redaction/v1` node appended in the same commit, then anchored; every leaf, root and proof
+    /// stays valid (`evl prove` still works). Then rebuilds the store file so the deleted bytes
+    /// are gone from it and the file shrinks, and prints the sizes before and after.
+    ///
+    /// Refuses to redact unless --archive FILE (an archive from `evl archive` that verifies
+    /// against this ledger and holds every candidate) or --no-archive is given. --dry-run lists
+    /// the candidates and changes nothing. Needs the signing key; stop `evl serve` first.
+    Cleanup(CleanupArgs),
+    /// Write what retention would remove to an archive that verifies offline: a compliance
+    /// export (`evl verify-pack`) of every node of the retention rules' types up to the last
+    /// anchor at least --older-than days old, with the listing that proves none was left out.
+    /// Run it before `evl cleanup --apply-retention --archive FILE`.
+    Archive(ArchiveArgs),
+}
+
+/// `evl cleanup` options.
+#[derive(Args, Debug)]
+pub struct CleanupArgs {
+    /// Apply the [retention] rules (required: the one cleanup there is).
+    #[arg(long, required = true)]
+    pub apply_retention: bool,
+    /// List what would be redacted; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The archive (from `evl archive`) holding every node to redact; verified first.
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["dry_run", "no_archive"])]
+    pub archive: Option<PathBuf>,
+    /// Redact without an archive: the content is then gone for good.
+    #[arg(long, conflicts_with = "archive")]
+    pub no_archive: bool,
+    /// The configuration file (default: DATA/evl.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// `evl archive` options.
+#[derive(Args, Debug)]
+pub struct ArchiveArgs {
+    /// Archive nodes whose first anchor is at least this many days old (use the smallest
+    /// max_age_days of the rules to hold everything retention would redact now).
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: u64,
+    /// The file to write (.tar.zst; written to a temporary file and renamed).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// The configuration file (default: DATA/evl.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `evl mark-corrupted` options.

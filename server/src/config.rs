@@ -22,6 +22,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Automatic anchoring.
     pub anchor: AnchorConfig,
+    /// Retention with provable redaction (`evl cleanup --apply-retention`, `evl archive`).
+    pub retention: RetentionConfig,
 }
 
 /// Listener and request handling.
@@ -95,6 +97,47 @@ pub struct AnchorConfig {
     pub every_seconds: Option<u64>,
 }
 
+/// Retention (docs/operations/README.md, retention runbook). Default: no rules, so nothing is
+/// ever redacted.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// One rule per node type: redact the content of nodes of that type once their first anchor
+    /// is `max_age_days` old. Default none.
+    pub rules: Vec<RetentionRuleConfig>,
+    /// NodeIds whose content is never redacted, whatever the rules say. Default none.
+    pub legal_hold: Vec<evl_sdk::NodeId>,
+}
+
+/// One retention rule (`[[retention.rules]]`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRuleConfig {
+    /// The node `type` (exact; not `redaction/v1` or `corruption/v1`). Required.
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// Days after a node's first anchor before its content is redacted; 0 = as soon as
+    /// anchored. Required.
+    pub max_age_days: u64,
+}
+
+impl RetentionConfig {
+    /// The ledger's policy.
+    pub fn policy(&self) -> evl_ledger::retention::RetentionPolicy {
+        evl_ledger::retention::RetentionPolicy {
+            rules: self
+                .rules
+                .iter()
+                .map(|r| evl_ledger::retention::RetentionRule {
+                    node_type: r.node_type.clone(),
+                    max_age_days: r.max_age_days,
+                })
+                .collect(),
+            legal_hold: self.legal_hold.iter().copied().collect(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -104,6 +147,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             anchor: AnchorConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -201,6 +245,10 @@ fn set(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(
 
 impl Config {
     fn check(&self) -> Result<()> {
+        self.retention
+            .policy()
+            .check()
+            .map_err(|e| anyhow::anyhow!("[retention]: {e}"))?;
         for t in &self.auth.tokens {
             if t.token.len() < 16 {
                 bail!("auth token {:?} is shorter than 16 characters", t.name);
@@ -260,5 +308,37 @@ mod tests {
         )
         .unwrap();
         assert!(load(Some(&f), env(&[])).is_err());
+    }
+
+    #[test]
+    fn retention_section() {
+        let c = load(None, env(&[])).unwrap();
+        assert!(c.retention.rules.is_empty(), "default: nothing is ever redacted");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("evl.toml");
+        let id = "sha256:0d7d1975186c8db6be40ab869a2223a8918536e9c1cbb646ffd99b09dd166ccb";
+        std::fs::write(
+            &f,
+            format!("[retention]\nlegal_hold = [\"{id}\"]\n[[retention.rules]]\ntype = \"blob/v1\"\nmax_age_days = 365\n"),
+        )
+        .unwrap();
+        let c = load(Some(&f), env(&[])).unwrap();
+        let p = c.retention.policy();
+        assert_eq!(p.rules[0].node_type, "blob/v1");
+        assert_eq!(p.rules[0].max_age_days, 365);
+        assert!(p.legal_hold.contains(&id.parse().unwrap()));
+        let c = load(Some(&f), env(&[("EVL_RETENTION__LEGAL_HOLD", "[]")])).unwrap();
+        assert!(c.retention.legal_hold.is_empty());
+        for bad in [
+            "[retention]\nrules = [{ type = \"blob/v1\", max_age_days = 1, x = 1 }]\n",
+            "[retention]\nrules = [{ type = \"blob/v1\" }]\n",
+            "[retention]\nrules = [{ type = \"redaction/v1\", max_age_days = 1 }]\n",
+            "[retention]\nrules = [{ type = \"a\", max_age_days = 1 }, { type = \"a\", max_age_days = 2 }]\n",
+            "[retention]\nlegal_hold = [\"sha256:00\"]\n",
+            "[retention]\nkeep = true\n",
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            assert!(load(Some(&f), env(&[])).is_err(), "{bad}");
+        }
     }
 }

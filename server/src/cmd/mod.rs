@@ -11,6 +11,7 @@ mod pack;
 mod proof;
 mod read;
 mod recovery;
+mod retention;
 mod status;
 mod verify;
 mod vex;
@@ -69,6 +70,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::MarkCorrupted(a) => recovery::mark(&dir, &a),
         Command::Recover(a) => recovery::recover(&dir, &a),
         Command::Diagnostics(a) => diagnostics::run(&dir, &a),
+        Command::Cleanup(a) => retention::cleanup(&dir, &a),
+        Command::Archive(a) => retention::archive(&dir, &a),
         Command::Serve {
             listen,
             config,

@@ -285,6 +285,12 @@ fn print_report(r: &PackReport, file: &Path) {
             ),
             None => crate::outln!("  nodes      all {} included", e.included),
         }
+        if e.redacted > 0 {
+            crate::outln!(
+                "  redacted   {} leaves listed with their redaction/v1 record and no content",
+                e.redacted
+            );
+        }
         if let Some(p) = &e.prev_export {
             crate::outln!("  delta of   {p}");
         }

@@ -65,6 +65,23 @@ pub fn run(dir: &DataDir, args: &VerifyArgs) -> Result<ExitCode> {
                 f.message
             );
         }
+        for r in &report.redactions {
+            crate::outln!(
+                "REDACTED leaf {}: {} by {} (leaf {}) at {}, policy {}",
+                r.leaf_index,
+                r.id,
+                r.record,
+                r.record_index,
+                r.time,
+                r.policy
+            );
+        }
+        if !report.redactions.is_empty() {
+            crate::outln!(
+                "{} redacted leaf(s), each with its redaction/v1 record",
+                report.redactions.len()
+            );
+        }
         if report.ok() {
             crate::outln!("OK");
         } else {

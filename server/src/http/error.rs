@@ -77,9 +77,10 @@ impl From<LedgerError> for ApiError {
             LedgerError::Node(_) | LedgerError::Rejected { .. } => {
                 ApiError::bad_request(e.code(), e.to_string())
             }
-            // Content the log has recorded as lost (a corruption/v1 node): gone, not a conflict.
+            // Content the log has recorded as lost (a corruption/v1 node) or deleted (a
+            // redaction/v1 node): gone, not a conflict.
             LedgerError::Integrity {
-                code: evl_sdk::ErrorCode::Corrupted,
+                code: evl_sdk::ErrorCode::Corrupted | evl_sdk::ErrorCode::Redacted,
                 ..
             } => ApiError::new(StatusCode::GONE, e.code(), e.to_string()),
             LedgerError::Integrity { .. } => {

@@ -202,7 +202,7 @@ pub struct AsOfQuery {
         (status = 400, description = "Malformed NodeId or as_of_anchor", body = ErrorBody),
         (status = 404, description = "Not in the log (as of the anchor, if given), or no such anchor", body = ErrorBody),
         (status = 409, description = "The stored content is damaged and not recorded (NODE_ID_MISMATCH), or the anchor does not match the store", body = ErrorBody),
-        (status = 410, description = "The stored content is damaged and recorded as such by a corruption/v1 node (CORRUPTED; the message names it)", body = ErrorBody),
+        (status = 410, description = "The stored content is damaged and recorded as such by a corruption/v1 node (CORRUPTED), or was deleted by retention and recorded by a redaction/v1 node (REDACTED); the message names the record", body = ErrorBody),
     ))]
 pub async fn get_node<S: Store>(
     State(st): State<ReadState<S>>,
