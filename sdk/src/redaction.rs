@@ -227,6 +227,30 @@ mod tests {
         assert_eq!((r.reason(), r.policy(), r.time()), ("retention", "manual", t()));
     }
 
+    /// SPEC.md §3.4's example: node 0 of §1.1 redacted a year after anchor 0 (cross-checked with
+    /// Python's `json.dumps(sort_keys=True, separators=(",", ":"))` and `hashlib.sha256`).
+    #[test]
+    fn spec_example() {
+        let node0: NodeId = "sha256:0d7d1975186c8db6be40ab869a2223a8918536e9c1cbb646ffd99b09dd166ccb"
+            .parse()
+            .unwrap();
+        let r = Redaction::new(
+            node0,
+            0,
+            "blob/v1",
+            "retention: first anchored at 2026-01-01T00:00:00Z (anchor 0), 365 days old",
+            "retention type=blob/v1 max_age_days=365",
+            Timestamp::parse("2027-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap();
+        let n = r.to_node();
+        assert_eq!(n.bytes().len(), 339);
+        assert_eq!(
+            n.id().to_string(),
+            "sha256:4fcaf5c631ae492d6f5a7ff9eb5b517eb04eea7ab2b8a30e9c227359495424a7"
+        );
+    }
+
     #[test]
     fn constructor_limits() {
         let ok =
