@@ -453,10 +453,7 @@ pub fn uncovered<'a>(
     let start = ex.from.as_ref().map_or(0, |f| f.tree_size);
     let holds = |c: &Candidate| {
         (start..ex.to.tree_size).contains(&c.leaf_index)
-            && ex
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.iter().any(|t| *t == c.node_type))
+            && ex.filter.as_ref().is_none_or(|f| f.contains(&c.node_type))
     };
     Ok(candidates.iter().filter(|c| !holds(c)).collect())
 }

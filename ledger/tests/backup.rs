@@ -834,6 +834,7 @@ fn tampered_backups_are_rejected_with_stable_codes() {
     ls[0] = evl_sdk::pack::export::ListingLine {
         id: NodeId::of_canonical(br#"{"type":"x-other"}"#),
         node_type: "x-other".into(),
+        redacted: None,
     }
     .to_bytes();
     *u.data(&leaves[0]) = unlines(&ls);
