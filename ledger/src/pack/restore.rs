@@ -11,15 +11,17 @@ use super::read::for_each_entry;
 use crate::error::LedgerError;
 use crate::ledger::{STORE_FORMAT, meta};
 use crate::reader::LedgerReader;
+use crate::store::redb_store::DUPLICATE_NODE_ID;
 use crate::store::redb_store::RedbStore;
-use crate::store::{Batch, NewNode, Snapshot, SnapshotSource, Store};
+use crate::store::{Batch, NewNode, Redact, Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::pack::backup::{BACKUP_PATH, BackupParams, Item};
 use evl_sdk::pack::export::{FRONTIER_PATH, FrontierFile};
 use evl_sdk::pack::{PackError, PackKind, PackReport, PackVerifier, TrustSource};
 use evl_sdk::{Anchor, Digest, ErrorCode, Frontier, LeafIndex, NodeId, TreeSize, TrustRoot};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io::Read;
+use std::sync::mpsc::SyncSender;
 
 /// A bulk transaction is committed once it holds this many bytes of node content.
 ///
@@ -87,8 +89,11 @@ pub struct RestoreReport {
     pub tree_size: u64,
     /// The restored root (hex), equal to the signed end checkpoint's or the cut anchor's.
     pub root: String,
-    /// Nodes written.
+    /// Nodes written with their content.
     pub nodes: u64,
+    /// Leaves written without content because the log had redacted it, each with its
+    /// `redaction/v1` record (SPEC.md §3.4), checked as a read checks it.
+    pub redacted: u64,
     /// Signed checkpoints written.
     pub checkpoints: u64,
     /// Anchors written.
@@ -101,6 +106,18 @@ pub struct RestoreReport {
     pub files: Vec<RestoredFile>,
     /// Point-in-time recovery: what was left out.
     pub cut: Option<Cut>,
+}
+
+/// One bulk commit. A NodeId stored twice is the backup's fault (a log holds each NodeId once);
+/// any other failure is the store's.
+fn load(store: &RedbStore, batch: &Batch, durable: bool) -> Result<(), LedgerError> {
+    store.bulk_commit(batch, durable).map_err(|e| {
+        if e.0.starts_with(DUPLICATE_NODE_ID) {
+            integrity(ErrorCode::PackMalformed, e.0)
+        } else {
+            LedgerError::Store(e)
+        }
+    })
 }
 
 fn integrity(code: ErrorCode, message: impl Into<String>) -> LedgerError {
@@ -128,7 +145,17 @@ struct Loader<'a> {
     cut_leaves: u64,
     cut_checkpoints: u64,
     leaves_added: u64,
+    /// Leaves of the current file from `base` on (and before the cut) waiting for their
+    /// content, in leaf order: (index, NodeId, redacted).
+    expected: VecDeque<(u64, NodeId, bool)>,
+    /// Redaction records not loaded yet: record NodeId → the leaves it redacts.
+    pending_redactions: HashMap<NodeId, Vec<u64>>,
+    /// Leaves whose redaction was recorded.
+    redactions: BTreeSet<u64>,
     error: Option<LedgerError>,
+    /// While a file loads: the queue of the thread that commits batches, so that the store's
+    /// writes overlap the verification of the next entries (the two cores a restore has).
+    writer: Option<SyncSender<Batch>>,
 }
 
 impl Loader<'_> {
@@ -199,14 +226,30 @@ impl Loader<'_> {
                 self.batch.checkpoints.push((s, note.to_owned()));
                 self.checkpoints += 1;
             }
-            Item::Leaf { index, id, hashes } => {
+            Item::Leaf {
+                index,
+                id,
+                hashes,
+                redacted,
+            } => {
                 if index < self.base {
-                    let stored = self.store.snapshot()?.hash(0, index)?;
-                    if stored != Some(id.leaf_hash()) {
+                    let snap = self.store.snapshot()?;
+                    if snap.hash(0, index)? != Some(id.leaf_hash()) {
                         return Err(integrity(
                             ErrorCode::MerkleMismatch,
                             format!("leaf {index} differs from the one an earlier backup carries"),
                         ));
+                    }
+                    // A later backup shows the redaction of content an earlier one held.
+                    let at = LeafIndex::new(index)
+                        .ok_or_else(|| LedgerError::OutOfRange("leaf index out of range".into()))?;
+                    if let Some(record) = redacted
+                        && snap.redaction(at)?.is_none()
+                    {
+                        match snap.index_of(&record)? {
+                            Some(r) => self.redact(index, r.get())?,
+                            None => self.pending_redactions.entry(record).or_default().push(index),
+                        }
                     }
                     return Ok(());
                 }
@@ -224,44 +267,123 @@ impl Loader<'_> {
                 } else {
                     self.batch.hashes.extend_from_slice(hashes);
                 }
+                self.expected.push_back((index, id, redacted.is_some()));
+                if let Some(record) = redacted {
+                    self.pending_redactions.entry(record).or_default().push(index);
+                }
+                self.fill_absent()?;
             }
             Item::Node { index, id, bytes } => {
                 if index < self.base || self.cut_size().is_some_and(|c| index >= c) {
                     return Ok(());
                 }
-                if index != self.size {
-                    return Err(integrity(
-                        ErrorCode::PackIncomplete,
-                        format!("node {index} does not continue the restored log at {}", self.size),
-                    ));
+                self.fill_absent()?;
+                match self.expected.pop_front() {
+                    Some((i, expected, false)) if i == index && expected == id => {}
+                    _ => {
+                        return Err(integrity(
+                            ErrorCode::PackIncomplete,
+                            format!("node {index} does not continue the restored log at {}", self.size),
+                        ));
+                    }
                 }
-                let index = LeafIndex::new(index)
-                    .ok_or_else(|| LedgerError::OutOfRange("leaf index out of range".into()))?;
-                self.batch.nodes.push(NewNode {
-                    index,
-                    id,
-                    bytes: bytes.to_vec(),
-                });
-                self.batch_bytes += bytes.len() + 64;
-                self.size += 1;
+                self.push_node(index, id, bytes)?;
                 self.nodes += 1;
-                self.leaves_added += 1;
+                // A redaction record: the redactions it records can be stored with it.
+                if let Some(leaves) = self.pending_redactions.remove(&id) {
+                    for leaf in leaves {
+                        self.redact(leaf, index)?;
+                    }
+                }
+                self.earlier_redaction(index, bytes)?;
+                self.fill_absent()?;
             }
         }
         Ok(())
     }
 
+    /// Appends leaf `index` (the next one) with its content (`bytes`; empty: none).
+    fn push_node(&mut self, index: u64, id: NodeId, bytes: &[u8]) -> Result<(), LedgerError> {
+        if index != self.size {
+            return Err(integrity(
+                ErrorCode::PackIncomplete,
+                format!("node {index} does not continue the restored log at {}", self.size),
+            ));
+        }
+        let index =
+            LeafIndex::new(index).ok_or_else(|| LedgerError::OutOfRange("leaf index out of range".into()))?;
+        self.batch.nodes.push(NewNode {
+            index,
+            id,
+            bytes: bytes.to_vec(),
+        });
+        self.batch_bytes += bytes.len() + 64;
+        self.size += 1;
+        self.leaves_added += 1;
+        Ok(())
+    }
+
+    /// Appends the redacted leaves at the front of `expected`: they have no content to wait for.
+    fn fill_absent(&mut self) -> Result<(), LedgerError> {
+        while let Some(&(index, id, true)) = self.expected.front() {
+            self.expected.pop_front();
+            self.push_node(index, id, &[])?;
+        }
+        Ok(())
+    }
+
+    /// A `redaction/v1` record at leaf `index` that redacts a leaf an earlier file restored with
+    /// its content (an incremental backup lists only the leaves after its anchor, but carries
+    /// the records): the content goes, as it went in the log. The record is checked against the
+    /// tree when the load ends (`redaction_at`).
+    fn earlier_redaction(&mut self, index: u64, bytes: &[u8]) -> Result<(), LedgerError> {
+        let needle = format!("\"type\":\"{}\"", evl_sdk::redaction::REDACTION_TYPE);
+        if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            return Ok(());
+        }
+        let Ok(record) =
+            evl_sdk::Node::from_canonical(bytes).and_then(|n| evl_sdk::redaction::Redaction::from_node(&n))
+        else {
+            return Ok(()); // another node that mentions the type; the log's rules are not ours
+        };
+        let leaf = record.leaf_index();
+        let Some(at) = LeafIndex::new(leaf).filter(|_| leaf < self.base) else {
+            return Ok(()); // a leaf of this file: its listing line says whether it is redacted
+        };
+        let snap = self.store.snapshot()?;
+        if snap.redaction(at)?.is_none() && snap.node(at)?.is_some() {
+            self.redact(leaf, index)?;
+        }
+        Ok(())
+    }
+
+    /// Records that leaf `index` was redacted by the record at leaf `record` (which is stored or
+    /// in the open batch).
+    fn redact(&mut self, index: u64, record: u64) -> Result<(), LedgerError> {
+        let (Some(index), Some(record)) = (LeafIndex::new(index), LeafIndex::new(record)) else {
+            return Err(LedgerError::OutOfRange("leaf index out of range".into()));
+        };
+        if self.redactions.insert(index.get()) {
+            self.batch.redact.push(Redact { index, record });
+        }
+        Ok(())
+    }
+
     /// Commits the open batch (non-durably unless `durable`).
+    /// Commits the open batch: on the writer thread while a file loads, else here, durably
+    /// if `durable`.
     fn commit(&mut self, durable: bool) -> Result<(), LedgerError> {
         let mut batch = std::mem::take(&mut self.batch);
         if !batch.nodes.is_empty() {
             batch.tree_size = TreeSize::new(self.size);
         }
-        self.store
-            .bulk_commit(&batch, durable)
-            .map_err(|e| integrity(ErrorCode::PackMalformed, format!("loading the store: {e}")))?;
         self.batch_bytes = 0;
-        Ok(())
+        match (&self.writer, durable) {
+            (Some(tx), false) => tx
+                .send(batch)
+                .map_err(|_| LedgerError::Store(StoreError("the store writer stopped".into()))),
+            _ => load(self.store, &batch, durable),
+        }
     }
 }
 
@@ -295,7 +417,11 @@ pub fn restore(
         cut_leaves: 0,
         cut_checkpoints: 0,
         leaves_added: 0,
+        expected: VecDeque::new(),
+        pending_redactions: HashMap::new(),
+        redactions: BTreeSet::new(),
         error: None,
+        writer: None,
     };
     let mut files: Vec<RestoredFile> = Vec::new();
     let mut own_trust: Option<TrustRoot> = None;
@@ -393,6 +519,23 @@ pub fn restore(
             format!("restored {} leaves, expected {tree_size}", loader.size),
         ));
     }
+    // Every redacted leaf restored needs its record: a cut before the record means the content
+    // was deleted after that anchor, and no backup taken since holds it.
+    if let Some((record, leaves)) = loader.pending_redactions.iter().next() {
+        let leaf = leaves.first().copied().unwrap_or_default();
+        return Err(match cut {
+            Some((seq, _)) => integrity(
+                ErrorCode::Redacted,
+                format!(
+                    "the content of leaf {leaf} was redacted after anchor {seq} (by {record}); these backups do not hold it: restore to that anchor from a backup taken before the redaction"
+                ),
+            ),
+            None => integrity(
+                ErrorCode::PackIncomplete,
+                format!("leaf {leaf} is listed as redacted by {record}, which the backups do not hold"),
+            ),
+        });
+    }
     let anchors_written = loader.batch.anchors.len() as u64;
     loader.batch.meta = vec![
         (meta::FORMAT.into(), STORE_FORMAT.as_bytes().to_vec()),
@@ -402,6 +545,7 @@ pub fn restore(
     loader.batch.tree_size = TreeSize::new(tree_size);
     loader.commit(true)?;
     let (nodes, checkpoints) = (loader.nodes, loader.checkpoints);
+    let redactions = std::mem::take(&mut loader.redactions);
     let (cut_leaves, cut_checkpoints) = (loader.cut_leaves, loader.cut_checkpoints);
     drop(loader);
 
@@ -434,6 +578,20 @@ pub fn restore(
             format!("the restored chain does not end at anchor {seq}"),
         ));
     }
+    // Each restored redaction as a read checks it: the record is intact, a `redaction/v1` node
+    // naming the leaf and its NodeId, after it.
+    let snap = reader.snapshot()?;
+    for index in &redactions {
+        let at = LeafIndex::new(*index)
+            .ok_or_else(|| LedgerError::OutOfRange("leaf index out of range".into()))?;
+        if crate::retention::redaction_at(&snap, at)?.is_none() {
+            return Err(integrity(
+                ErrorCode::PackIncomplete,
+                format!("the redaction of leaf {index} was not recorded"),
+            ));
+        }
+    }
+    drop(snap);
     tracing::info!(tree_size, nodes, "restore verified");
     Ok(RestoreReport {
         origin: trust.origin().to_owned(),
@@ -441,6 +599,7 @@ pub fn restore(
         tree_size,
         root: expected_root.to_hex(),
         nodes,
+        redacted: redactions.len() as u64,
         checkpoints,
         anchors: anchors_written,
         anchors_verified: chain.verified.len() as u64,
@@ -475,6 +634,50 @@ fn restore_file(
         }
     };
     loader.base = loader.size;
+    let store = loader.store;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let writer = s.spawn(move || -> Result<(), LedgerError> {
+            for batch in rx {
+                load(store, &batch, false)?;
+            }
+            Ok(())
+        });
+        loader.writer = Some(tx);
+        let result = read_file(loader, name, source, req, previous, progress);
+        // Every batch of this file is committed before the next file reads the store.
+        loader.writer = None;
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(LedgerError::Store(StoreError("the store writer panicked".into()))));
+        // A verdict on the file comes first; then the writer's own failure, which the loader
+        // saw only as a closed queue.
+        match (result, written) {
+            (Err(e @ LedgerError::Pack(_)), _) => Err(e),
+            (_, Err(w)) => Err(at(w)),
+            (r, Ok(())) => r,
+        }
+    })
+}
+
+/// Reads, verifies and queues one file (see [`restore_file`]).
+fn read_file(
+    loader: &mut Loader<'_>,
+    name: &str,
+    source: Box<dyn Read + '_>,
+    req: &RestoreRequest,
+    previous: Option<&(PackReport, BackupParams)>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(PackReport, BackupParams, TrustRoot), LedgerError> {
+    let at = |e: LedgerError| -> LedgerError {
+        match e {
+            LedgerError::Integrity { code, message } => LedgerError::Integrity {
+                code,
+                message: format!("{name}: {message}"),
+            },
+            other => other,
+        }
+    };
     let mut v = PackVerifier::new(req.trust_root.clone());
     let mut params: Option<(BackupParams, TrustRoot)> = None;
     let read = for_each_entry(source, &mut |path, data, _| {
@@ -524,6 +727,12 @@ fn restore_file(
         ));
     };
     // `finish` compared backup.json's trust root with trust-root.json.
+    if let Some((index, _, _)) = loader.expected.front() {
+        return Err(integrity(
+            ErrorCode::PackIncomplete,
+            format!("{name}: leaf {index} is listed without its node"),
+        ));
+    }
     loader.commit(false).map_err(at)?;
     progress(loader.size);
     Ok((report, params, trust))

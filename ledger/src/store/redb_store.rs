@@ -35,6 +35,9 @@ const RECLAIM_CHUNK: u64 = 65_536;
 /// budget at 10 M nodes while holding the upper tree levels and the id-map's inner pages hot.
 pub const REDB_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// How the message of [`RedbStore::bulk_commit`]'s error starts when a NodeId is already stored.
+pub const DUPLICATE_NODE_ID: &str = "duplicate NodeId";
+
 /// The meta key holding the committed tree size.
 const META_SIZE: &str = "tree_size";
 
@@ -79,7 +82,15 @@ impl RedbStore {
     /// Bulk loading, for a restore into a new store that no other process or handle uses until
     /// the load is done: applies `batch` as [`Store::commit`] does (one transaction, node
     /// indices continuing the stored tree size, `tree_size` set), and in addition fails if one
-    /// of its NodeIds is already stored (a log holds each NodeId once).
+    /// of its NodeIds is already stored (a log holds each NodeId once; the error's message then
+    /// starts with [`DUPLICATE_NODE_ID`]).
+    ///
+    /// Restoring redacted leaves (SPEC.md §3.4): a [`super::NewNode`] with empty `bytes` (no
+    /// canonical node is empty) is a leaf loaded without content: its id-map entry is written,
+    /// no content. Each `batch.redact` entry records that leaf `index` was redacted by the record
+    /// at leaf `record` (both below the tree size after the batch, the record after the leaf),
+    /// removing content the store holds for it (as a chained restore does when a later backup
+    /// shows a redaction).
     ///
     /// Unless `durable`, the commit does not wait for the disk (redb `Durability::None`): a crash
     /// may lose it, and everything since the last durable commit. A durable bulk commit, like
@@ -113,8 +124,24 @@ impl RedbStore {
                 }
             }
             let mut nodes = txn.open_table(NODES).map_err(e)?;
-            for n in &batch.nodes {
+            for n in batch.nodes.iter().filter(|n| !n.bytes.is_empty()) {
                 nodes.insert(n.index.get(), n.bytes.as_slice()).map_err(e)?;
+            }
+            let end = batch.tree_size.map_or(size, TreeSize::get);
+            let mut redactions = txn.open_table(REDACTIONS).map_err(e)?;
+            let mut removed = false;
+            for r in &batch.redact {
+                if r.record.get() >= end || r.record <= r.index {
+                    return Err(StoreError(format!(
+                        "redaction of leaf {} by a record at leaf {}: the record must follow the leaf, inside the tree",
+                        r.index, r.record
+                    )));
+                }
+                removed |= nodes.remove(r.index.get()).map_err(e)?.is_some();
+                redactions.insert(r.index.get(), r.record.get()).map_err(e)?;
+            }
+            if removed {
+                meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
             }
             // The id map is keyed by random digests: inserting in key order keeps the B-tree's
             // working set small.
@@ -128,7 +155,7 @@ impl RedbStore {
             for (digest, index) in by_id {
                 if let Some(old) = ids.insert(digest, index).map_err(e)? {
                     return Err(StoreError(format!(
-                        "NodeId sha256:{} is already stored at leaf {}; a log holds each NodeId once",
+                        "{DUPLICATE_NODE_ID}: sha256:{} is already stored at leaf {}; a log holds each NodeId once",
                         Digest::from_bytes(*digest).to_hex(),
                         old.value()
                     )));

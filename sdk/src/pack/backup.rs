@@ -176,6 +176,9 @@ pub enum Item<'a> {
         id: NodeId,
         /// The new perfect-subtree hashes.
         hashes: &'a [StoredHash],
+        /// A leaf whose content the log redacted (SPEC.md §3.4, §9.4 rule 3): the NodeId of its
+        /// `redaction/v1` record. No [`Item::Node`] follows for it.
+        redacted: Option<NodeId>,
     },
     /// A node's canonical bytes, checked against the NodeId of its leaf (SPEC.md §3.2).
     Node {
@@ -204,8 +207,11 @@ pub struct BackupReport {
     pub since_anchor: Option<AnchorRef>,
     /// Incremental backups: the PackId of the base backup (a claim, see SPEC.md §9.9).
     pub base: Option<NodeId>,
-    /// Leaves carried, each with its node.
+    /// Leaves carried, each with its node unless redacted.
     pub leaves: u64,
+    /// Leaves carried without their node because the log redacted it (listed with the NodeId of
+    /// the `redaction/v1` record, SPEC.md §9.4 rule 3).
+    pub redacted: u64,
     /// Signed checkpoints carried, each verified and equal to the tree at its size.
     pub checkpoints: u64,
     /// Anchors of the verified chain whose root was compared with the tree at their size (those
@@ -471,7 +477,12 @@ impl BackupState {
     }
 
     /// The end (rules 5–6), given the frontier after the last listed leaf.
-    pub(super) fn finish(mut self, frontier: &Frontier, leaves: u64) -> Result<BackupReport, PackError> {
+    pub(super) fn finish(
+        mut self,
+        frontier: &Frontier,
+        leaves: u64,
+        redacted: u64,
+    ) -> Result<BackupReport, PackError> {
         if let Some(s) = self.chunk_start {
             return Err(PackError::at(
                 ErrorCode::PackIncomplete,
@@ -510,6 +521,7 @@ impl BackupState {
             since_anchor: self.params.since_anchor.clone(),
             base: self.params.base,
             leaves,
+            redacted,
             checkpoints: self.checkpoints,
             anchors_checked: self.anchors_checked,
             archived: self.archived,

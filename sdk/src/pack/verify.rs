@@ -471,7 +471,7 @@ impl PackVerifier {
             .frontier
             .take()
             .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, export::FRONTIER_PATH, "missing"))?;
-        b.finish(&frontier, ex.included)
+        b.finish(&frontier, ex.included + ex.redacted, ex.redacted)
     }
 
     /// One entry, `path`, against the listing: listed and absent is `MANIFEST_MISSING`;
@@ -681,6 +681,7 @@ impl ExportState {
                 index,
                 id: l.id,
                 hashes: &hashes,
+                redacted: l.redacted,
             });
             if let Some(b) = backup.as_deref_mut() {
                 b.reached(path, frontier)?;

@@ -199,6 +199,12 @@ fn print_restore(r: &RestoreReport, target: &Path, secs: f64) {
         "  checkpoints {} signed checkpoints restored, each verified",
         r.checkpoints
     );
+    if r.redacted > 0 {
+        crate::outln!(
+            "  redacted   {} leaves without content, as in the log (each with its redaction/v1 record)",
+            r.redacted
+        );
+    }
     if let Some(c) = &r.cut {
         crate::outln!(
             "  cut        at anchor #{} (tree size {}): left out {} leaves, {} checkpoints and anchors {:?}",

@@ -300,9 +300,17 @@ fn print_report(r: &PackReport, file: &Path) {
             format!("anchor #{} (tree size {})", a.seq, a.tree_size)
         });
         crate::outln!(
-            "  range      {} leaves from {from} to tree size {}, complete, every node carried",
+            "  range      {} leaves from {from} to tree size {}, complete, every node carried{}",
             b.leaves,
-            b.to
+            b.to,
+            if b.redacted > 0 {
+                format!(
+                    " but {} redacted (listed with their redaction records)",
+                    b.redacted
+                )
+            } else {
+                String::new()
+            }
         );
         crate::outln!(
             "  end        the signed checkpoint at tree size {}, root {}",
