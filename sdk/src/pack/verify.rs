@@ -357,7 +357,7 @@ impl PackVerifier {
             return Err(e);
         }
         // §9.7 step 5: the anchor chain (a backup's without the anchors of archived segments,
-        // §9.9 rule 4; a backup may carry none).
+        // §9.9 rule 2; a backup may carry none).
         let backup = self.bk.take();
         let chain = match &backup {
             Some(b) if self.anchors.len() == b.archived.len() => crate::anchor::ChainEvidence {
@@ -435,7 +435,7 @@ impl PackVerifier {
         Ok(Verified::new(report))
     }
 
-    /// SPEC.md §9.7 step 8 for backups (§9.9 rules 5–7).
+    /// SPEC.md §9.7 step 8 for backups (§9.9 rules 1, 5 and 6).
     fn finish_backup(
         &mut self,
         b: BackupState,
