@@ -273,7 +273,12 @@ impl Loader<'_> {
                 }
                 self.fill_absent()?;
             }
-            Item::Node { index, id, bytes } => {
+            Item::Node {
+                index,
+                id,
+                node_type,
+                bytes,
+            } => {
                 if index < self.base || self.cut_size().is_some_and(|c| index >= c) {
                     return Ok(());
                 }
@@ -295,7 +300,9 @@ impl Loader<'_> {
                         self.redact(leaf, index)?;
                     }
                 }
-                self.earlier_redaction(index, bytes)?;
+                if node_type == evl_sdk::redaction::REDACTION_TYPE {
+                    self.earlier_redaction(index, bytes)?;
+                }
                 self.fill_absent()?;
             }
         }
@@ -337,10 +344,6 @@ impl Loader<'_> {
     /// the records): the content goes, as it went in the log. The record is checked against the
     /// tree when the load ends (`redaction_at`).
     fn earlier_redaction(&mut self, index: u64, bytes: &[u8]) -> Result<(), LedgerError> {
-        let needle = format!("\"type\":\"{}\"", evl_sdk::redaction::REDACTION_TYPE);
-        if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            return Ok(());
-        }
         let Ok(record) =
             evl_sdk::Node::from_canonical(bytes).and_then(|n| evl_sdk::redaction::Redaction::from_node(&n))
         else {

@@ -186,6 +186,8 @@ pub enum Item<'a> {
         index: u64,
         /// Its NodeId.
         id: NodeId,
+        /// Its `type`.
+        node_type: &'a str,
         /// The canonical bytes.
         bytes: &'a [u8],
     },

@@ -764,6 +764,7 @@ impl ExportState {
             observe(Item::Node {
                 index,
                 id: expected.id,
+                node_type: node.node_type(),
                 bytes: line,
             });
         }
