@@ -161,9 +161,9 @@ pub enum Command {
     /// node of the range was left out. Streams in flat memory, with a progress bar on a
     /// terminal. --since-export PREV continues a previous export (a delta).
     Export(ExportArgs),
-    /// Verify an evidence pack or export offline, with zero network: prints what was proven
-    /// (each node in the log at size N under anchor A, signed by key K valid at time T) or the
-    /// stable error code. Exits 0 when it verifies, 1 when it does not, 2 on usage errors.
+    /// Verify an evidence pack, export or backup offline, with zero network: prints what was
+    /// proven (each node in the log at size N under anchor A, signed by key K valid at time T) or
+    /// the stable error code. Exits 0 when it verifies, 1 when it does not, 2 on usage errors.
     ///
     /// Without --trust-root the pack's own trust root is used: that proves the pack is
     /// internally consistent, not that it comes from the log you mean.

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Kills per phase.
-const KILLS: u64 = 6;
+const KILLS: u64 = 8;
 
 fn child(args: &[&Path]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_backup-child"));
@@ -54,11 +54,15 @@ fn run_and_kill(mode: &str, a: &Path, b: &Path, after: Duration) -> bool {
 
 struct Rng(u64);
 impl Rng {
-    /// A delay in [5 %, 105 %] of `d`: kills land anywhere in a run, and some after its end.
-    fn within(&mut self, d: Duration) -> Duration {
+    /// The delay of kill `run`: in [5 %, 105 %] of `d`, so kills land anywhere in a run; the
+    /// last one at 150 %, after the run's end, so a finished run is checked too.
+    fn delay(&mut self, run: u64, d: Duration) -> Duration {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
+        if run + 1 == KILLS {
+            return d.mul_f64(1.5);
+        }
         d.mul_f64(0.05 + (self.0 % 1000) as f64 / 1000.0)
     }
 }
@@ -115,7 +119,7 @@ fn killed_backups_and_restores_leave_nothing_partial() {
     let (mut absent, mut complete) = (0, 0);
     for run in 0..KILLS {
         let _ = std::fs::remove_file(&out);
-        run_and_kill("backup", &data, &out, rng.within(full));
+        run_and_kill("backup", &data, &out, rng.delay(run, full));
         if !out.exists() {
             absent += 1;
             continue;
@@ -127,6 +131,10 @@ fn killed_backups_and_restores_leave_nothing_partial() {
         complete += 1;
     }
     eprintln!("backup: {absent} killed before the rename, {complete} complete (a run takes {full:?})");
+    assert!(
+        complete > 0 && absent > 0,
+        "kills landed before and after the rename"
+    );
     run_to_end("backup", &data, &out);
 
     // Restores.
@@ -137,7 +145,7 @@ fn killed_backups_and_restores_leave_nothing_partial() {
         if target.exists() {
             std::fs::remove_dir_all(&target).unwrap();
         }
-        run_and_kill("restore", &out, &target, rng.within(full));
+        run_and_kill("restore", &out, &target, rng.delay(run, full));
         if !target.exists() {
             absent += 1;
             continue;
@@ -154,6 +162,10 @@ fn killed_backups_and_restores_leave_nothing_partial() {
     eprintln!(
         "restore: {absent} killed before the rename, {complete} complete (a run takes {full:?}); stale: {:?}",
         entries(work.path(), ".evl-restore-")
+    );
+    assert!(
+        complete > 0 && absent > 0,
+        "kills landed before and after the rename"
     );
     // A last restore removes what the killed ones left.
     if target.exists() {

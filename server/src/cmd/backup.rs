@@ -105,6 +105,11 @@ pub fn backup(dir: &DataDir, a: &BackupArgs) -> Result<ExitCode> {
 }
 
 fn failed(format: Format, code: &str, message: &str) -> ExitCode {
+    // Ledger errors print their code first; it is shown once.
+    let message = message
+        .strip_prefix(code)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message);
     emit(
         format,
         &json!({"ok": false, "code": code, "message": message}),
