@@ -1073,3 +1073,43 @@ fn redacted_leaves_round_trip_and_chain() {
     let r = restore_into(dir.path(), &[&before], &to0).unwrap();
     assert_eq!((r.tree_size, r.redacted), (60, 0));
 }
+
+/// `EVL_WRITE_FUZZ_SEEDS=1 cargo test -p evl-ledger --test backup write_fuzz_seeds` writes a
+/// full and an incremental backup into the seeds of the `pack` fuzz target
+/// (`fuzz/seeds.d/pack/`), signed by the key that target re-signs with (`tamper.example/log`,
+/// seed 9; see ledger/tests/pack_tamper.rs).
+#[test]
+fn write_fuzz_seeds() {
+    if std::env::var_os("EVL_WRITE_FUZZ_SEEDS").is_none() {
+        return;
+    }
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/seeds.d/pack"));
+    std::fs::create_dir_all(dir).unwrap();
+    let l = Ledger::init(
+        MemoryStore::new(),
+        SecretKey::from_seed("tamper.example/log", &[9u8; 32]).unwrap(),
+        t0(),
+        AnchorPolicy::default(),
+    )
+    .unwrap();
+    append_n(&l, 0, 12, 4);
+    l.anchor().unwrap();
+    append_n(&l, 12, 9, 3);
+    l.anchor().unwrap();
+    append_n(&l, 21, 2, 1);
+    let full = backup(&l, &BackupRequest::default());
+    let inc = backup(
+        &l,
+        &BackupRequest {
+            since_anchor: Some(0),
+            base: None,
+        },
+    );
+    for (name, pack) in [("backup", full), ("backup-incremental", inc)] {
+        l.trust_root().verify_pack(&pack).unwrap();
+        let t = decompress(&pack, MAX_INMEMORY_PACK_BYTES).unwrap();
+        assert!(t.len() < 65536, "{name}: {} bytes", t.len());
+        std::fs::write(dir.join(format!("{name}.tar.zst")), &pack).unwrap();
+        std::fs::write(dir.join(format!("{name}.tar")), &t).unwrap();
+    }
+}
