@@ -40,7 +40,8 @@ fn ledger() -> Ledger<MemoryStore> {
         l.append_json(&refs).unwrap();
     }
     l.anchor().unwrap();
-    l.append_json(&[br#"{"type":"x-b","tail":1}"#.as_slice()]).unwrap();
+    l.append_json(&[br#"{"type":"x-b","tail":1}"#.as_slice()])
+        .unwrap();
     l
 }
 
@@ -87,7 +88,11 @@ async fn get(app: &Router, uri: &str, token: Option<&str>) -> (StatusCode, Optio
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned());
-    (status, ctype, to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+    (
+        status,
+        ctype,
+        to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec(),
+    )
 }
 
 fn code(body: &[u8]) -> String {
@@ -111,23 +116,42 @@ async fn get_backup_needs_admin_and_streams_a_verifying_backup() {
     assert_eq!(ctype.as_deref(), Some(PACK_MEDIA_TYPE));
     let report = l.trust_root().verify_pack(&full).unwrap().into_inner();
     assert_eq!(report.kind, PackKind::Backup);
-    assert_eq!(report.backup.as_ref().unwrap().to, 301, "the tail after the anchor is in it");
+    assert_eq!(
+        report.backup.as_ref().unwrap().to,
+        301,
+        "the tail after the anchor is in it"
+    );
     // The same bytes as the library (and so `evl backup`) writes.
     let mut direct = Vec::new();
-    l.backup(&BackupRequest::default(), &mut direct, &mut |_| {}).unwrap();
+    l.backup(&BackupRequest::default(), &mut direct, &mut |_| {})
+        .unwrap();
     assert_eq!(full, direct);
 
     let uri = format!("/v1/backup?since_anchor=0&base={}", report.pack_id);
     let (s, _, inc) = get(&app, &uri, Some(ADMIN)).await;
     assert_eq!(s, StatusCode::OK);
-    let b = l.trust_root().verify_pack(&inc).unwrap().into_inner().backup.unwrap();
+    let b = l
+        .trust_root()
+        .verify_pack(&inc)
+        .unwrap()
+        .into_inner()
+        .backup
+        .unwrap();
     assert_eq!((b.from, b.to, b.base), (300, 301, Some(report.pack_id)));
 
     for (uri, status, want) in [
         ("/v1/backup?since_anchor=9", StatusCode::NOT_FOUND, "NOT_FOUND"),
-        ("/v1/backup?since_anchor=x", StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+        (
+            "/v1/backup?since_anchor=x",
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+        ),
         ("/v1/backup?bogus=1", StatusCode::BAD_REQUEST, "BAD_REQUEST"),
-        ("/v1/backup?since_anchor=0&base=nope", StatusCode::BAD_REQUEST, "NODE_ID_MALFORMED"),
+        (
+            "/v1/backup?since_anchor=0&base=nope",
+            StatusCode::BAD_REQUEST,
+            "NODE_ID_MALFORMED",
+        ),
         (
             "/v1/backup?base=sha256:0000000000000000000000000000000000000000000000000000000000000000",
             StatusCode::BAD_REQUEST,
@@ -156,7 +180,12 @@ fn restore_dir_is_all_or_nothing() {
     write_backup_file(&l, &BackupRequest::default(), &good, &mut |_| {}).unwrap();
     assert!(temporaries(work.path()).is_empty());
     let restore = |file: &Path, target: &Path| {
-        restore_dir(&[file.to_path_buf()], target, &RestoreRequest::default(), &mut |_| {})
+        restore_dir(
+            &[file.to_path_buf()],
+            target,
+            &RestoreRequest::default(),
+            &mut |_| {},
+        )
     };
 
     // A damaged backup: the verifier's code, no target, no temporary directory.

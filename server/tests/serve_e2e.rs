@@ -50,7 +50,10 @@ fn start() -> Server {
         .unwrap();
     let t = Instant::now();
     while TcpStream::connect(&addr).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(90), "evl serve did not start within 90 s");
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "evl serve did not start within 90 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Server { child, addr, dir }
