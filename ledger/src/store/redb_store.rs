@@ -3,7 +3,8 @@
 use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
+    TableDefinition, WriteTransaction,
 };
 use redb::{Key, TableHandle, Value};
 use std::path::{Path, PathBuf};
@@ -47,6 +48,59 @@ fn hkey(level: u32, index: u64) -> u128 {
 
 fn e(err: impl std::fmt::Display) -> StoreError {
     StoreError::new(err)
+}
+
+/// The committed tree size in `meta`, after checking that every node of `batch` continues the
+/// log there (both commit paths).
+fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, StoreError> {
+    let size = match meta.get(META_SIZE).map_err(e)? {
+        Some(g) => u64::from_be_bytes(
+            g.value()
+                .try_into()
+                .map_err(|_| StoreError("corrupt tree_size".into()))?,
+        ),
+        None => 0,
+    };
+    for (k, n) in batch.nodes.iter().enumerate() {
+        if n.index.get() != size + k as u64 {
+            return Err(StoreError(format!(
+                "node index {} does not continue the log at {size}",
+                n.index
+            )));
+        }
+    }
+    Ok(size)
+}
+
+/// Writes a batch's stored hashes, checkpoints, anchors, metadata and new tree size (both
+/// commit paths; nodes, ids and redactions differ between them).
+fn write_rest(
+    txn: &WriteTransaction,
+    meta: &mut Table<&str, &[u8]>,
+    batch: &Batch,
+) -> Result<(), StoreError> {
+    let mut hashes = txn.open_table(HASHES).map_err(e)?;
+    for h in &batch.hashes {
+        hashes
+            .insert(hkey(h.level, h.index), h.hash.as_bytes())
+            .map_err(e)?;
+    }
+    let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
+    for (s, cp) in &batch.checkpoints {
+        cps.insert(s.get(), cp.as_str()).map_err(e)?;
+    }
+    let mut anchors = txn.open_table(ANCHORS).map_err(e)?;
+    for (seq, a) in &batch.anchors {
+        anchors.insert(*seq, a.as_slice()).map_err(e)?;
+    }
+    for (k, v) in &batch.meta {
+        meta.insert(k.as_str(), v.as_slice()).map_err(e)?;
+    }
+    if let Some(s) = batch.tree_size {
+        meta.insert(META_SIZE, s.get().to_be_bytes().as_slice())
+            .map_err(e)?;
+    }
+    Ok(())
 }
 
 /// A redb-backed store in one file.
@@ -107,22 +161,7 @@ impl RedbStore {
         }
         {
             let mut meta = txn.open_table(META).map_err(e)?;
-            let size = match meta.get(META_SIZE).map_err(e)? {
-                Some(g) => u64::from_be_bytes(
-                    g.value()
-                        .try_into()
-                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
-                ),
-                None => 0,
-            };
-            for (k, n) in batch.nodes.iter().enumerate() {
-                if n.index.get() != size + k as u64 {
-                    return Err(StoreError(format!(
-                        "node index {} does not continue the log at {size}",
-                        n.index
-                    )));
-                }
-            }
+            let size = continued_size(&meta, batch)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             for n in batch.nodes.iter().filter(|n| !n.bytes.is_empty()) {
                 nodes.insert(n.index.get(), n.bytes.as_slice()).map_err(e)?;
@@ -161,27 +200,7 @@ impl RedbStore {
                     )));
                 }
             }
-            let mut hashes = txn.open_table(HASHES).map_err(e)?;
-            for h in &batch.hashes {
-                hashes
-                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
-                    .map_err(e)?;
-            }
-            let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
-            for (s, cp) in &batch.checkpoints {
-                cps.insert(s.get(), cp.as_str()).map_err(e)?;
-            }
-            let mut anchors = txn.open_table(ANCHORS).map_err(e)?;
-            for (seq, a) in &batch.anchors {
-                anchors.insert(*seq, a.as_slice()).map_err(e)?;
-            }
-            for (k, v) in &batch.meta {
-                meta.insert(k.as_str(), v.as_slice()).map_err(e)?;
-            }
-            if let Some(s) = batch.tree_size {
-                meta.insert(META_SIZE, s.get().to_be_bytes().as_slice())
-                    .map_err(e)?;
-            }
+            write_rest(&txn, &mut meta, batch)?;
         }
         txn.commit().map_err(e)
     }
@@ -410,22 +429,7 @@ impl Store for RedbStore {
         txn.set_quick_repair(true);
         {
             let mut meta = txn.open_table(META).map_err(e)?;
-            let size = match meta.get(META_SIZE).map_err(e)? {
-                Some(g) => u64::from_be_bytes(
-                    g.value()
-                        .try_into()
-                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
-                ),
-                None => 0,
-            };
-            for (k, n) in batch.nodes.iter().enumerate() {
-                if n.index.get() != size + k as u64 {
-                    return Err(StoreError(format!(
-                        "node index {} does not continue the log at {size}",
-                        n.index
-                    )));
-                }
-            }
+            let size = continued_size(&meta, &batch)?;
             batch.check_redactions(size)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             let mut ids = txn.open_table(IDS).map_err(e)?;
@@ -445,27 +449,7 @@ impl Store for RedbStore {
             if !batch.redact.is_empty() {
                 meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
             }
-            let mut hashes = txn.open_table(HASHES).map_err(e)?;
-            for h in &batch.hashes {
-                hashes
-                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
-                    .map_err(e)?;
-            }
-            let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
-            for (s, cp) in &batch.checkpoints {
-                cps.insert(s.get(), cp.as_str()).map_err(e)?;
-            }
-            let mut anchors = txn.open_table(ANCHORS).map_err(e)?;
-            for (seq, a) in &batch.anchors {
-                anchors.insert(*seq, a.as_slice()).map_err(e)?;
-            }
-            for (k, v) in &batch.meta {
-                meta.insert(k.as_str(), v.as_slice()).map_err(e)?;
-            }
-            if let Some(s) = batch.tree_size {
-                meta.insert(META_SIZE, s.get().to_be_bytes().as_slice())
-                    .map_err(e)?;
-            }
+            write_rest(&txn, &mut meta, &batch)?;
         }
         // Durability::Immediate (redb's default): returns after the commit is fsynced.
         txn.commit().map_err(e)
