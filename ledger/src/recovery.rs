@@ -19,10 +19,8 @@ use crate::reader::{LedgerReader, contains};
 use crate::store::{Repair, Snapshot, SnapshotSource, Store, StoreError};
 use crate::verify::{Failure, Mode, Report, verify};
 use evl_sdk::corruption::{CORRUPTION_TYPE, Corruption, Damage};
-use evl_sdk::pack::compress::{Decompressor, pack_error_of};
 use evl_sdk::pack::export::{ExportParams, ListingLine, parse_log_path};
-use evl_sdk::pack::tar::{self, BLOCK, Block};
-use evl_sdk::pack::{MAX_ENTRY_BYTES, PackError};
+use evl_sdk::pack::PackError;
 use evl_sdk::{
     Anchor, Digest, ErrorCode, LeafIndex, Node, NodeId, SignedCheckpoint, StoredHash, SubtreeSource,
     TreeSize, node_hash,
@@ -294,16 +292,6 @@ struct BackupScan {
     covered: Vec<(u64, u64)>,
 }
 
-fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), PackError> {
-    r.read_exact(buf).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            PackError::new_public(ErrorCode::PackMalformed, format!("archive truncated in {what}"))
-        } else {
-            pack_error_of(&e)
-        }
-    })
-}
-
 /// Lines of a `.jsonl` entry (without their newlines; a last line without one counts too).
 fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     let data = data.strip_suffix(b"\n").unwrap_or(data);
@@ -321,39 +309,23 @@ fn scan_backup(
     wanted: &HashMap<Digest, Vec<u64>>,
     needed: &BTreeSet<u64>,
 ) -> Result<BackupScan, PackError> {
-    let mut r = Decompressor::new(source)?;
     let mut out = BackupScan::default();
     let mut filter: Option<ExportParams> = None;
     // The last listing: its start and the leaves whose node its nodes file carries, in order.
     let mut chunk: Option<(u64, Vec<u64>)> = None;
-    let mut block = [0u8; BLOCK];
-    loop {
-        read_exact(&mut r, &mut block, "a header")?;
-        let (path, size) = match tar::parse_header(&block)? {
-            Block::Zero => break,
-            Block::File { path, size } => (path, size),
-        };
-        if size > MAX_ENTRY_BYTES {
-            return Err(PackError::new_public(
-                ErrorCode::PackMalformed,
-                format!("{path}: entry larger than MAX_ENTRY_BYTES"),
-            ));
-        }
-        let mut data = vec![0u8; size as usize];
-        read_exact(&mut r, &mut data, &path)?;
-        let mut pad = vec![0u8; tar::padding(size)];
-        read_exact(&mut r, &mut pad, &path)?;
+    // The container is read by the same strict reader as verification (SPEC.md §9.1).
+    crate::pack::for_each_entry(source, &mut |path, data, _| {
         if path == evl_sdk::pack::export::EXPORT_PATH {
-            filter = Some(ExportParams::parse(&data)?);
-            continue;
+            filter = Some(ExportParams::parse(data)?);
+            return Ok(());
         }
-        let Some((start, is_nodes)) = parse_log_path(&path) else {
-            continue;
+        let Some((start, is_nodes)) = parse_log_path(path) else {
+            return Ok(());
         };
         if !is_nodes {
             let mut exported = Vec::new();
             let mut n = 0u64;
-            for (k, line) in lines(&data).enumerate() {
+            for (k, line) in lines(data).enumerate() {
                 let leaf = start.saturating_add(k as u64);
                 n = k as u64 + 1;
                 let listed = (needed.contains(&leaf) || filter.as_ref().is_some_and(|p| p.filter.is_some()))
@@ -379,13 +351,13 @@ fn scan_backup(
             }
             out.covered.push((start, start.saturating_add(n)));
             chunk = Some((start, exported));
-            continue;
+            return Ok(());
         }
         let positions = match &chunk {
             Some((s, leaves)) if *s == start => leaves.as_slice(),
             _ => &[],
         };
-        for (k, line) in lines(&data).enumerate() {
+        for (k, line) in lines(data).enumerate() {
             let id = NodeId::of_canonical(line);
             if let Some(&leaf) = positions.get(k)
                 && needed.contains(&leaf)
@@ -400,7 +372,8 @@ fn scan_backup(
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -796,7 +769,7 @@ mod tests {
     fn pack(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let owned: Vec<(String, Vec<u8>)> =
             entries.iter().map(|(p, d)| (p.to_string(), d.to_vec())).collect();
-        let tar = tar::build(&owned).unwrap();
+        let tar = evl_sdk::pack::tar::build(&owned).unwrap();
         ruzstd::encoding::compress_to_vec(tar.as_slice(), ruzstd::encoding::CompressionLevel::Fastest)
     }
 

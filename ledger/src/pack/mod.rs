@@ -15,6 +15,7 @@ mod write;
 pub use backup::{BackupRange, BackupRequest};
 pub use evidence::EvidenceRequest;
 pub use range::{ExportRange, ExportRequest};
+pub(crate) use read::for_each_entry;
 pub use read::verify_pack_reader;
 pub use restore::{BULK_BATCH_BYTES, Cut, RestoreReport, RestoreRequest, RestoredFile, restore};
 pub use write::PackSummary;

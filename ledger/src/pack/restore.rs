@@ -618,6 +618,17 @@ pub fn restore(
     })
 }
 
+/// Names the backup file in an integrity error's message.
+fn in_file(name: &str, e: LedgerError) -> LedgerError {
+    match e {
+        LedgerError::Integrity { code, message } => LedgerError::Integrity {
+            code,
+            message: format!("{name}: {message}"),
+        },
+        other => other,
+    }
+}
+
 /// Verifies and loads one backup file.
 fn restore_file(
     loader: &mut Loader<'_>,
@@ -627,15 +638,7 @@ fn restore_file(
     previous: Option<&(PackReport, BackupParams)>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(PackReport, BackupParams, TrustRoot), LedgerError> {
-    let at = |e: LedgerError| -> LedgerError {
-        match e {
-            LedgerError::Integrity { code, message } => LedgerError::Integrity {
-                code,
-                message: format!("{name}: {message}"),
-            },
-            other => other,
-        }
-    };
+    let at = |e: LedgerError| in_file(name, e);
     loader.base = loader.size;
     let store = loader.store;
     std::thread::scope(|s| {
@@ -672,15 +675,7 @@ fn read_file(
     previous: Option<&(PackReport, BackupParams)>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(PackReport, BackupParams, TrustRoot), LedgerError> {
-    let at = |e: LedgerError| -> LedgerError {
-        match e {
-            LedgerError::Integrity { code, message } => LedgerError::Integrity {
-                code,
-                message: format!("{name}: {message}"),
-            },
-            other => other,
-        }
-    };
+    let at = |e: LedgerError| in_file(name, e);
     let mut v = PackVerifier::new(req.trust_root.clone());
     let mut params: Option<(BackupParams, TrustRoot)> = None;
     let read = for_each_entry(source, &mut |path, data, _| {
