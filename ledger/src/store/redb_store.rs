@@ -72,6 +72,17 @@ fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, Store
     Ok(size)
 }
 
+/// Stores perfect-subtree hashes under their `(level, index)` keys.
+fn put_hashes(txn: &WriteTransaction, hashes: &[evl_sdk::StoredHash]) -> Result<(), StoreError> {
+    let mut table = txn.open_table(HASHES).map_err(e)?;
+    for h in hashes {
+        table
+            .insert(hkey(h.level, h.index), h.hash.as_bytes())
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
 /// Writes a batch's stored hashes, checkpoints, anchors, metadata and new tree size (both
 /// commit paths; nodes, ids and redactions differ between them).
 fn write_rest(
@@ -79,12 +90,7 @@ fn write_rest(
     meta: &mut Table<&str, &[u8]>,
     batch: &Batch,
 ) -> Result<(), StoreError> {
-    let mut hashes = txn.open_table(HASHES).map_err(e)?;
-    for h in &batch.hashes {
-        hashes
-            .insert(hkey(h.level, h.index), h.hash.as_bytes())
-            .map_err(e)?;
-    }
+    put_hashes(txn, &batch.hashes)?;
     let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
     for (s, cp) in &batch.checkpoints {
         cps.insert(s.get(), cp.as_str()).map_err(e)?;
@@ -480,12 +486,7 @@ impl Store for RedbStore {
             for (i, bytes) in &repair.nodes {
                 nodes.insert(i.get(), bytes.as_slice()).map_err(e)?;
             }
-            let mut hashes = txn.open_table(HASHES).map_err(e)?;
-            for h in &repair.hashes {
-                hashes
-                    .insert(hkey(h.level, h.index), h.hash.as_bytes())
-                    .map_err(e)?;
-            }
+            put_hashes(&txn, &repair.hashes)?;
             let mut ids = txn.open_table(IDS).map_err(e)?;
             for (id, i) in &repair.ids {
                 ids.insert(id.digest().as_bytes(), i.get()).map_err(e)?;
