@@ -19,8 +19,8 @@ use crate::reader::{LedgerReader, contains};
 use crate::store::{Repair, Snapshot, SnapshotSource, Store, StoreError};
 use crate::verify::{Failure, Mode, Report, verify};
 use evl_sdk::corruption::{CORRUPTION_TYPE, Corruption, Damage};
-use evl_sdk::pack::export::{ExportParams, ListingLine, parse_log_path};
 use evl_sdk::pack::PackError;
+use evl_sdk::pack::export::{ExportParams, ListingLine, parse_log_path};
 use evl_sdk::{
     Anchor, Digest, ErrorCode, LeafIndex, Node, NodeId, SignedCheckpoint, StoredHash, SubtreeSource,
     TreeSize, node_hash,

@@ -137,19 +137,9 @@ fn invalid(node_type: &'static str, pointer: impl Into<String>, reason: &'static
     }
 }
 
-/// Appends an RFC 6901 reference token to a JSON Pointer.
+/// Appends an RFC 6901 reference token to a JSON Pointer (the VEX schemas' helper).
 fn ptr(base: &str, token: &str) -> String {
-    let mut s = String::with_capacity(base.len() + token.len() + 1);
-    s.push_str(base);
-    s.push('/');
-    for c in token.chars() {
-        match c {
-            '~' => s.push_str("~0"),
-            '/' => s.push_str("~1"),
-            c => s.push(c),
-        }
-    }
-    s
+    crate::vex::pointer_push(base, token)
 }
 
 /// The members of one JSON object, checked against the allowed names up front.

@@ -44,6 +44,34 @@ fn sync_dir(p: &Path) -> Result<(), LedgerError> {
         .map_err(io(format!("syncing {}", p.display())))
 }
 
+/// Writes `output` atomically: `write` fills a temporary file next to it (prefix `prefix`),
+/// which is synced, renamed into place and its directory synced. On failure the temporary
+/// file is removed and `output` is untouched.
+pub fn write_file_atomically<T, E: From<LedgerError>>(
+    output: &Path,
+    prefix: &str,
+    write: impl FnOnce(&mut dyn Write) -> Result<T, E>,
+) -> Result<T, E> {
+    let parent = parent_of(output);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(&parent)
+        .map_err(io(format!("creating a temporary file in {}", parent.display())))?;
+    let out = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let out = write(&mut w)?;
+        w.flush().map_err(io(format!("writing {}", output.display())))?;
+        out
+    };
+    tmp.as_file()
+        .sync_all()
+        .map_err(io(format!("syncing {} to disk", output.display())))?;
+    tmp.persist(output)
+        .map_err(|e| LedgerError::Io(format!("moving {} into place: {e}", output.display())))?;
+    sync_dir(&parent)?;
+    Ok(out)
+}
+
 /// Writes a backup of `ledger` to `output` atomically (see the module doc). `progress` gets the
 /// next leaf index after each chunk.
 pub fn write_backup_file<S: Store>(
@@ -52,28 +80,7 @@ pub fn write_backup_file<S: Store>(
     output: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, LedgerError> {
-    let parent = parent_of(output);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(BACKUP_PREFIX)
-        .tempfile_in(&parent)
-        .map_err(io(format!("creating a temporary file in {}", parent.display())))?;
-    let summary = {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let s = ledger.backup(req, &mut w, progress)?;
-        w.flush().map_err(io("writing the backup".into()))?;
-        s
-    };
-    tmp.as_file()
-        .sync_all()
-        .map_err(io("syncing the backup to disk".into()))?;
-    tmp.persist(output).map_err(|e| {
-        LedgerError::Io(format!(
-            "moving the backup into place at {}: {e}",
-            output.display()
-        ))
-    })?;
-    sync_dir(&parent)?;
-    Ok(summary)
+    write_file_atomically(output, BACKUP_PREFIX, |w| ledger.backup(req, w, progress))
 }
 
 /// Why a restore did not happen: a stable code and a message.

@@ -211,17 +211,8 @@ impl PackVerifier {
 
     fn start_export(&mut self, data: &[u8]) -> Result<(), PackError> {
         let params = ExportParams::parse(data)?;
-        self.ex = Some(ExportState {
-            end: params.to.tree_size,
-            params: Some(params),
-            frontier: None,
-            chunk_start: None,
-            chunk_has_nodes: false,
-            pending: VecDeque::new(),
-            included: 0,
-            omitted: 0,
-            redacted: 0,
-        });
+        let end = params.to.tree_size;
+        self.ex = Some(ExportState::new(Some(params), end, None));
         Ok(())
     }
 
@@ -229,18 +220,8 @@ impl PackVerifier {
     fn start_backup(&mut self, data: &[u8]) -> Result<(), PackError> {
         let bk = BackupState::start(data, &self.anchors, self.external.as_ref())?;
         let full = bk.params.since_anchor.is_none();
-        self.ex = Some(ExportState {
-            params: None,
-            end: bk.params.to,
-            // A full backup starts at the empty tree and carries no frontier.json.
-            frontier: full.then(Frontier::new),
-            chunk_start: None,
-            chunk_has_nodes: false,
-            pending: VecDeque::new(),
-            included: 0,
-            omitted: 0,
-            redacted: 0,
-        });
+        // A full backup starts at the empty tree and carries no frontier.json.
+        self.ex = Some(ExportState::new(None, bk.params.to, full.then(Frontier::new)));
         self.bk = Some(bk);
         Ok(())
     }
@@ -612,6 +593,22 @@ fn node_left_out(
 }
 
 impl ExportState {
+    /// The state before the first chunk: `params` for an export (`None` for a backup), the
+    /// leaf the log chunks must reach, and the frontier when it is known already.
+    fn new(params: Option<ExportParams>, end: u64, frontier: Option<Frontier>) -> Self {
+        Self {
+            params,
+            end,
+            frontier,
+            chunk_start: None,
+            chunk_has_nodes: false,
+            pending: VecDeque::new(),
+            included: 0,
+            omitted: 0,
+            redacted: 0,
+        }
+    }
+
     fn close_chunk(&mut self) -> Result<(), PackError> {
         if let (Some(start), Some((_, l))) = (self.chunk_start, self.pending.front()) {
             return Err(PackError::at(

@@ -36,24 +36,7 @@ pub(super) fn write_atomically(
         out.flush().context("writing to stdout")?;
         return Ok(s);
     }
-    let parent = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".evl-export-")
-        .tempfile_in(&parent)
-        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
-    let summary = {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let s = write(&mut w)?;
-        w.flush().context("writing the pack")?;
-        s
-    };
-    tmp.as_file().sync_all().context("syncing the pack to disk")?;
-    tmp.persist(output)
-        .with_context(|| format!("moving the pack into place at {}", output.display()))?;
-    Ok(summary)
+    evl_server::backup::write_file_atomically(output, ".evl-export-", write)
 }
 
 fn read_trust_root(path: &Path) -> Result<TrustRoot> {
@@ -62,7 +45,7 @@ fn read_trust_root(path: &Path) -> Result<TrustRoot> {
 }
 
 /// Verifies the pack at `path` (progress on a terminal when `show`).
-fn verify_file(
+pub(super) fn verify_file(
     path: &Path,
     trust: Option<TrustRoot>,
     show: bool,

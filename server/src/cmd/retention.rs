@@ -4,7 +4,7 @@ use crate::cli::{ArchiveArgs, CleanupArgs, Format};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
-use evl_ledger::pack::{ExportRequest, verify_pack_reader};
+use evl_ledger::pack::ExportRequest;
 use evl_ledger::retention::{Candidate, RetentionPlan, RetentionPolicy, archive_anchor, uncovered};
 use evl_ledger::store::redb_store::RedbStore;
 use evl_sdk::pack::PackReport;
@@ -43,13 +43,7 @@ fn chain(reader: &evl_ledger::LedgerReader<RedbStore>) -> Result<Vec<AnchorSumma
 
 /// Verifies an archive file against `trust` and returns its report.
 fn verify_archive(path: &Path, trust: &TrustRoot) -> Result<PackReport> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let report = verify_pack_reader(
-        std::io::BufReader::with_capacity(1 << 20, file),
-        Some(trust.clone()),
-        &mut |_| {},
-    )
-    .with_context(|| {
+    let report = super::pack::verify_file(path, Some(trust.clone()), false)?.with_context(|| {
         format!(
             "the archive {} does not verify against this ledger",
             path.display()
