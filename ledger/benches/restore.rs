@@ -127,7 +127,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
-                let store = RedbStore::open(&dir.path().join("r.redb")).unwrap();
+                let store = RedbStore::create_for_load(&dir.path().join("r.redb")).unwrap();
                 let src: Vec<(String, Box<dyn Read>)> = vec![("b".into(), Box::new(pack.as_slice()))];
                 restore(src, store, &RestoreRequest::default(), &mut |_| {}).unwrap();
                 dir

@@ -7,7 +7,8 @@
 //!   (`.evl-backup-<random>`), syncs it, renames it into place and syncs the directory: the
 //!   output is absent or a complete backup.
 //! - [`restore_dir`] loads into a temporary directory next to the target
-//!   (`.evl-restore-<pid>-<random>`), makes the store durable, writes `trust-root.json`, syncs,
+//!   (`.evl-restore-<pid>-<random>`; the store is made by `RedbStore::create_for_load`, which
+//!   syncs once, at the final durable commit), makes the store durable, writes `trust-root.json`, syncs,
 //!   renames the directory into place and syncs the parent. On failure the temporary directory
 //!   is removed; after a SIGKILL it remains, and the next restore in that parent removes it
 //!   (unless its process is still running).
@@ -194,7 +195,7 @@ pub fn restore_dir(
             parent.display()
         )))?;
     let data = DataDir::new(tmp.path());
-    let store = RedbStore::open(&data.store()).map_err(LedgerError::from)?;
+    let store = RedbStore::create_for_load(&data.store()).map_err(LedgerError::from)?;
     let report = restore(files, store, req, progress)?;
     // The trust root next to the store, as `evl init` writes it (from the restored store).
     let reopened = RedbStore::open(&data.store()).map_err(LedgerError::from)?;

@@ -18,6 +18,7 @@
 //!   returns for entries below its `tree_size`.
 //! - **Not found** is `Ok(None)`, never an error; errors mean the store itself failed.
 
+mod deferred_sync;
 pub mod memory;
 pub mod redb_store;
 #[cfg(test)]

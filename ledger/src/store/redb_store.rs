@@ -1,5 +1,6 @@
 //! The embedded default store: redb (docs/design.md §Storage has the tables and the crash model).
 
+use super::deferred_sync::DeferredSync;
 use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
@@ -7,6 +8,7 @@ use redb::{
     TableDefinition, WriteTransaction,
 };
 use redb::{Key, TableHandle, Value};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Leaf index → canonical node bytes.
@@ -113,6 +115,9 @@ fn write_rest(
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
+    /// Set for a store made by [`RedbStore::create_for_load`]: the handle whose `sync_data` is
+    /// the sync redb's backend defers.
+    deferred: Option<File>,
 }
 
 impl RedbStore {
@@ -122,6 +127,42 @@ impl RedbStore {
             .set_cache_size(REDB_CACHE_BYTES)
             .create(path)
             .map_err(e)?;
+        Self::with_tables(db, path, None)
+    }
+
+    /// Creates a new store file at `path` (which must not exist) for a bulk load whose result is
+    /// discarded unless the load completes, as `evl restore` does in a temporary directory. It
+    /// behaves as [`RedbStore::open`] except for when data reaches the disk: redb's own syncs
+    /// are skipped (`store::deferred_sync`), so nothing written is durable, and a crash may
+    /// leave a file that does not open, until a durable commit (`commit`, or `bulk_commit` with
+    /// `durable`) returns: that commit ends with one fdatasync of the whole file, after which
+    /// everything committed is durable, as with `open`.
+    pub fn create_for_load(path: &Path) -> Result<Self, StoreError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|err| StoreError(format!("creating {}: {err}", path.display())))?;
+        let (backend, handle) = DeferredSync::new(file).map_err(e)?;
+        let db = Database::builder()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .create_with_backend(backend)
+            .map_err(e)?;
+        Self::with_tables(db, path, Some(handle))
+    }
+
+    /// Commits `txn` durably: redb's commit, then, for a store made by
+    /// [`RedbStore::create_for_load`], the deferred sync of the whole file.
+    fn commit_durably(&self, txn: WriteTransaction) -> Result<(), StoreError> {
+        txn.commit().map_err(e)?;
+        match &self.deferred {
+            Some(f) => f.sync_data().map_err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn with_tables(db: Database, path: &Path, deferred: Option<File>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(e)?;
         {
             txn.open_table(NODES).map_err(e)?;
@@ -136,6 +177,7 @@ impl RedbStore {
         Ok(Self {
             db,
             path: path.to_path_buf(),
+            deferred,
         })
     }
 
@@ -208,7 +250,11 @@ impl RedbStore {
             }
             write_rest(&txn, &mut meta, batch)?;
         }
-        txn.commit().map_err(e)
+        if durable {
+            self.commit_durably(txn)
+        } else {
+            txn.commit().map_err(e)
+        }
     }
 
     /// Test and repair hook: overwrites a node's stored bytes, bypassing the append-only rule.
@@ -219,7 +265,7 @@ impl RedbStore {
             .map_err(e)?
             .insert(index, bytes)
             .map_err(e)?;
-        txn.commit().map_err(e)
+        self.commit_durably(txn)
     }
 
     /// Test and repair hook: overwrites a stored hash.
@@ -230,7 +276,7 @@ impl RedbStore {
             .map_err(e)?
             .insert(hkey(level, index), hash)
             .map_err(e)?;
-        txn.commit().map_err(e)
+        self.commit_durably(txn)
     }
 
     /// Test and repair hook: deletes an anchor.
@@ -238,7 +284,7 @@ impl RedbStore {
     pub fn remove_anchor(&self, seq: u64) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(e)?;
         txn.open_table(ANCHORS).map_err(e)?.remove(seq).map_err(e)?;
-        txn.commit().map_err(e)
+        self.commit_durably(txn)
     }
 }
 
@@ -458,7 +504,7 @@ impl Store for RedbStore {
             write_rest(&txn, &mut meta, &batch)?;
         }
         // Durability::Immediate (redb's default): returns after the commit is fsynced.
-        txn.commit().map_err(e)
+        self.commit_durably(txn)
     }
 
     fn stats(&self) -> StoreStats {
@@ -493,7 +539,7 @@ impl Store for RedbStore {
             }
         }
         // Durability::Immediate, as `commit`.
-        txn.commit().map_err(e)
+        self.commit_durably(txn)
     }
 }
 
@@ -567,9 +613,17 @@ impl RedbStore {
             std::fs::remove_file(&tmp).map_err(e)?;
         }
         let copied = (|| {
+            // The copy is synced once at the end (below): redb's own syncs are deferred.
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(e)?;
+            let (backend, _handle) = DeferredSync::new(file).map_err(e)?;
             let mut dst = Database::builder()
                 .set_cache_size(REDB_CACHE_BYTES)
-                .create(&tmp)
+                .create_with_backend(backend)
                 .map_err(e)?;
             copy_table(&read, &dst, NODES)?;
             copy_table(&read, &dst, IDS)?;

@@ -191,6 +191,26 @@ fn redb_store_passes_the_suite() {
 }
 
 #[test]
+fn redb_load_store_passes_the_suites_and_reopens_as_a_plain_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let s = super::redb_store::RedbStore::create_for_load(&path).unwrap();
+    suite(&s);
+    drop(s);
+    let s = super::redb_store::RedbStore::open(&path).unwrap();
+    assert!(s.snapshot().unwrap().tree_size().unwrap().get() > 0);
+    drop(s);
+    let other = dir.path().join("r.redb");
+    redaction_suite(&super::redb_store::RedbStore::create_for_load(&other).unwrap());
+    // A load store is always a new file: an existing one is refused, not overwritten.
+    let err = super::redb_store::RedbStore::create_for_load(&path)
+        .err()
+        .unwrap();
+    assert!(err.0.contains("creating"), "{err}");
+    assert!(super::redb_store::RedbStore::open(&path).is_ok());
+}
+
+#[test]
 fn redb_store_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
