@@ -7,6 +7,11 @@ mod output;
 use clap::Parser as _;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: under the 64-client soak, glibc's per-thread arenas grew
+/// the server's RSS by half after the first minute; see docs/benchmarks.md, "Soak".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // `evl serve` sets up logging from its configuration (`log`, or EVL_LOG) instead.
