@@ -6,7 +6,8 @@
 # /usr/bin/time. Not run in CI.
 #   bash tests/bench-backup.sh [EVL_BINARY] [NODES]
 # Prints one line per step (seconds, peak RSS), then nodes/s and the ratios. Figures go to
-# docs/benchmarks.md.
+# docs/benchmarks.md. With JSON_OUT=FILE, also writes every step's seconds and peak RSS (KiB)
+# there as JSON (tests/bench-report.sh reads it).
 set -euo pipefail
 EVL=${1:-target/release/evl}
 N=${2:-1000000}
@@ -14,12 +15,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/evl-bench-backup.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 D="$WORK/data"
 
-declare -A SECS
+declare -A SECS RSS
 measure() { # key, label, command...
   local key=$1 label=$2; shift 2
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" "$WORK/out"; exit 1; }
   read -r secs kb <"$WORK/time"
   SECS[$key]=$secs
+  RSS[$key]=$kb
   printf '%-34s %8.2f s  peak RSS %7.1f MB\n' "$label" "$secs" "$(echo "$kb/1000" | bc -l)"
 }
 
@@ -47,3 +49,8 @@ rate() { echo "$N / $1" | bc -l; }
 printf 'backup  %9.0f nodes/s\n' "$(rate "${SECS[backup]}")"
 printf 'restore %9.0f nodes/s (goal >= 200000); restore / cp ledger.redb = %.1f; restore / (zstd -dc | sha256sum) = %.1f\n' \
   "$(rate "${SECS[restore]}")" "$(echo "${SECS[restore]} / ${SECS[cp]}" | bc -l)" "$(echo "${SECS[restore]} / ${SECS[zstd]}" | bc -l)"
+if [ -n "${JSON_OUT:-}" ]; then
+  { printf '{"nodes": %s, "backup_bytes": %s, "store_bytes": %s' "$N" "$(stat -c %s "$WORK/full.tar.zst")" "$(stat -c %s "$D/ledger.redb")"
+    for k in "${!SECS[@]}"; do printf ', "%s_s": %s, "%s_rss_kb": %s' "$k" "${SECS[$k]}" "$k" "${RSS[$k]}"; done
+    printf '}\n'; } >"$JSON_OUT"
+fi

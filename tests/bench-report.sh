@@ -2,13 +2,18 @@
 # One command for the benchmark report (issue 8): runs every benchmark, takes medians, computes
 # each figure's ratio to the physical reference measured in the same run, and rewrites the
 # table between the report markers in docs/benchmarks.md.
-#   bash tests/bench-report.sh            (RUNS=5 evl bench runs, NODES=200000, HTTP_SECONDS=10)
-# Not run in CI (it takes ~25 minutes on 2 cores). Use an otherwise idle machine.
+#   bash tests/bench-report.sh
+# Settings (environment): RUNS=5 runs each of `evl bench` (NODES=200000) and `evl bench http`
+# (HTTP_SECONDS=10 per phase); SCALE_RUNS=5 runs each of tests/bench-export.sh and
+# tests/bench-backup.sh at SCALE_NODES=1000000; then every criterion bench.
+# Not run in CI (it takes ~40 minutes on 2 cores). Use an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 NODES=${NODES:-200000}
 HTTP_SECONDS=${HTTP_SECONDS:-10}
+SCALE_RUNS=${SCALE_RUNS:-5}
+SCALE_NODES=${SCALE_NODES:-1000000}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/evl-bench-report.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
@@ -28,9 +33,16 @@ for i in $(seq 1 "$RUNS"); do
   echo "  run $i done"
 done
 
+echo "== at scale x$SCALE_RUNS ($SCALE_NODES nodes): export, backup, restore"
+for i in $(seq 1 "$SCALE_RUNS"); do
+  JSON_OUT="$OUT/export-$i.json" bash tests/bench-export.sh "$EVL" "$SCALE_NODES" >"$OUT/export-$i.log"
+  JSON_OUT="$OUT/backup-$i.json" bash tests/bench-backup.sh "$EVL" "$SCALE_NODES" >"$OUT/backup-$i.log"
+  echo "  run $i done"
+done
+
 echo "== criterion (each figure is the median of its samples)"
 cargo bench -q -p evl-sdk --bench verify --bench vex -- --warm-up-time 1 --measurement-time 3 >/dev/null
-cargo bench -q -p evl-ledger --bench vex_ingest --bench pack --bench layers -- --warm-up-time 1 >/dev/null
+cargo bench -q -p evl-ledger --bench vex_ingest --bench pack --bench layers --bench restore -- --warm-up-time 1 >/dev/null
 
-python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS"
+python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS" "$SCALE_RUNS" "$SCALE_NODES"
 echo "== docs/benchmarks.md report table rewritten"

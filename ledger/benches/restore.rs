@@ -123,7 +123,7 @@ fn bench(c: &mut Criterion) {
     let rows = rows();
     let mut g = c.benchmark_group("restore_50k_nodes");
     g.sample_size(10);
-    g.bench_function("restore (verify + bulk load + final checks)", |b| {
+    g.bench_function("restore_verify_and_bulk_load", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
@@ -135,16 +135,16 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         );
     });
-    g.bench_function("verify only (verify_pack_reader)", |b| {
+    g.bench_function("verify_only", |b| {
         b.iter(|| verify_pack_reader(pack.as_slice(), None, &mut |_| {}).unwrap());
     });
-    g.bench_function("reference: decompress only", |b| {
+    g.bench_function("reference_decompress_only", |b| {
         b.iter(|| {
             let mut d = Decompressor::new(pack.as_slice()).unwrap();
             std::io::copy(&mut d, &mut std::io::sink()).unwrap()
         });
     });
-    g.bench_function("reference: raw redb inserts of the same rows", |b| {
+    g.bench_function("reference_raw_redb_inserts_same_rows", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),
             |dir| {
