@@ -7,10 +7,11 @@ mod output;
 use clap::Parser as _;
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc malloc: under the 64-client soak, glibc's per-thread arenas grew
-/// the server's RSS by half after the first minute; see docs/benchmarks.md, "Soak".
+/// jemalloc instead of the system allocator: under the 64-client soak, glibc's per-thread arenas
+/// grew the server's RSS by half after the first minute; see docs/benchmarks.md, "Soak".
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
