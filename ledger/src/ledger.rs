@@ -519,16 +519,16 @@ impl<S: Store> Ledger<S> {
             .last()
             .and_then(|(seq, bytes)| Some((*seq, Anchor::from_json(bytes).ok()?.id())));
         let checked = *lock(&self.inner.chain_checked)?;
-        if last.is_none() || last != checked {
-            if let Some(f) = self.reader().verify_anchor_chain()?.failure {
-                return Err(LedgerError::Integrity {
-                    code: ErrorCode::ChainBroken,
-                    message: format!(
-                        "the anchor chain is broken at anchor {} ({}: {}); investigate, then start a new segment with `evl anchor new-chain --reason ...`",
-                        f.seq, f.code, f.message
-                    ),
-                });
-            }
+        if (last.is_none() || last != checked)
+            && let Some(f) = self.reader().verify_anchor_chain()?.failure
+        {
+            return Err(LedgerError::Integrity {
+                code: ErrorCode::ChainBroken,
+                message: format!(
+                    "the anchor chain is broken at anchor {} ({}: {}); investigate, then start a new segment with `evl anchor new-chain --reason ...`",
+                    f.seq, f.code, f.message
+                ),
+            });
         }
         let (seq, segment, prev, time) = match anchors.last() {
             None => (0, 0, None, now),
