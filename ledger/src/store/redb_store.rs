@@ -1,6 +1,6 @@
 //! The embedded default store: redb (docs/design.md §Storage has the tables and the crash model).
 
-use super::deferred_sync::DeferredSync;
+use super::deferred_sync::{DeferredSync, Writeback};
 use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
@@ -8,7 +8,6 @@ use redb::{
     TableDefinition, WriteTransaction,
 };
 use redb::{Key, TableHandle, Value};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Leaf index → canonical node bytes.
@@ -115,9 +114,9 @@ fn write_rest(
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
-    /// Set for a store made by [`RedbStore::create_for_load`]: the handle whose `sync_data` is
-    /// the sync redb's backend defers.
-    deferred: Option<File>,
+    /// Set for a store made by [`RedbStore::create_for_load`]: the sync redb's backend defers,
+    /// started in the background after each non-durable bulk commit.
+    deferred: Option<Writeback>,
 }
 
 impl RedbStore {
@@ -149,7 +148,7 @@ impl RedbStore {
             .set_cache_size(REDB_CACHE_BYTES)
             .create_with_backend(backend)
             .map_err(e)?;
-        Self::with_tables(db, path, Some(handle))
+        Self::with_tables(db, path, Some(Writeback::new(handle)))
     }
 
     /// Commits `txn` durably: redb's commit, then, for a store made by
@@ -157,12 +156,12 @@ impl RedbStore {
     fn commit_durably(&self, txn: WriteTransaction) -> Result<(), StoreError> {
         txn.commit().map_err(e)?;
         match &self.deferred {
-            Some(f) => f.sync_data().map_err(e),
+            Some(w) => w.sync_now().map_err(e),
             None => Ok(()),
         }
     }
 
-    fn with_tables(db: Database, path: &Path, deferred: Option<File>) -> Result<Self, StoreError> {
+    fn with_tables(db: Database, path: &Path, deferred: Option<Writeback>) -> Result<Self, StoreError> {
         let txn = db.begin_write().map_err(e)?;
         {
             txn.open_table(NODES).map_err(e)?;
@@ -253,7 +252,11 @@ impl RedbStore {
         if durable {
             self.commit_durably(txn)
         } else {
-            txn.commit().map_err(e)
+            txn.commit().map_err(e)?;
+            if let Some(w) = &self.deferred {
+                w.kick();
+            }
+            Ok(())
         }
     }
 

@@ -210,6 +210,31 @@ fn redb_load_store_passes_the_suites_and_reopens_as_a_plain_store() {
     assert!(super::redb_store::RedbStore::open(&path).is_ok());
 }
 
+/// A load: non-durable bulk commits (each starts a background writeback), one durable commit
+/// (waits for it and syncs), more of both after it; the file reopens as a plain store.
+#[test]
+fn redb_load_store_bulk_commits_then_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut f = Frontier::new();
+    {
+        let s = super::redb_store::RedbStore::create_for_load(&path).unwrap();
+        for k in 0..5 {
+            s.bulk_commit(&batch(&mut f, k * 100, 100), false).unwrap();
+        }
+        s.bulk_commit(&batch(&mut f, 500, 100), true).unwrap();
+        s.bulk_commit(&batch(&mut f, 600, 100), false).unwrap();
+        s.bulk_commit(&batch(&mut f, 700, 100), true).unwrap();
+    }
+    let s = super::redb_store::RedbStore::open(&path).unwrap();
+    let snap = s.snapshot().unwrap();
+    assert_eq!(snap.tree_size().unwrap().get(), 800);
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&snap), TreeSize::new(800).unwrap()).unwrap(),
+        f.root()
+    );
+}
+
 #[test]
 fn redb_store_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
