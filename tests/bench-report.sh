@@ -6,7 +6,7 @@
 # Settings (environment): RUNS=5 runs each of `evl bench` (NODES=200000) and `evl bench http`
 # (HTTP_SECONDS=10 per phase); SCALE_RUNS=5 runs each of tests/bench-export.sh and
 # tests/bench-backup.sh at SCALE_NODES=1000000; then every criterion bench.
-# Not run in CI (it takes ~40 minutes on 2 cores). Use an otherwise idle machine.
+# Not run in CI (it takes ~25 minutes on 2 cores). Use an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
