@@ -51,7 +51,9 @@ pub enum Command {
         out: Out,
     },
     /// Append JSON nodes from files (one JSON document, or JSON Lines) or '-' for stdin.
-    /// Prints one receipt per node; a node already in the log returns its existing receipt.
+    /// JSON Lines are read batch by batch as they are appended, so memory stays flat for any
+    /// file size. Prints one receipt per node; a node already in the log returns its existing
+    /// receipt.
     /// Anchors automatically when the last anchor is over 6 hours old and the tree grew.
     Append {
         /// Files to read; '-' reads stdin.

@@ -4,24 +4,73 @@ use crate::cli::Format;
 use anyhow::{Context as _, Result, bail};
 use evl_ledger::AnchorPolicy;
 use evl_server::data_dir::DataDir;
-use std::io::Read as _;
+use std::io::{BufRead, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Splits input into documents: one JSON document, or JSON Lines (one per non-empty line).
-/// It is JSON Lines only if the whole input is not one document and its first non-empty line is
-/// a complete document by itself; otherwise it is one document, so its real error is reported.
-fn documents(text: &[u8]) -> Vec<&[u8]> {
-    if evl_sdk::jcs::parse(text).is_ok() {
-        return vec![text];
+/// The documents of one input: one JSON document, or JSON Lines (one per non-empty line). It is
+/// JSON Lines when it has more than one non-empty line and its first non-empty line is a
+/// complete document by itself; otherwise it is one document, the whole input, so its real
+/// error is reported. JSON Lines are read line by line as they are appended, so memory stays
+/// flat however large the file is.
+enum Documents {
+    /// The whole input, one document.
+    One(Vec<u8>),
+    /// The first two non-empty lines (trimmed), and the reader positioned after them.
+    Lines(Vec<Vec<u8>>, Box<dyn BufRead>),
+}
+
+impl Documents {
+    fn open(path: &Path) -> Result<Self> {
+        let mut reader: Box<dyn BufRead> = if path == Path::new("-") {
+            Box::new(std::io::stdin().lock())
+        } else {
+            let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+        };
+        let mut head = Vec::new();
+        let mut lines: Vec<Vec<u8>> = Vec::new();
+        while lines.len() < 2 {
+            let start = head.len();
+            let n = reader
+                .read_until(b'\n', &mut head)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            let line = head[start..].trim_ascii();
+            if !line.is_empty() {
+                lines.push(line.to_vec());
+            }
+        }
+        if lines.len() == 2 && lines.first().is_some_and(|l| evl_sdk::jcs::parse(l).is_ok()) {
+            return Ok(Self::Lines(lines, reader));
+        }
+        reader
+            .read_to_end(&mut head)
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(Self::One(head))
     }
-    let lines: Vec<&[u8]> = text
-        .split(|b| *b == b'\n')
-        .map(|l| l.trim_ascii())
-        .filter(|l| !l.is_empty())
-        .collect();
-    let jsonl = lines.len() > 1 && lines.first().is_some_and(|l| evl_sdk::jcs::parse(l).is_ok());
-    if jsonl { lines } else { vec![text] }
+}
+
+/// The next up to `n` non-empty lines (trimmed) of `reader`; fewer only at the end.
+fn next_lines(reader: &mut dyn BufRead, n: usize, path: &Path) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::with_capacity(n);
+    let mut line = Vec::new();
+    while out.len() < n {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        let l = line.trim_ascii();
+        if !l.is_empty() {
+            out.push(l.to_vec());
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -82,26 +131,21 @@ pub fn run(
     let ledger = dir.writer(AnchorPolicy::DEFAULT_INTERVAL)?;
     let mut printer = Printer { format, printed: 0 };
     let (mut created, mut existing, mut size) = (0u64, 0u64, 0u64);
+    let batch = batch.max(1);
     for f in files {
-        let input = read_input(f)?;
-        let wrapped;
-        let docs = match as_blob {
-            Some(mt) => {
-                wrapped = blob(mt, &input, f)?;
-                vec![wrapped.as_slice()]
-            }
-            None => documents(&input),
-        };
-        for (chunk_no, chunk) in docs.chunks(batch.max(1)).enumerate() {
-            let out = ledger.append_json(chunk).map_err(|e| match &e {
+        let mut appended = 0usize; // documents of this file before the current batch
+        let mut append = |chunk: &[Vec<u8>]| -> Result<()> {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            let out = ledger.append_json(&refs).map_err(|e| match &e {
                 evl_ledger::LedgerError::Rejected { index, error } => anyhow::anyhow!(
                     "{}: document {} rejected: {error}\n  nothing from this batch of {} was appended (earlier batches were)\n  hint: a node is a JSON object with a \"type\" member; use --as-blob MEDIA_TYPE to store raw documents",
                     f.display(),
-                    chunk_no * batch.max(1) + index + 1,
+                    appended + index + 1,
                     chunk.len()
                 ),
                 _ => anyhow::Error::new(e),
             })?;
+            appended += chunk.len();
             for o in &out {
                 if o.created {
                     created += 1
@@ -111,6 +155,27 @@ pub fn run(
                 size = size.max(o.receipt.inclusion.size().get());
             }
             printer.batch(&out);
+            Ok(())
+        };
+        if let Some(mt) = as_blob {
+            append(&[blob(mt, &read_input(f)?, f)?])?;
+            continue;
+        }
+        match Documents::open(f)? {
+            Documents::One(doc) => append(&[doc])?,
+            Documents::Lines(mut pending, mut reader) => loop {
+                let want = batch.saturating_sub(pending.len());
+                let more = next_lines(reader.as_mut(), want, f)?;
+                let done = more.len() < want; // the end of the input
+                pending.extend(more);
+                for chunk in pending.chunks(batch) {
+                    append(chunk)?;
+                }
+                pending.clear();
+                if done {
+                    break;
+                }
+            },
         }
     }
     if printer.printed == 0 {
@@ -121,4 +186,49 @@ pub fn run(
         Format::Table => crate::outln!("{created} appended, {existing} already present; tree size {size}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::{Documents, next_lines};
+
+    fn open(text: &str) -> Documents {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in");
+        std::fs::write(&path, text).unwrap();
+        Documents::open(&path).unwrap()
+    }
+
+    #[test]
+    fn json_lines_stream_and_everything_else_is_one_document() {
+        let Documents::Lines(first, mut rest) = open("{\"a\":1}\n\n {\"b\":2} \n{\"c\":3}\n\n{\"d\":4}")
+        else {
+            panic!("JSON Lines expected");
+        };
+        assert_eq!(first, vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
+        let p = std::path::Path::new("in");
+        assert_eq!(
+            next_lines(rest.as_mut(), 1, p).unwrap(),
+            vec![b"{\"c\":3}".to_vec()]
+        );
+        assert_eq!(
+            next_lines(rest.as_mut(), 5, p).unwrap(),
+            vec![b"{\"d\":4}".to_vec()]
+        );
+        assert!(next_lines(rest.as_mut(), 5, p).unwrap().is_empty());
+        // One document: a single line, a pretty-printed object, a first line that is not JSON.
+        for text in [
+            "{\"a\":1}\n\n",
+            "{\n \"a\": 1\n}\n",
+            "{\"a\":\n1}\n{\"b\":2}\n",
+            "",
+            "\n\n",
+        ] {
+            let Documents::One(doc) = open(text) else {
+                panic!("one document expected for {text:?}");
+            };
+            assert_eq!(doc, text.as_bytes(), "the whole input, unchanged");
+        }
+    }
 }
