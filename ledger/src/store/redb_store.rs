@@ -54,14 +54,7 @@ fn e(err: impl std::fmt::Display) -> StoreError {
 /// The committed tree size in `meta`, after checking that every node of `batch` continues the
 /// log there (both commit paths).
 fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, StoreError> {
-    let size = match meta.get(META_SIZE).map_err(e)? {
-        Some(g) => u64::from_be_bytes(
-            g.value()
-                .try_into()
-                .map_err(|_| StoreError("corrupt tree_size".into()))?,
-        ),
-        None => 0,
-    };
+    let size = stored_size(meta)?;
     for (k, n) in batch.nodes.iter().enumerate() {
         if n.index.get() != size + k as u64 {
             return Err(StoreError(format!(
@@ -71,6 +64,18 @@ fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, Store
         }
     }
     Ok(size)
+}
+
+/// The committed tree size in `meta` (0 for a new store).
+fn stored_size(meta: &Table<&str, &[u8]>) -> Result<u64, StoreError> {
+    match meta.get(META_SIZE).map_err(e)? {
+        Some(g) => Ok(u64::from_be_bytes(
+            g.value()
+                .try_into()
+                .map_err(|_| StoreError("corrupt tree_size".into()))?,
+        )),
+        None => Ok(0),
+    }
 }
 
 /// Stores perfect-subtree hashes under their `(level, index)` keys.
@@ -521,14 +526,7 @@ impl Store for RedbStore {
         txn.set_quick_repair(true);
         {
             let meta = txn.open_table(META).map_err(e)?;
-            let size = match meta.get(META_SIZE).map_err(e)? {
-                Some(g) => u64::from_be_bytes(
-                    g.value()
-                        .try_into()
-                        .map_err(|_| StoreError("corrupt tree_size".into()))?,
-                ),
-                None => 0,
-            };
+            let size = stored_size(&meta)?;
             // Dropping the transaction without commit writes nothing.
             repair.check_bounds(size)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
