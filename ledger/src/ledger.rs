@@ -517,9 +517,13 @@ impl<S: Store> Ledger<S> {
         let anchors = snap.anchors()?;
         let last = anchors
             .last()
-            .and_then(|(seq, bytes)| Some((*seq, Anchor::from_json(bytes).ok()?.id())));
+            .map(|(seq, bytes)| (*seq, Anchor::from_json(bytes)));
+        let last_id = match &last {
+            Some((seq, Ok(a))) => Some((*seq, a.id())),
+            _ => None,
+        };
         let checked = *lock(&self.inner.chain_checked)?;
-        if (last.is_none() || last != checked)
+        if (last_id.is_none() || last_id != checked)
             && let Some(f) = self.reader().verify_anchor_chain()?.failure
         {
             return Err(LedgerError::Integrity {
@@ -530,10 +534,10 @@ impl<S: Store> Ledger<S> {
                 ),
             });
         }
-        let (seq, segment, prev, time) = match anchors.last() {
+        let (seq, segment, prev, time) = match last {
             None => (0, 0, None, now),
-            Some((seq, bytes)) => {
-                let a = Anchor::from_json(bytes).map_err(|e| LedgerError::Integrity {
+            Some((seq, parsed)) => {
+                let a = parsed.map_err(|e| LedgerError::Integrity {
                     code: ErrorCode::ChainBroken,
                     message: format!(
                         "the last anchor (seq {seq}) is unreadable ({e}); start a new segment with `evl anchor new-chain --reason ...`"
