@@ -29,20 +29,7 @@ impl Documents {
             Box::new(std::io::BufReader::with_capacity(1 << 20, file))
         };
         let mut head = Vec::new();
-        let mut lines: Vec<Vec<u8>> = Vec::new();
-        while lines.len() < 2 {
-            let start = head.len();
-            let n = reader
-                .read_until(b'\n', &mut head)
-                .with_context(|| format!("reading {}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            let line = head[start..].trim_ascii();
-            if !line.is_empty() {
-                lines.push(line.to_vec());
-            }
-        }
+        let lines = next_lines(reader.as_mut(), 2, path, Some(&mut head))?;
         if lines.len() == 2 && lines.first().is_some_and(|l| evl_sdk::jcs::parse(l).is_ok()) {
             return Ok(Self::Lines(lines, reader));
         }
@@ -53,8 +40,14 @@ impl Documents {
     }
 }
 
-/// The next up to `n` non-empty lines (trimmed) of `reader`; fewer only at the end.
-fn next_lines(reader: &mut dyn BufRead, n: usize, path: &Path) -> Result<Vec<Vec<u8>>> {
+/// The next up to `n` non-empty lines (trimmed) of `reader`; fewer only at the end. With `raw`,
+/// every byte read is also appended there.
+fn next_lines(
+    reader: &mut dyn BufRead,
+    n: usize,
+    path: &Path,
+    mut raw: Option<&mut Vec<u8>>,
+) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::with_capacity(n);
     let mut line = Vec::new();
     while out.len() < n {
@@ -64,6 +57,9 @@ fn next_lines(reader: &mut dyn BufRead, n: usize, path: &Path) -> Result<Vec<Vec
             .with_context(|| format!("reading {}", path.display()))?;
         if read == 0 {
             break;
+        }
+        if let Some(raw) = raw.as_deref_mut() {
+            raw.extend_from_slice(&line);
         }
         let l = line.trim_ascii();
         if !l.is_empty() {
@@ -165,7 +161,7 @@ pub fn run(
             Documents::One(doc) => append(&[doc])?,
             Documents::Lines(mut pending, mut reader) => loop {
                 let want = batch.saturating_sub(pending.len());
-                let more = next_lines(reader.as_mut(), want, f)?;
+                let more = next_lines(reader.as_mut(), want, f, None)?;
                 let done = more.len() < want; // the end of the input
                 pending.extend(more);
                 for chunk in pending.chunks(batch) {
@@ -209,14 +205,14 @@ mod tests {
         assert_eq!(first, vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]);
         let p = std::path::Path::new("in");
         assert_eq!(
-            next_lines(rest.as_mut(), 1, p).unwrap(),
+            next_lines(rest.as_mut(), 1, p, None).unwrap(),
             vec![b"{\"c\":3}".to_vec()]
         );
         assert_eq!(
-            next_lines(rest.as_mut(), 5, p).unwrap(),
+            next_lines(rest.as_mut(), 5, p, None).unwrap(),
             vec![b"{\"d\":4}".to_vec()]
         );
-        assert!(next_lines(rest.as_mut(), 5, p).unwrap().is_empty());
+        assert!(next_lines(rest.as_mut(), 5, p, None).unwrap().is_empty());
         // One document: a single line, a pretty-printed object, a first line that is not JSON.
         for text in [
             "{\"a\":1}\n\n",
