@@ -1,33 +1,11 @@
 //! `evl get|prove --as-of-anchor SEQ` on the real binary: answers as the log stood at an anchor.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
+use common::{evl, ok, text};
 use evl_sdk::{Receipt, TrustRoot};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn evl(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evl"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(data: &Path, args: &[&str]) -> Output {
-    let o = evl(data, args);
-    assert!(o.status.success(), "evl {args:?}: {}", text(&o));
-    o
-}
 
 fn append(data: &Path, dir: &Path, doc: &str) -> String {
     let f = dir.join("doc.json");

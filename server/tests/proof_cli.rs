@@ -2,8 +2,11 @@
 //! `POST /v1/nodes` refusing a broken bundle (the ledger's append check, SPEC.md §15.6).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
+use common::{evl, ok, text};
 use evl_ledger::store::memory::MemoryStore;
 use evl_ledger::{AnchorPolicy, Ledger};
 use evl_sdk::bundle::{ManifestInput, ProofBundle, ScoreManifest};
@@ -11,34 +14,8 @@ use evl_sdk::{SecretKey, Timestamp, sha256};
 use evl_server::config::{AuthConfig, LimitsConfig, Scope, TokenConfig};
 use evl_server::http::{AppState, Handling, auth::Auth, router};
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 use tower::ServiceExt as _;
-
-fn evl(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evl"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(data: &Path, args: &[&str]) -> Output {
-    let o = evl(data, args);
-    assert!(o.status.success(), "evl {args:?}: {}", text(&o));
-    o
-}
 
 #[test]
 fn manifest_bundle_and_verify_from_the_command_line() {

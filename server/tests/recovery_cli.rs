@@ -2,40 +2,14 @@
 //! `evl diagnostics` on the real binary, with bytes flipped in the store through the test hooks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
+use common::{evl, ok, text};
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::store::{Snapshot, Store};
 use evl_sdk::LeafIndex;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn evl(data: &Path, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
-    // Only the variables this test means: an EVL_ variable in the caller's environment would be
-    // read as `evl serve` configuration by `evl diagnostics`.
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
-        c.env_remove(k);
-    }
-    c.arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(data: &Path, args: &[&str]) -> Output {
-    let o = evl(data, args);
-    assert!(o.status.success(), "evl {args:?}: {}", text(&o));
-    o
-}
+use std::process::Command;
 
 fn fails(data: &Path, args: &[&str]) -> String {
     let o = evl(data, args);

@@ -5,37 +5,11 @@
 //! and reads fail with REDACTED while proofs keep working.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
+use common::{evl, json, ok, text};
 use evl_sdk::{Receipt, TrustRoot};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn evl(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evl"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(data: &Path, args: &[&str]) -> Output {
-    let o = evl(data, args);
-    assert!(o.status.success(), "evl {args:?}: {}", text(&o));
-    o
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap()
-}
 
 /// How many of the `SECRET-<6 digits>` markers occur in the files directly under `dir`.
 fn secrets_in_dir(dir: &Path) -> usize {

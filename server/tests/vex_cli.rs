@@ -3,9 +3,11 @@
 //! workspace).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
+use common::{evl, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn samples() -> PathBuf {
     let dir = std::env::var_os("EVL_VEX_SAMPLES")
@@ -19,16 +21,6 @@ fn samples() -> PathBuf {
     dir
 }
 
-fn evl(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_evl"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
 fn ok_json(data: &Path, args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.extend(["--output", "json"]);
@@ -40,14 +32,6 @@ fn ok_json(data: &Path, args: &[&str]) -> Value {
         String::from_utf8_lossy(&o.stderr)
     );
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
