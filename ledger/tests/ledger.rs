@@ -25,6 +25,17 @@ fn doc(i: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A new ledger on a redb store at `path`, with the test key and the default anchor policy.
+fn init_redb(path: &std::path::Path) -> Ledger<RedbStore> {
+    Ledger::init(
+        RedbStore::open(path).unwrap(),
+        key(),
+        t0(),
+        AnchorPolicy::default(),
+    )
+    .unwrap()
+}
+
 fn now() -> Timestamp {
     evl_ledger::time::now()
 }
@@ -118,13 +129,7 @@ fn concurrent_appends_share_commits_and_stay_consistent() {
 fn anchors_chain_and_new_chain_after_a_break() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let l = Ledger::init(
-        RedbStore::open(&path).unwrap(),
-        key(),
-        t0(),
-        AnchorPolicy::default(),
-    )
-    .unwrap();
+    let l = init_redb(&path);
     for round in 0..4u64 {
         let docs: Vec<Vec<u8>> = (round * 10..round * 10 + 7).map(doc).collect();
         let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
@@ -165,13 +170,7 @@ fn anchors_chain_and_new_chain_after_a_break() {
 fn anchors_built_on_a_checked_chain_verify_in_full() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let l = Ledger::init(
-        RedbStore::open(&path).unwrap(),
-        key(),
-        t0(),
-        AnchorPolicy::default(),
-    )
-    .unwrap();
+    let l = init_redb(&path);
     for i in 0..24u64 {
         l.append_json(&[&doc(i)]).unwrap();
         let a = l.anchor().unwrap();
@@ -195,13 +194,7 @@ fn anchors_built_on_a_checked_chain_verify_in_full() {
 fn flipped_bytes_are_reported_exactly_and_other_proofs_still_verify() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let l = Ledger::init(
-        RedbStore::open(&path).unwrap(),
-        key(),
-        t0(),
-        AnchorPolicy::default(),
-    )
-    .unwrap();
+    let l = init_redb(&path);
     let docs: Vec<Vec<u8>> = (0..100).map(doc).collect();
     let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
     let out = l.append_json(&refs).unwrap();
@@ -283,13 +276,7 @@ fn time_policy_anchors_an_old_log_once() {
 fn a_damaged_right_edge_refuses_to_sign_until_repaired() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.redb");
-    let l = Ledger::init(
-        RedbStore::open(&path).unwrap(),
-        key(),
-        t0(),
-        AnchorPolicy::default(),
-    )
-    .unwrap();
+    let l = init_redb(&path);
     let docs: Vec<Vec<u8>> = (0..100).map(doc).collect();
     let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
     l.append_json(&refs).unwrap();
