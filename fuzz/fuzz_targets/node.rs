@@ -12,7 +12,21 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(r.to_node().bytes(), n.bytes(), "a redaction record round-trips");
         }
     }
-    let _ = evl_sdk::Node::from_canonical(data);
+    // The scan's fast path gives what the strict path gives: the same node or the same code.
+    let strict = evl_sdk::jcs::parse_canonical(data)
+        .map_err(evl_sdk::NodeError::from)
+        .and_then(evl_sdk::Node::from_value);
+    match (evl_sdk::Node::from_canonical(data), strict) {
+        (Ok(a), Ok(b)) => assert!(a == b, "fast and strict nodes differ"),
+        (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
+        (a, b) => panic!("fast {a:?} vs strict {b:?}"),
+    }
+    let reference = evl_sdk::jcs::parse(data).map_err(evl_sdk::NodeError::from).and_then(evl_sdk::Node::from_value);
+    match (evl_sdk::Node::from_json(data), reference) {
+        (Ok(a), Ok(b)) => assert!(a == b, "from_json and the reference differ"),
+        (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
+        (a, b) => panic!("from_json {a:?} vs reference {b:?}"),
+    }
     if let Ok(s) = std::str::from_utf8(data) {
         let _ = s.parse::<evl_sdk::NodeId>();
     }

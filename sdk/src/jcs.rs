@@ -19,6 +19,9 @@ use crate::code::ErrorCode;
 use crate::limits::{MAX_JSON_DEPTH, MAX_NODE_BYTES, MAX_SAFE_INTEGER};
 use serde_json::{Map, Number, Value};
 
+mod check;
+pub(crate) use check::{TopLevel, scan};
+
 /// Why a document is not acceptable canonical-JSON input (SPEC.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {detail} at byte {offset}")]
@@ -177,6 +180,13 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
 /// Parses `bytes` strictly and returns their RFC 8785 canonical form (SPEC.md §2).
 pub fn canonicalize(bytes: &[u8]) -> Result<Vec<u8>, JsonError> {
     serialize(&parse(bytes)?)
+}
+
+/// Whether `bytes` are already canonical (SPEC.md §2.4): exactly when [`parse_canonical`]
+/// succeeds, in one pass over the bytes and without building a value. Use [`parse_canonical`]
+/// to learn why bytes are not canonical.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    scan(bytes).is_some()
 }
 
 /// Checks that `bytes` are already canonical: parses strictly and compares with the canonical

@@ -160,7 +160,19 @@ impl fmt::Debug for Node {
 
 impl Node {
     /// Parses any strict JSON document and canonicalizes it into a node (what an append does).
+    ///
+    /// Input that is already canonical (what the SDK client and `evl bench` send) is accepted by
+    /// the one-pass scan without building a value; the result is the same either way.
     pub fn from_json(bytes: &[u8]) -> Result<Self, NodeError> {
+        if let Some(top) = jcs::scan(bytes) {
+            let (node_type, links) = scanned_rules(bytes, &top)?;
+            return Ok(Self {
+                id: NodeId::of_canonical(bytes),
+                node_type,
+                links,
+                bytes: bytes.to_vec(),
+            });
+        }
         let value = jcs::parse(bytes)?;
         Self::from_value(value)
     }
@@ -179,8 +191,7 @@ impl Node {
 
     /// Accepts bytes that must already be canonical (what a verifier reading a pack does).
     pub fn from_canonical(bytes: &[u8]) -> Result<Self, NodeError> {
-        let value = jcs::parse_canonical(bytes)?;
-        let (node_type, links) = check_value(&value)?;
+        let (node_type, links) = check_canonical(bytes)?;
         Ok(Self {
             id: NodeId::of_canonical(bytes),
             node_type,
@@ -197,8 +208,7 @@ impl Node {
             return Err(NodeError::IdMismatch { expected, actual });
         }
         // As `from_canonical`, without hashing the bytes a second time.
-        let value = jcs::parse_canonical(bytes)?;
-        let (node_type, links) = check_value(&value)?;
+        let (node_type, links) = check_canonical(bytes)?;
         Ok(Self {
             id: actual,
             node_type,
@@ -240,11 +250,36 @@ pub fn is_known_type(t: &str) -> bool {
         || (t.len() > PRIVATE_TYPE_PREFIX.len() && t.starts_with(PRIVATE_TYPE_PREFIX))
 }
 
+/// The node rules over bytes that must be canonical. The one-pass scan decides canonical form
+/// and finds the two members the rules read; bytes it refuses go through the strict parser,
+/// which names the reason with its stable code. Either way the result is `check_value` of
+/// `parse_canonical` (property-tested in `tests/jcs_props.rs`).
+fn check_canonical(bytes: &[u8]) -> Result<(String, Vec<Link>), NodeError> {
+    match jcs::scan(bytes) {
+        Some(top) => scanned_rules(bytes, &top),
+        None => check_value(&jcs::parse_canonical(bytes)?),
+    }
+}
+
+/// The node rules over bytes the scan accepted, from the spans of the two members they read.
+fn scanned_rules(bytes: &[u8], top: &jcs::TopLevel) -> Result<(String, Vec<Link>), NodeError> {
+    if !top.object {
+        return Err(NodeError::Invalid("a node must be a JSON object"));
+    }
+    let member = |span: Option<(usize, usize)>| span.map(|(a, b)| jcs::parse(&bytes[a..b])).transpose();
+    check_members(member(top.node_type)?.as_ref(), member(top.links)?.as_ref())
+}
+
 fn check_value(value: &Value) -> Result<(String, Vec<Link>), NodeError> {
     let Value::Object(map) = value else {
         return Err(NodeError::Invalid("a node must be a JSON object"));
     };
-    let Some(t) = map.get("type") else {
+    check_members(map.get("type"), map.get("links"))
+}
+
+/// SPEC.md §3.2 and §3.3: the rules on a node's `type` and `links` members.
+fn check_members(t: Option<&Value>, links_member: Option<&Value>) -> Result<(String, Vec<Link>), NodeError> {
+    let Some(t) = t else {
         return Err(NodeError::Invalid("a node must have a \"type\" member"));
     };
     let Value::String(t) = t else {
@@ -254,7 +289,7 @@ fn check_value(value: &Value) -> Result<(String, Vec<Link>), NodeError> {
         return Err(NodeError::TypeUnknown(t.clone()));
     }
     let mut links = Vec::new();
-    match map.get("links") {
+    match links_member {
         None => {}
         Some(Value::Array(items)) => {
             for item in items {
