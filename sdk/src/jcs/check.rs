@@ -157,6 +157,7 @@ impl Scanner<'_> {
         let start = self.i;
         let mut plain = true;
         loop {
+            self.skip_plain_ascii();
             let c = self.peek()?;
             match c {
                 b'"' => {
@@ -196,6 +197,30 @@ impl Scanner<'_> {
                 }
                 _ => self.i += 1,
             }
+        }
+    }
+
+    /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (SWAR: a word is
+    /// skipped only when none of its bytes is a quote, a backslash, a control character or
+    /// non-ASCII; any other word is left to the byte loop, which decides).
+    fn skip_plain_ascii(&mut self) {
+        const ONES: u64 = u64::from_ne_bytes([1; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v;
+        while let Some(word) = self
+            .b
+            .get(self.i..self.i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            let x = u64::from_ne_bytes(word);
+            let special = has_zero(x ^ (ONES * u64::from(b'"')))
+                | has_zero(x ^ (ONES * u64::from(b'\\')))
+                | (x.wrapping_sub(ONES * 0x20) & !x)
+                | x;
+            if special & HIGH != 0 {
+                return;
+            }
+            self.i += 8;
         }
     }
 
