@@ -170,17 +170,18 @@ pub fn verify<S: Store>(
             }
             report.nodes_checked += 1;
             report.node_bytes += bytes.len() as u64;
-            let id = NodeId::of_canonical(bytes);
             let stored = leaf_hashes.get((i - start) as usize).copied().flatten();
-            match Node::from_canonical(bytes) {
+            // One SHA-256 per node: the id comes from the parsed node, not hashed twice.
+            let parsed = Node::from_canonical(bytes).map(|node| (node.id(), node));
+            match parsed {
                 Err(e) => report.failures.push(leaf_failure(
                     "node",
                     i,
                     e.code(),
                     format!("stored content is not a valid node: {e}"),
                 )),
-                Ok(_) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
-                Ok(node) => match snap.index_of(&id) {
+                Ok((id, _)) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
+                Ok((id, node)) => match snap.index_of(&id) {
                     Ok(Some(j)) if j.get() == i && node.node_type() == REDACTION_TYPE => {
                         records.push((i, node))
                     }
