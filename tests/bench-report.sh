@@ -41,7 +41,7 @@ for i in $(seq 1 "$SCALE_RUNS"); do
 done
 
 echo "== criterion (each figure is the median of its samples)"
-cargo bench -q -p evl-sdk --bench verify --bench vex -- --warm-up-time 1 --measurement-time 3 >/dev/null
+cargo bench -q -p evl-sdk --bench verify --bench vex --bench canonical -- --warm-up-time 1 --measurement-time 3 >/dev/null
 cargo bench -q -p evl-ledger --bench vex_ingest --bench pack --bench layers --bench restore -- --warm-up-time 1 >/dev/null
 
 python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS" "$SCALE_RUNS" "$SCALE_NODES"

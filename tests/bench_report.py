@@ -117,6 +117,18 @@ if inc:
     rows.append(("SDK inclusion verify, 2^20 leaves", cb, fmt_t(inc), "—", "—", "≤ 3 µs"))
     rows.append(("SDK consistency verify, 2^20 leaves", cb, fmt_t(cons), "—", "—", "—"))
 try:
+    cc = "`cargo bench -p evl-sdk --bench canonical` (1.1 KB VEX statement)"
+    sha = crit_ns("canonical", "sha256 (reference)")
+    for bench, what in (
+        ("parse_canonical (parse, serialize, compare)", "canonical check, strict path (parse, serialize, compare)"),
+        ("is_canonical (one-pass scan)", "canonical check, one-pass scan"),
+        ("Node__from_canonical", "`Node::from_canonical` (scan + node rules + SHA-256)"),
+    ):
+        x = crit_ns("canonical", bench)
+        rows.append((what, cc, fmt_t(x), f"SHA-256 of the same bytes: {fmt_t(sha)}", f"{x / sha:.1f}", "—"))
+except FileNotFoundError:
+    pass
+try:
     rs = "`cargo bench -p evl-ledger --bench restore` (50 k × 1 KB)"
     r = crit_ns("restore_50k_nodes", "restore_verify_and_bulk_load")
     raw = crit_ns("restore_50k_nodes", "reference_raw_redb_inserts_same_rows")
