@@ -200,9 +200,9 @@ impl Scanner<'_> {
         }
     }
 
-    /// Skips whole 8-byte words of printable ASCII other than `"` and `\\` (SWAR: a word is
-    /// skipped only when none of its bytes is a quote, a backslash, a control character or
-    /// non-ASCII; any other word is left to the byte loop, which decides).
+    /// Skips whole 8-byte words of ASCII bytes 0x20..=0x7f other than `"` and `\` (SWAR: a
+    /// word is skipped only when none of its bytes is a quote, a backslash, a control character
+    /// or non-ASCII; any other word is left to the byte loop, which decides).
     fn skip_plain_ascii(&mut self) {
         const ONES: u64 = u64::from_ne_bytes([1; 8]);
         const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
