@@ -165,13 +165,8 @@ impl Node {
     /// the one-pass scan without building a value; the result is the same either way.
     pub fn from_json(bytes: &[u8]) -> Result<Self, NodeError> {
         if let Some(top) = jcs::scan(bytes) {
-            let (node_type, links) = scanned_rules(bytes, &top)?;
-            return Ok(Self {
-                id: NodeId::of_canonical(bytes),
-                node_type,
-                links,
-                bytes: bytes.to_vec(),
-            });
+            let rules = scanned_rules(bytes, &top)?;
+            return Ok(Self::checked(NodeId::of_canonical(bytes), bytes, rules));
         }
         let value = jcs::parse(bytes)?;
         Self::from_value(value)
@@ -191,13 +186,18 @@ impl Node {
 
     /// Accepts bytes that must already be canonical (what a verifier reading a pack does).
     pub fn from_canonical(bytes: &[u8]) -> Result<Self, NodeError> {
-        let (node_type, links) = check_canonical(bytes)?;
-        Ok(Self {
-            id: NodeId::of_canonical(bytes),
+        let rules = check_canonical(bytes)?;
+        Ok(Self::checked(NodeId::of_canonical(bytes), bytes, rules))
+    }
+
+    /// A node from canonical bytes that passed the node rules, and their NodeId.
+    fn checked(id: NodeId, bytes: &[u8], (node_type, links): (String, Vec<Link>)) -> Self {
+        Self {
+            id,
             node_type,
             links,
             bytes: bytes.to_vec(),
-        })
+        }
     }
 
     /// Accepts canonical bytes presented under `expected`; fails with `NODE_ID_MISMATCH` if the
@@ -208,13 +208,7 @@ impl Node {
             return Err(NodeError::IdMismatch { expected, actual });
         }
         // As `from_canonical`, without hashing the bytes a second time.
-        let (node_type, links) = check_canonical(bytes)?;
-        Ok(Self {
-            id: actual,
-            node_type,
-            links,
-            bytes: bytes.to_vec(),
-        })
+        Ok(Self::checked(actual, bytes, check_canonical(bytes)?))
     }
 
     /// The NodeId.
