@@ -20,7 +20,7 @@ if [ ! -d "$SEEDS" ]; then
     i=$((i + 1))
   done < <(find ../vectors/generated ../vectors/imported/jcs ../vectors/imported/checkpoint ../vectors/imported/dsse \
              ../vectors/imported/merkle/transparency-dev -type f \( -name '*.json' -o -name '*.note' \) | sort | head -2000)
-  for f in ../../shared/samples/vex/*/*.json; do [ -f "$f" ] && cp "$f" "$SEEDS/vex-$(basename "$f")"; done
+  for f in ../tests/data/vex/*/*.json; do [ -f "$f" ] && cp "$f" "$SEEDS/vex-$(basename "$f")"; done
 fi
 status=0
 # Build every target first, so a compile error is reported as one and not as a crash.

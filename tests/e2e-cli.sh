@@ -6,7 +6,7 @@
 #   PATH_TO_EVL  the built binary (e.g. target/debug/evl)
 #   PEERS_DIR    shared/peers with the Go peer built (.build/peerverify) and the Python venv
 #                (.venv, requirements.txt installed); see PEERS_DIR/README.md
-#   SAMPLES_DIR  VEX samples with openvex/, csaf/, cyclonedx/ (default: $(dirname PEERS_DIR)/samples/vex)
+#   SAMPLES_DIR  VEX samples with openvex/, csaf/, cyclonedx/ (default: tests/data/vex in this repository)
 #
 # Everything runs in a fresh temporary directory, removed on exit (set KEEP=1 to keep it).
 # Prints one PASS/FAIL line per check and ends with "N passed, M failed"; exits 1 if M > 0.
@@ -23,7 +23,7 @@ abspath() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")
 EVL="$(abspath "$1")"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="$(cd "$2" && pwd)"
-SAMPLES="$(cd "${3:-$(dirname "$PEERS")/samples/vex}" && pwd)"
+SAMPLES="$(cd "${3:-$(dirname "$0")/data/vex}" && pwd)"
 GO="$PEERS/.build/peerverify"
 PYV=("$PEERS/.venv/bin/python3" "$PEERS/pyverify.py")
 ORIGIN="e2e.example/log"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates seeds.d/vex_statement/: canonical vex.statement/v1 nodes (the first statement of
 # every VEX sample), the default vex.policy/v1, the empty vex.issuers/v1 and a few
-# vex.consensus/v1 nodes, all produced by `evl` from ../shared/samples/vex. Random bytes almost
+# vex.consensus/v1 nodes, all produced by `evl` from tests/data/vex. Random bytes almost
 # never form a valid statement node, so the vex_statement target starts from real ones.
 # Usage: fuzz/seeds.d/make-vex-seeds.sh [PATH_TO_EVL] [SAMPLES_DIR]
 set -euo pipefail
 cd "$(dirname "$0")"
 EVL="${1:-../../target/debug/evl}"
-SAMPLES="${2:-../../../shared/samples/vex}"
+SAMPLES="${2:-../../tests/data/vex}"
 OUT=vex_statement
 W="$(mktemp -d)"
 trap 'rm -rf "$W"' EXIT

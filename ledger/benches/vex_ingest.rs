@@ -1,6 +1,6 @@
 //! VEX ingest benchmark (issue 5: the 690 KB Red Hat CSAF document in ≤ 100 ms).
 //! Run: `cargo bench -p evl-ledger --bench vex_ingest`. Samples are read from
-//! `$EVL_VEX_SAMPLES` (default `../shared/samples/vex` beside the workspace).
+//! `tests/data/vex/` in the repository.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -8,9 +8,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 fn samples() -> PathBuf {
-    std::env::var_os("EVL_VEX_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex")))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
 }
 
 fn bench(c: &mut Criterion) {
@@ -26,7 +24,7 @@ fn bench(c: &mut Criterion) {
     ] {
         let path = dir.join(file);
         let raw =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (set EVL_VEX_SAMPLES)", path.display()));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (samples live in tests/data/vex)", path.display()));
         let mut g = c.benchmark_group("vex_ingest");
         if raw.len() > 100_000 {
             g.sample_size(20);

@@ -1452,11 +1452,7 @@ fn export_content_tampering() {
 
 #[test]
 fn consensus_nodes_replay_and_a_wrong_result_is_consensus_mismatch() {
-    let samples = std::env::var_os("EVL_VEX_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex"))
-        });
+    let samples = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"));
     let l = new_ledger(key());
     for f in [
         "openvex/vexctl__document1.vex.json",

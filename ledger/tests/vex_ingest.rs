@@ -2,8 +2,8 @@
 //!
 //! Expected tuples: `tests/data/vex_expected.json`, written from MAPPING.md; cross-checked with
 //! the corpus' own `EXPECTED.json` where it holds the same information. Samples are read from
-//! `$EVL_VEX_SAMPLES` (default `../shared/samples/vex` beside the workspace); their sources and
-//! licences are listed in that directory's SOURCES.md.
+//! `tests/data/vex/` in the repository; their sources and licences are listed in its README.md
+//! and SOURCES.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use evl_ledger::evl_sdk::vex::Statement;
@@ -14,15 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn samples() -> PathBuf {
-    let dir = std::env::var_os("EVL_VEX_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex")));
-    assert!(
-        dir.is_dir(),
-        "VEX samples not found at {} (set EVL_VEX_SAMPLES)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
 }
 
 fn expected() -> Value {

@@ -2,8 +2,8 @@
 //! for sample groups of CONSENSUS.md (G1–G4) recorded as nodes, history, and replay of every
 //! consensus node these tests create, from the nodes the log holds (SPEC.md §14.6–14.8).
 //!
-//! Samples are read from `$EVL_VEX_SAMPLES` (default `../shared/samples/vex` beside the
-//! workspace); their sources and licences are in that directory's SOURCES.md.
+//! Samples are read from `tests/data/vex/` in the repository; their sources and licences
+//! are in its README.md and SOURCES.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use evl_ledger::evl_sdk::vex::{
@@ -34,15 +34,7 @@ const G4: (&str, &str) = (
 );
 
 fn samples() -> PathBuf {
-    let dir = std::env::var_os("EVL_VEX_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex")));
-    assert!(
-        dir.is_dir(),
-        "VEX samples not found at {} (set EVL_VEX_SAMPLES)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
 }
 
 fn sample_files() -> Vec<PathBuf> {

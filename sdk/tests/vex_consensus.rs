@@ -1,5 +1,5 @@
 //! VEX consensus `vex-consensus/1` (SPEC.md §14): the worked examples of
-//! `shared/samples/vex/CONSENSUS.md` (D, and E built by hand from the G2/G3/G4 sample groups),
+//! `tests/data/vex/CONSENSUS.md` (D, and E built by hand from the G2/G3/G4 sample groups),
 //! the freshness table, threshold boundaries, every mode, replay, and property tests
 //! (permutation invariance, duplicate insensitivity, Lattice monotonicity, replay of every
 //! computed node and rejection of every one-field mutation).

@@ -6,57 +6,23 @@ use evl_sdk::client::Client;
 use evl_sdk::{NodeId, TreeHead, TreeSize, TrustRoot};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
+/// The server and the temporary directory that holds its data (dropped after the server).
 struct Server {
-    child: Child,
+    srv: common::Serve,
     addr: String,
     dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_evl"))
-        .args([
-            "--data",
-            dir.path().join("data").to_str().unwrap(),
-            "serve",
-            "--listen",
-            &addr,
-            "--origin",
-            "e2e.test/log",
-        ])
-        .env("EVL_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(90),
-            "evl serve did not start within 90 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, addr, dir }
+    let srv = common::Serve::start(&dir.path().join("data"), &["--origin", "e2e.test/log"]);
+    let addr = srv.addr.clone();
+    Server { srv, addr, dir }
 }
 
 /// A raw HTTP/1.1 request with `Connection: close`; returns (status, body).
@@ -182,11 +148,11 @@ async fn real_server_with_sdk_client_and_raw_requests() {
 
     // Graceful shutdown on SIGTERM: the process exits 0.
     let mut srv = srv;
-    let pid = srv.child.id().to_string();
+    let pid = srv.srv.child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let t = Instant::now();
     loop {
-        if let Some(st) = srv.child.try_wait().unwrap() {
+        if let Some(st) = srv.srv.child.try_wait().unwrap() {
             assert!(st.success(), "evl serve exited with {st}");
             break;
         }

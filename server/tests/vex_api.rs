@@ -3,8 +3,8 @@
 //! consensus node these tests create, both from the server's log and from nodes fetched over
 //! HTTP with the pure SDK (what an offline verifier does).
 //!
-//! Samples are read from `$EVL_VEX_SAMPLES` (default `../shared/samples/vex` beside the
-//! workspace); their sources and licences are in that directory's SOURCES.md.
+//! Samples are read from `tests/data/vex/` in the repository; their sources and licences
+//! are in its README.md and SOURCES.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use axum::Router;
@@ -77,15 +77,7 @@ fn api() -> Api {
 }
 
 fn samples() -> PathBuf {
-    let dir = std::env::var_os("EVL_VEX_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex")));
-    assert!(
-        dir.is_dir(),
-        "VEX samples not found at {} (set EVL_VEX_SAMPLES)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
 }
 
 fn sample_files() -> Vec<PathBuf> {

@@ -1,6 +1,5 @@
 //! `evl vex ingest | consensus | replay` on the real binary and a temporary data directory,
-//! with the real samples (`$EVL_VEX_SAMPLES`, default `../shared/samples/vex` beside the
-//! workspace).
+//! with the real samples in `tests/data/vex/` (sources and licences in its README.md).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
@@ -10,15 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 fn samples() -> PathBuf {
-    let dir = std::env::var_os("EVL_VEX_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/samples/vex")));
-    assert!(
-        dir.is_dir(),
-        "VEX samples not found at {} (set EVL_VEX_SAMPLES)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
 }
 
 fn ok_json(data: &Path, args: &[&str]) -> Value {

@@ -39,3 +39,70 @@ pub fn ok(data: &Path, args: &[&str]) -> Output {
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
+
+/// A running `evl serve` on a free loopback port, started with only the environment the test
+/// means. Its standard error goes to a file that is printed when the server fails to start, and
+/// again when the test panics while the server is alive (so a failing test shows why).
+pub struct Serve {
+    pub child: std::process::Child,
+    pub addr: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Serve {
+    /// Starts `evl --data DATA serve --listen 127.0.0.1:PORT ARGS...` and waits until it
+    /// accepts connections (at most 90 s; a cold debug binary on a loaded machine is slow).
+    pub fn start(data: &Path, args: &[&str]) -> Serve {
+        use std::time::{Duration, Instant};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let stderr = data.with_extension("serve-stderr.log");
+        let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
+            c.env_remove(k);
+        }
+        let child = c
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", &addr])
+            .args(args)
+            .env("EVL_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let mut s = Serve { child, addr, stderr };
+        let t = Instant::now();
+        while std::net::TcpStream::connect(&s.addr).is_err() {
+            if let Some(st) = s.child.try_wait().unwrap() {
+                panic!("evl serve exited with {st} before listening:\n{}", s.stderr_text());
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(90),
+                "evl serve did not start within 90 s:\n{}",
+                s.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- evl serve stderr ---\n{}", self.stderr_text());
+        }
+    }
+}
