@@ -9,27 +9,30 @@ repository; Python 3 standard library only:
 
 Sections. A section is defined by a markdown heading in a spec file whose text starts with its
 number: `## 9. Evidence packs and exports` defines 9, `### 9.4 Export entries` defines 9.4,
-`#### 9.4.2 Title` would define 9.4.2. Lettered headings (`## A. Title`, `### A.1 Title`) are
-accepted too, though the spec has none today. A number defined twice is an error.
+`#### 9.4.2 Title` would define 9.4.2. Lettered headings (`## A. Title`, `### A.1 Title`) would
+define A and A.1, and `§A.1` would cite one; the spec has none today. A number defined twice is
+an error.
 
 Citations. A citation is `§` or `§§` followed by a section number (`§9`, `§9.4`, `§14.10`).
 Which `§` are citations of the spec:
 
 1. In the spec files (SPEC.md, docs/spec/*.md) every `§N` is, unless the text right before it
-   names another document: `RFC 9162 §2.1.3` (an RFC number) or a file name such as
-   `docs/vex-ingest.md §8` or `CONSENSUS.md §3`.
-2. In every other file a `§N` is a spec citation only when `SPEC` or `SPEC.md` comes right
-   before it (at most 3 non-word characters between them, a line break and a comment marker
-   such as `///` counting as one space): `SPEC.md §9.4`, `(SPEC §3.4)`, `SPEC.md\n/// §15.5`.
-   A bare `§2` in other documents (docs/vex-ingest.md numbers its own sections, code comments
-   cite RFC sections) is not checked.
+   names another document: an RFC number (`RFC 9162 §2.1.3`) or a file name ending in .md or
+   .txt other than a spec file's (`docs/vex-ingest.md §8`, `CONSENSUS.md §3`).
+2. In every other file a `§N` is a spec citation only when the word right before it (at most 3
+   non-word characters between them; a line break plus the next line's indentation and comment
+   marker such as `///` counts as one space) is `SPEC`, `SPEC.md` or a path ending in
+   `spec/<part>.md`: `SPEC.md §9.4`, `(SPEC §3.4)`, `SPEC.md\n/// §15.5`,
+   `docs/spec/packs.md §9.4`. A bare `§2` in other documents (docs/vex-ingest.md numbers its
+   own sections; code comments cite RFC sections and, in passing, the spec) is not checked.
 3. A citation continues as a list or range, and every member is checked with it:
    `SPEC.md §3.4, §9.4`, `§2 then §4.3`, `§5.1 rules 3 and 5, §6.3`, `§14.6–14.8`, `§3–§8`,
    `§9.1-9.3` (both ends checked; a shorter end such as `§14.6–8` replaces the last
    components), and `§§5.1, 5.2` (after `§§` the members need no `§`). Between two members
    only a separator (`,` `;` `/` `and` `or` `then`) may stand, optionally after a qualifier
    `rule(s)`/`step(s)`/`item(s)` with its numbers. A range end (`–` or `-`) must follow the
-   number directly.
+   number directly. A list keeps the kind of its first member: in `RFC 4648 §4, §5` both are
+   the RFC's.
 
 Scanned files: `git ls-files` (tracked, plus untracked files not ignored, so new parts count
 before they are committed) ending in .rs .md .py .sh .toml .yaml .yml .json .txt .mjs .js, and
@@ -63,20 +66,20 @@ SKIP_PREFIXES = (
 )
 SCRIPT_EXTENSIONS = (".sh", ".py")
 
-SECTION = r"(?:\d+|[A-Z])(?:\.\d+)*"
-HEADING_RE = re.compile(r"^(#{1,6})\s+(" + SECTION + r")\.?(?=\s)(.*)$")
+# A section number in a heading: `9`, `9.4`, `9.4.2`, or lettered `A.` / `A.1`.
+SECTION_HEADING_RE = re.compile(r"^(\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)+\.?|[A-Z]\.)(?=\s)")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 # One member of a citation: a number, optionally a range end directly after it.
-NUM = r"\d+(?:\.\d+)*"
+NUM = r"(?:\d+|[A-Z](?=\.\d))(?:\.\d+)*"
 MEMBER_RE = re.compile(r"(" + NUM + r")(?:[–-]§?(" + NUM + r"))?")
-START_RE = re.compile(r"§(§?)(?=\d)")
+START_RE = re.compile(r"§(§?)(?=\d|[A-Z]\.\d)")
 # What may stand between two members of one citation list.
 QUALIFIER = r"(?:\s*(?:'s)?\s+(?:rules?|steps?|items?)\s+" + NUM + r"(?:\s*(?:,|–|-|and|or)\s*" + NUM + r")*)?"
 SEPARATOR = r"\s*(?:,\s*(?:and\s+|or\s+|then\s+)?|;\s*|/\s*|\s(?:and|or|then)\s+)"
-CONTINUE_RE = re.compile(QUALIFIER + SEPARATOR + r"(§?)(?=\d)")
-SPEC_BEFORE_RE = re.compile(r"\bSPEC(?:\.md)?\W{0,3}$")
-EXTERNAL_BEFORE_RE = re.compile(r"(?:\bRFC\s?\d+|[\w./-]+\.(?:md|txt|rs|py|sh|json))\W{0,2}$")
+CONTINUE_RE = re.compile(QUALIFIER + SEPARATOR + r"(§?)(?=\d|[A-Z]\.\d)")
+TOKEN_BEFORE_RE = re.compile(r"([\w./-]+)\W{0,3}$")
+EXTERNAL_BEFORE_RE = re.compile(r"(?:\bRFC\s?\d+|\.(?:md|txt))[ \t]*$")
 COMMENT_LEAD_RE = re.compile(r"^\s*(?://[/!]?|#|\*|--)?\s*")
 LINK_RE = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 CODE_SPAN_RE = re.compile(r"(`+)(?:.+?)\1")
@@ -194,7 +197,21 @@ def normalize(lines):
     return text, line_of
 
 
-def citations(lines, in_spec):
+def names_spec(before, in_spec, part_names):
+    """Whether a citation whose chain starts after `before` cites the spec (rules 1 and 2)."""
+    t = TOKEN_BEFORE_RE.search(before)
+    token = t.group(1) if t else ""
+    name = token.rsplit("/", 1)[-1]
+    if name in ("SPEC", "SPEC.md") or re.search(r"(?:^|/)spec/[\w-]+\.md$", token):
+        return True
+    if not in_spec:
+        return False
+    if name in part_names:
+        return True
+    return not EXTERNAL_BEFORE_RE.search(before)
+
+
+def citations(lines, in_spec, part_names=()):
     """Yields (line number, cited text, section) for each spec citation member in the file."""
     text, line_of = normalize(lines)
     pos = 0
@@ -202,13 +219,7 @@ def citations(lines, in_spec):
         m = START_RE.search(text, pos)
         if not m:
             return
-        before = text[max(0, m.start() - 40): m.start()]
-        if SPEC_BEFORE_RE.search(before):
-            is_spec = True
-        elif in_spec:
-            is_spec = not EXTERNAL_BEFORE_RE.search(before)
-        else:
-            is_spec = False
+        is_spec = names_spec(text[max(0, m.start() - 60): m.start()], in_spec, part_names)
         double = bool(m.group(1))
         at = m.end()
         start_of_chain = m.start()
@@ -232,7 +243,9 @@ def citations(lines, in_spec):
 
 
 def check_links(root, path, lines, slug_cache):
+    """Returns the faults of the relative links in a spec file, and how many it checked."""
     faults = []
+    checked = 0
     fence = None
     base = os.path.dirname(path)
     for i, line in enumerate(lines, 1):
@@ -249,6 +262,7 @@ def check_links(root, path, lines, slug_cache):
             target = lm.group(2)
             if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):
                 continue  # http:, https:, mailto:
+            checked += 1
             file_part, _, anchor = target.partition("#")
             target_path = os.path.normpath(os.path.join(base, file_part)) if file_part else path
             full = os.path.join(root, target_path)
@@ -260,7 +274,7 @@ def check_links(root, path, lines, slug_cache):
                     slug_cache[target_path] = github_slugs(read_lines(root, target_path) or [])
                 if anchor not in slug_cache[target_path]:
                     faults.append("%s:%d: link to a missing anchor: %s" % (path, i, target))
-    return faults
+    return faults, checked
 
 
 def main(argv):
@@ -277,14 +291,15 @@ def main(argv):
         print("SPEC.md not found under %s" % root, file=sys.stderr)
         return 2
 
+    part_names = set(os.path.basename(p) for p in specs)
     faults = []
     defined = {}
     for path in specs:
         for i, _, text in headings(read_lines(root, path) or []):
-            h = re.match(r"^(" + SECTION + r")\.?(?=\s)", text)
+            h = SECTION_HEADING_RE.match(text)
             if not h:
                 continue
-            num = h.group(1)
+            num = h.group(1).rstrip(".")
             if num in defined:
                 faults.append("%s:%d: section %s is also defined at %s" % (path, i, num, defined[num]))
             else:
@@ -299,7 +314,7 @@ def main(argv):
         if lines is None:
             continue
         n = 0
-        for line, cited, num in citations(lines, path in specs):
+        for line, cited, num in citations(lines, path in specs, part_names):
             n += 1
             if num not in defined:
                 broken += 1
@@ -313,8 +328,9 @@ def main(argv):
     slug_cache = {}
     for path in specs:
         lines = read_lines(root, path) or []
-        links += sum(1 for line in lines for _ in LINK_RE.finditer(line))
-        faults.extend(check_links(root, path, lines, slug_cache))
+        link_faults, checked = check_links(root, path, lines, slug_cache)
+        faults.extend(link_faults)
+        links += checked
 
     for f in faults:
         print(f)
@@ -323,8 +339,8 @@ def main(argv):
             print("  %5d  %s" % (n, path))
     print(
         "check-spec-refs: %d sections defined in %d spec files; %d citations in %d files, "
-        "%d resolve, %d do not; %d faults in total"
-        % (len(defined), len(specs), total, files_citing, total - broken, broken, len(faults))
+        "%d resolve, %d do not; %d relative links in the spec files; %d faults in total"
+        % (len(defined), len(specs), total, files_citing, total - broken, broken, links, len(faults))
     )
     return 1 if faults else 0
 
