@@ -23,8 +23,8 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         let path = dir.join(file);
-        let raw =
-            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (samples live in tests/data/vex)", path.display()));
+        let raw = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (samples live in tests/data/vex)", path.display()));
         let mut g = c.benchmark_group("vex_ingest");
         if raw.len() > 100_000 {
             g.sample_size(20);

@@ -57,19 +57,38 @@ pub enum LedgerError {
         /// Why.
         error: evl_sdk::bundle::BundleError,
     },
+    /// The clock disagrees with what the log already signed (the signing key's `not_before`, or
+    /// the last anchor's time): nothing is signed until it is fixed (`CLOCK_SKEW`).
+    #[error("CLOCK_SKEW: {0}")]
+    ClockSkew(String),
     /// Reading or writing a file (a pack, a backup) failed.
     #[error("IO_ERROR: {0}")]
     Io(String),
     /// A pack or export did not verify or could not be read (SPEC.md §9).
     #[error(transparent)]
     Pack(#[from] evl_sdk::pack::PackError),
+    /// The error of a group commit, handed to every appender whose nodes were in the group
+    /// (the same typed error for all of them; [`LedgerError::code`] is the inner one's).
+    #[error(transparent)]
+    Group(std::sync::Arc<LedgerError>),
+}
+
+impl From<evl_sdk::tree::ProveError<StoreError>> for LedgerError {
+    /// The one conversion of proof-generation errors: a store failure stays a store failure,
+    /// a position outside the tree is `OUT_OF_RANGE`.
+    fn from(e: evl_sdk::tree::ProveError<StoreError>) -> Self {
+        match e {
+            evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
+            evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
+        }
+    }
 }
 
 impl LedgerError {
     /// The stable code string.
     pub fn code(&self) -> &'static str {
         match self {
-            LedgerError::Store(_) => "STORAGE_ERROR",
+            LedgerError::Store(e) => e.code(),
             LedgerError::Node(e) | LedgerError::Rejected { error: e, .. } => e.code().as_str(),
             LedgerError::NotFound(_) => "NOT_FOUND",
             LedgerError::OutOfRange(_) => "OUT_OF_RANGE",
@@ -80,7 +99,17 @@ impl LedgerError {
             LedgerError::Vex(e) => e.code().as_str(),
             LedgerError::Bundle { error, .. } => error.code().as_str(),
             LedgerError::Io(_) => "IO_ERROR",
+            LedgerError::ClockSkew(_) => "CLOCK_SKEW",
             LedgerError::Pack(e) => e.code().as_str(),
+            LedgerError::Group(e) => e.code(),
+        }
+    }
+
+    /// The error itself, looking through [`LedgerError::Group`].
+    pub fn kind(&self) -> &LedgerError {
+        match self {
+            LedgerError::Group(e) => e.kind(),
+            e => e,
         }
     }
 }

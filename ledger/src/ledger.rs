@@ -13,6 +13,12 @@ use evl_sdk::{
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+/// How far, in seconds, the last anchor's time may be ahead of this clock for a new anchor to
+/// take that time over. Rationale: machines kept in sync by NTP differ by far less; five minutes
+/// absorb a failover to a machine whose clock lags a little, while a clock set an hour, a day or
+/// a year ahead is refused (`CLOCK_SKEW`) rather than copied into every later anchor.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
 /// The store format this code writes (meta key `format`).
 pub const STORE_FORMAT: &str = "evl-store/1";
 
@@ -71,6 +77,9 @@ struct Inner<S: Store> {
     /// [`Ledger::anchor`] skips re-verifying it: a full check per anchor costs 4k-2 signature
     /// verifications for the k-th, quadratic over the ledger's life.
     chain_checked: Mutex<Option<(u64, NodeId)>>,
+    /// Set when a commit failed because the disk was full or an I/O failure closed the store:
+    /// writes cannot succeed until [`Ledger::write_health`] finds the store writable again.
+    write_fault: Mutex<Option<String>>,
     queue: Mutex<Queue>,
     done: Condvar,
 }
@@ -87,12 +96,12 @@ fn edge_fault(snap: &impl Snapshot, frontier: &Frontier) -> Result<Option<String
     Ok(match root {
         Ok(r) if r == frontier.root() => None,
         _ => Some(format!(
-            "the stored hashes at the tree's right edge do not reproduce the signed checkpoint at size {size}; appending now would sign a wrong root. Run `evl verify --mode full`, then `evl recover --from-backup FILE`"
+            "the stored hashes at the tree's right edge do not reproduce the signed checkpoint at size {size}; appending now would sign a wrong root"
         )),
     })
 }
 
-type Outcomes = Result<Vec<AppendOutcome>, String>;
+type Outcomes = Result<Vec<AppendOutcome>, Arc<LedgerError>>;
 
 /// Where one appended node landed: its index, id, and whether it is new.
 type Placed = (LeafIndex, NodeId, bool);
@@ -119,8 +128,11 @@ impl<S: Store> Clone for Ledger<S> {
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, LedgerError> {
-    m.lock()
-        .map_err(|_| LedgerError::Store(StoreError("a writer thread panicked; restart the ledger".into())))
+    m.lock().map_err(|_| {
+        LedgerError::Store(StoreError::Other(
+            "a writer thread panicked; the ledger must be reopened".into(),
+        ))
+    })
 }
 
 impl<S: Store> Ledger<S> {
@@ -178,6 +190,7 @@ impl<S: Store> Ledger<S> {
                 writer: Mutex::new(frontier),
                 edge_fault: Mutex::new(fault),
                 chain_checked: Mutex::new(None),
+                write_fault: Mutex::new(None),
                 queue: Mutex::new(Queue::default()),
                 done: Condvar::new(),
             }),
@@ -214,7 +227,10 @@ impl<S: Store> Ledger<S> {
         let snap = inner.shared.store.snapshot()?;
         let records = build(&snap)?;
         let mut frontier = w.clone();
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            expect: Some(snap.version()?),
+            ..Batch::default()
+        };
         let mut out = Vec::with_capacity(records.len());
         for (target, node) in records {
             let id = node.id();
@@ -247,7 +263,7 @@ impl<S: Store> Ledger<S> {
         let text = self.sign_checkpoint(TreeHead::new(size, frontier.root()))?;
         batch.tree_size = Some(size);
         batch.checkpoints.push((size, text));
-        inner.shared.store.commit(batch)?;
+        self.commit_locked(&mut w, batch)?;
         *w = frontier;
         Ok(out)
     }
@@ -292,7 +308,21 @@ impl<S: Store> Ledger<S> {
     /// Concurrent callers share one commit and one signed checkpoint (group commit).
     /// `score.manifest/v1` and `proof.bundle/v1` nodes are checked first
     /// ([`evl_sdk::bundle::check_node`]); if one is rejected, nothing of the batch is appended.
+    ///
+    /// Records that change how other nodes are read ([`evl_sdk::node::changes_reads`]) are
+    /// refused: a `redaction/v1` always (the log writes those itself), a `corruption/v1` unless
+    /// appended with [`Ledger::append_admin`] by an operator.
     pub fn append(&self, nodes: Vec<Node>) -> Result<Vec<AppendOutcome>, LedgerError> {
+        self.append_as(nodes, false)
+    }
+
+    /// [`Ledger::append`] on an operator's authority (an admin token, `evl mark-corrupted`): may
+    /// also append `corruption/v1` records.
+    pub fn append_admin(&self, nodes: Vec<Node>) -> Result<Vec<AppendOutcome>, LedgerError> {
+        self.append_as(nodes, true)
+    }
+
+    fn append_as(&self, nodes: Vec<Node>, admin: bool) -> Result<Vec<AppendOutcome>, LedgerError> {
         let _span = tracing::debug_span!("append", nodes = nodes.len()).entered();
         if nodes.is_empty() {
             return Ok(Vec::new());
@@ -311,6 +341,16 @@ impl<S: Store> Ledger<S> {
                     ),
                 });
             }
+            // SPEC.md §3.5: a corruption record makes reads of the node it names fail; only an
+            // operator may claim that content was lost.
+            if !admin && evl_sdk::node::changes_reads(n.node_type()) {
+                return Err(LedgerError::Rejected {
+                    index,
+                    error: evl_sdk::NodeError::Invalid(
+                        "corruption/v1 records are appended only on an operator's authority (`evl mark-corrupted`, or an admin token)",
+                    ),
+                });
+            }
         }
         let inner = &self.inner;
         let mut q = lock(&inner.queue)?;
@@ -319,13 +359,12 @@ impl<S: Store> Ledger<S> {
         q.pending.push((ticket, nodes));
         loop {
             if let Some(r) = q.results.remove(&ticket) {
-                return r.map_err(|m| LedgerError::Store(StoreError(m)));
+                return r.map_err(LedgerError::Group);
             }
             if q.committing {
-                q = inner
-                    .done
-                    .wait(q)
-                    .map_err(|_| LedgerError::Store(StoreError("queue poisoned".into())))?;
+                q = inner.done.wait(q).map_err(|_| {
+                    LedgerError::Store(StoreError::Other("the group-commit queue is poisoned".into()))
+                })?;
                 continue;
             }
             // Become the leader: commit everything queued so far.
@@ -337,16 +376,18 @@ impl<S: Store> Ledger<S> {
             match results {
                 Ok(mut per) => {
                     for (t, _) in &group {
-                        let r = per
-                            .remove(t)
-                            .unwrap_or_else(|| Err("internal: result missing".into()));
+                        let r = per.remove(t).unwrap_or_else(|| {
+                            Err(Arc::new(LedgerError::Store(StoreError::Other(
+                                "internal: a group-commit result is missing".into(),
+                            ))))
+                        });
                         q.results.insert(*t, r);
                     }
                 }
                 Err(e) => {
-                    let m = e.to_string();
+                    let e = Arc::new(e);
                     for (t, _) in &group {
-                        q.results.insert(*t, Err(m.clone()));
+                        q.results.insert(*t, Err(e.clone()));
                     }
                 }
             }
@@ -362,7 +403,10 @@ impl<S: Store> Ledger<S> {
         let snap = inner.shared.store.snapshot()?;
         let mut frontier = w.clone();
         let old_size = frontier.size();
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            expect: Some(snap.version()?),
+            ..Batch::default()
+        };
         let mut in_batch: HashMap<NodeId, LeafIndex> = HashMap::new();
         let mut known = Vec::new();
         // (ticket, [(index, id, created)])
@@ -417,29 +461,27 @@ impl<S: Store> Ledger<S> {
         drop(snap);
         if !batch.nodes.is_empty() || !batch.checkpoints.is_empty() {
             let _c = tracing::debug_span!("commit", new = batch.nodes.len(), size = size.get()).entered();
-            inner.shared.store.commit(batch)?;
+            self.commit_locked(&mut w, batch)?;
         }
         *w = frontier;
         // Receipts, proven at the new size from the committed state plus the batch's hashes.
         let snap = inner.shared.store.snapshot()?;
         let src = CachedSource::new(&snap, known);
+        // Every receipt is checked against the root just signed before it is handed out.
+        let signed = TreeHead::new(size, w.root());
         let mut out = HashMap::new();
         for (ticket, mine) in placed {
             let mut receipts = Vec::with_capacity(mine.len());
             for (index, id, created) in mine {
-                let inclusion = prove_inclusion(&src, index, size).map_err(|e| match e {
-                    evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
-                    evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
-                })?;
-                receipts.push(AppendOutcome {
-                    receipt: Receipt {
-                        node_id: id,
-                        leaf_index: index.get(),
-                        inclusion,
-                        checkpoint: checkpoint.clone(),
-                    },
-                    created,
-                });
+                let inclusion = prove_inclusion(&src, index, size)?;
+                let receipt = Receipt {
+                    node_id: id,
+                    leaf_index: index.get(),
+                    inclusion,
+                    checkpoint: checkpoint.clone(),
+                };
+                crate::answer::check_inclusion(&signed, &receipt)?;
+                receipts.push(AppendOutcome { receipt, created });
             }
             out.insert(ticket, Ok(receipts));
         }
@@ -452,6 +494,49 @@ impl<S: Store> Ledger<S> {
             }
         }
         Ok(out)
+    }
+
+    /// Commits `batch` with the writer lock held (`w` is its frontier). The batch carries its
+    /// precondition ([`Batch::expect`]); when another writer committed first, nothing is
+    /// written, the frontier is reloaded from the store, and the caller gets `CONFLICT`.
+    fn commit_locked(&self, w: &mut Frontier, batch: Batch) -> Result<(), LedgerError> {
+        match self.inner.shared.store.commit(batch) {
+            Err(e @ StoreError::Conflict { .. }) => {
+                tracing::warn!(error = %e, "commit conflict: reloading the writer's state");
+                let snap = self.inner.shared.store.snapshot()?;
+                *w = Frontier::load(&crate::store::SnapshotSource(&snap), snap.tree_size()?)?;
+                *lock(&self.inner.edge_fault)? = edge_fault(&snap, w)?;
+                Err(LedgerError::Store(e))
+            }
+            Err(e @ (StoreError::Full(_) | StoreError::Unavailable(_))) => {
+                *lock(&self.inner.write_fault)? = Some(format!("{} ({})", e.code(), e));
+                Err(LedgerError::Store(e))
+            }
+            r => {
+                r?;
+                *lock(&self.inner.write_fault)? = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether writes can succeed now (what `/health/readiness` reports). After a commit failed
+    /// because the disk was full or an I/O failure closed the store, this probes the store with
+    /// an empty durable commit, which reopens it once space has returned; success clears the
+    /// fault. Without a fault it costs nothing.
+    pub fn write_health(&self) -> Result<(), LedgerError> {
+        if lock(&self.inner.write_fault)?.is_none() {
+            return Ok(());
+        }
+        let _w = lock(&self.inner.writer)?;
+        match self.inner.shared.store.commit(Batch::default()) {
+            Ok(()) => {
+                *lock(&self.inner.write_fault)? = None;
+                tracing::info!("the store is writable again");
+                Ok(())
+            }
+            Err(e) => Err(LedgerError::Store(e)),
+        }
     }
 
     fn sign_checkpoint(&self, head: TreeHead) -> Result<String, LedgerError> {
@@ -497,11 +582,50 @@ impl<S: Store> Ledger<S> {
         Ok(p.every_seconds.is_some_and(|s| age >= s as i64))
     }
 
-    /// Creates an anchor for the current tree, chained to the previous one (SPEC.md §7).
+    /// Creates an anchor for the current tree, chained to the previous one (SPEC.md §7), at
+    /// the clock's time ([`Ledger::anchor_at`] has the time rule).
     pub fn anchor(&self) -> Result<Anchor, LedgerError> {
+        self.anchor_at(crate::time::now())
+    }
+
+    /// [`Ledger::anchor`] with the clock's reading `now` supplied (tools and tests with a fake
+    /// clock). The time rule (docs/design.md, "Time"): the anchor's time is `now`, or the last
+    /// anchor's time when that is ahead of `now` by at most [`MAX_CLOCK_SKEW_SECS`] (times never
+    /// go back along a chain, SPEC.md §7.2 step 6). It refuses, with `CLOCK_SKEW` and nothing
+    /// signed, when `now` is before the signing key's `not_before` (the anchor would not verify)
+    /// or when the last anchor is further ahead (a future time is never copied forward).
+    pub fn anchor_at(&self, now: Timestamp) -> Result<Anchor, LedgerError> {
         let w = lock(&self.inner.writer)?;
         self.check_edge()?;
-        self.anchor_locked(&w, crate::time::now())
+        self.anchor_locked(&w, now)
+    }
+
+    /// The anchor time for a clock reading `now` after an anchor of time `last` (see
+    /// [`Ledger::anchor_at`]).
+    fn anchor_time(&self, now: Timestamp, last: Option<Timestamp>) -> Result<Timestamp, LedgerError> {
+        let mine = self.inner.key.public();
+        if let Some(nb) = self
+            .inner
+            .shared
+            .trust
+            .keys()
+            .iter()
+            .filter(|k| k.key() == mine)
+            .map(|k| k.not_before())
+            .min()
+            && now < nb
+        {
+            return Err(LedgerError::ClockSkew(format!(
+                "this clock reads {now}, before the signing key's not_before {nb}: an anchor signed now would not verify (KEY_EXPIRED); check the clock"
+            )));
+        }
+        match last {
+            Some(t) if t.unix() - now.unix() > MAX_CLOCK_SKEW_SECS => Err(LedgerError::ClockSkew(format!(
+                "the last anchor's time {t} is ahead of this clock ({now}) by more than {MAX_CLOCK_SKEW_SECS} s; anchor times never go back (SPEC.md §7.2 step 6) and a future time is not copied forward: fix the clock, or wait until it passes {t}"
+            ))),
+            Some(t) => Ok(now.max(t)),
+            None => Ok(now),
+        }
     }
 
     /// Whether an anchor is due under the policy (for a timer to call [`Ledger::anchor`]).
@@ -544,9 +668,11 @@ impl<S: Store> Ledger<S> {
                     ),
                 })?;
                 let p = a.payload();
-                (seq + 1, p.segment, Some(a.id()), now.max(p.time))
+                (seq + 1, p.segment, Some(a.id()), p.time)
             }
         };
+        // `time` is the last anchor's when there is one.
+        let time = self.anchor_time(now, prev.is_some().then_some(time))?;
         self.store_anchor(&snap, w, seq, segment, prev, None, None, time)
     }
 
@@ -573,7 +699,7 @@ impl<S: Store> Ledger<S> {
             last_seq: good.seq,
             last_anchor: good.id,
         };
-        let time = crate::time::now().max(good.time);
+        let time = self.anchor_time(crate::time::now(), Some(good.time))?;
         self.store_anchor(
             &snap,
             &w,
@@ -600,7 +726,10 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Anchor, LedgerError> {
         let size = w.size();
         let root = w.root();
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            expect: Some(snap.version()?),
+            ..Batch::default()
+        };
         let checkpoint = match snap.checkpoint(size)? {
             Some(t) => t,
             None => {

@@ -9,6 +9,7 @@
 //! and sequences. [`vex`] reads OpenVEX, CSAF and CycloneDX documents into statement nodes and
 //! records consensus nodes computed by `evl_sdk::vex`. It does not serve HTTP.
 
+mod answer;
 pub mod error;
 pub mod keyfile;
 mod ledger;
@@ -22,7 +23,8 @@ pub mod time;
 pub mod verify;
 pub mod vex;
 
+pub use answer::refused_answers;
 pub use error::LedgerError;
 pub use evl_sdk;
-pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, STORE_FORMAT, store_origin};
+pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, MAX_CLOCK_SKEW_SECS, STORE_FORMAT, store_origin};
 pub use reader::{AsOfAnchor, ChainFailure, ChainReport, LedgerReader, StoredAnchor};

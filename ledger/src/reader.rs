@@ -1,15 +1,15 @@
 //! The read handle: nodes, proofs, checkpoints and anchors (STYLE rule 11: no signing key here).
 
+use crate::answer::{CheckpointCache, check_consistency, check_receipt};
 use crate::error::LedgerError;
 use crate::ledger::{Shared, read_identity};
 use crate::recovery::RecordIndex;
 use crate::store::{Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::anchor::AnchorSummary;
-use evl_sdk::tree::ProveError;
 use evl_sdk::vex::{GroupKey, STATEMENT_TYPE, Statement};
 use evl_sdk::{
-    Anchor, ConsistencyProof, Digest, ErrorCode, LeafIndex, Node, NodeId, Receipt, TreeSize, TrustRoot,
-    prove_consistency, prove_inclusion,
+    Anchor, ConsistencyProof, Digest, ErrorCode, LeafIndex, Node, NodeId, Receipt, TreeHead, TreeSize,
+    TrustRoot, prove_consistency, prove_inclusion,
 };
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,8 @@ pub struct LedgerReader<S: Store> {
     shared: Arc<Shared<S>>,
     /// `corruption/v1` records seen so far (consulted only when stored content is damaged).
     records: Arc<Mutex<RecordIndex>>,
+    /// The last checkpoint whose signature verified (answers are checked before they leave).
+    checked: Arc<CheckpointCache>,
 }
 
 impl<S: Store> Clone for LedgerReader<S> {
@@ -26,14 +28,8 @@ impl<S: Store> Clone for LedgerReader<S> {
         Self {
             shared: self.shared.clone(),
             records: self.records.clone(),
+            checked: self.checked.clone(),
         }
-    }
-}
-
-fn prove_err(e: ProveError<StoreError>) -> LedgerError {
-    match e {
-        ProveError::Source(s) => LedgerError::Store(s),
-        ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
     }
 }
 
@@ -97,6 +93,7 @@ impl<S: Store> LedgerReader<S> {
         Self {
             shared,
             records: Arc::default(),
+            checked: Arc::default(),
         }
     }
 
@@ -172,7 +169,7 @@ impl<S: Store> LedgerReader<S> {
             let record = self
                 .records
                 .lock()
-                .map_err(|_| LedgerError::Store(StoreError("record index lock poisoned".into())))?
+                .map_err(|_| LedgerError::Store(StoreError::Other("record index lock poisoned".into())))?
                 .find(snap, i, id)?;
             return Err(LedgerError::Integrity {
                 code: match record {
@@ -232,7 +229,7 @@ impl<S: Store> LedgerReader<S> {
                     ),
                 )
             })?;
-        if evl_sdk::root(&SnapshotSource(snap), size)?.to_hex() != summary.root {
+        if evl_sdk::root(&SnapshotSource(snap), size)? != summary.root {
             return Err(integrity(
                 ErrorCode::MerkleMismatch,
                 format!(
@@ -268,13 +265,15 @@ impl<S: Store> LedgerReader<S> {
             Some(index) if at.tree_size.contains(index) => index,
             _ => return Err(at.not_found(id)),
         };
-        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, at.tree_size).map_err(prove_err)?;
-        Ok(Receipt {
+        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, at.tree_size)?;
+        let r = Receipt {
             node_id: *id,
             leaf_index: index.get(),
             inclusion,
             checkpoint: at.checkpoint,
-        })
+        };
+        check_receipt(&self.checked, &self.shared.trust, &r)?;
+        Ok(r)
     }
 
     /// A receipt for `id` at `size` (default: the latest checkpoint). A signed checkpoint must
@@ -300,13 +299,15 @@ impl<S: Store> LedgerReader<S> {
                 "node {id} (index {index}) is not in the tree of size {size}"
             )));
         }
-        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, size).map_err(prove_err)?;
-        Ok(Receipt {
+        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, size)?;
+        let r = Receipt {
             node_id: *id,
             leaf_index: index.get(),
             inclusion,
             checkpoint,
-        })
+        };
+        check_receipt(&self.checked, &self.shared.trust, &r)?;
+        Ok(r)
     }
 
     /// The consistency proof between two sizes (0 < from ≤ to ≤ tree size).
@@ -318,7 +319,35 @@ impl<S: Store> LedgerReader<S> {
                 "size {to} is beyond the tree ({size})"
             )));
         }
-        prove_consistency(&SnapshotSource(&snap), from, to).map_err(prove_err)
+        let proof = prove_consistency(&SnapshotSource(&snap), from, to)?;
+        let old = self.head_in(&snap, from)?;
+        let new = self.head_in(&snap, to)?;
+        check_consistency(&old, &new, &proof)?;
+        Ok(proof)
+    }
+
+    /// The tree head at `size`: the signed checkpoint's root when one is stored for that size
+    /// (its signature checked), otherwise the root computed from the stored hashes.
+    fn head_in(&self, snap: &S::Snapshot, size: TreeSize) -> Result<TreeHead, LedgerError> {
+        if let Some(text) = snap.checkpoint(size)? {
+            let cp = evl_sdk::SignedCheckpoint::parse(text.as_bytes())
+                .ok()
+                .filter(|cp| {
+                    self.shared
+                        .trust
+                        .keys()
+                        .iter()
+                        .any(|k| cp.verify_with_origin(k.key(), self.shared.trust.origin()).is_ok())
+                });
+            if let Some(cp) = cp {
+                return Ok(cp.checkpoint().head());
+            }
+            return Err(LedgerError::Store(StoreError::Damaged(format!(
+                "the stored checkpoint at size {size} does not verify under the log's trust root"
+            ))));
+        }
+        let root = evl_sdk::root(&SnapshotSource(snap), size)?;
+        Ok(TreeHead::new(size, root))
     }
 
     /// Every node of type `node_type` among the first `size` leaves (default: the whole tree), in
@@ -515,7 +544,7 @@ impl<S: Store> LedgerReader<S> {
                 {
                     let (m, n) = (TreeSize::new(q.payload().tree_size), TreeSize::new(p.tree_size));
                     match (m, n) {
-                        (Some(m), Some(n)) => Some(prove_consistency(&src, m, n).map_err(prove_err)?),
+                        (Some(m), Some(n)) => Some(prove_consistency(&src, m, n)?),
                         _ => None,
                     }
                 }
@@ -539,9 +568,7 @@ impl<S: Store> LedgerReader<S> {
                         .map(|s| evl_sdk::root(&src, s))
                         .transpose()?;
                     let summary = ev.into_inner();
-                    if stored_root.map(|r| r.to_hex()).as_deref()
-                        != summary.anchors.last().map(|a| a.root.as_str())
-                    {
+                    if stored_root != summary.anchors.last().map(|a| a.root) {
                         report.failure.get_or_insert(fail(
                             ErrorCode::MerkleMismatch,
                             format!(

@@ -31,7 +31,7 @@ impl<S: Snapshot> SubtreeSource for CachedSource<'_, S> {
         let d = self
             .snap
             .hash(level, index)?
-            .ok_or_else(|| StoreError(format!("stored hash {level}/{index} is missing")))?;
+            .ok_or_else(|| StoreError::Damaged(format!("stored hash {level}/{index} is missing")))?;
         self.cache.borrow_mut().insert((level, index), d);
         Ok(d)
     }

@@ -152,59 +152,59 @@ pub fn verify<S: Store>(
     let mut start = 0;
     while start < n {
         let end = (start + WINDOW).min(n);
-        let mut leaf_hashes = Vec::with_capacity((end - start) as usize);
-        snap.scan_hashes(0, start, end, &mut |_, h| {
-            leaf_hashes.push(h);
+        let leaf_hashes = read_level(&snap, 0, start, end, &mut report.failures);
+        let mut st = Window {
+            start,
+            n,
+            stride,
+            leaf_hashes,
+            next: start,
+            gaps: Vec::new(),
+            records: Vec::new(),
+            unreadable: Vec::new(),
+        };
+        let scanned = snap.scan_nodes(start, end, &mut |i, bytes| {
+            st.visit(&snap, &mut report, &mut suspects, i, bytes);
             true
-        })?;
-        let mut err = None;
-        let sampled = |i: u64| (i % stride) == (n / 2) % stride;
-        // Sampled leaves without content (a redaction, or a loss), and sampled redaction records.
-        let (mut gaps, mut records) = (Vec::new(), Vec::new());
-        let mut next = start;
-        snap.scan_nodes(start, end, &mut |i, bytes| {
-            gaps.extend((next..i).filter(|j| sampled(*j)));
-            next = i + 1;
-            if !sampled(i) {
-                return true;
+        });
+        if scanned.is_err() {
+            // The engine could not read part of this window: read on leaf by leaf from where the
+            // scan stopped, so every readable leaf is still checked and every unreadable one is
+            // reported (once per run of consecutive leaves).
+            for i in st.next..end {
+                match LeafIndex::new(i).map(|x| snap.node(x)) {
+                    Some(Ok(Some(bytes))) => st.visit(&snap, &mut report, &mut suspects, i, &bytes),
+                    Some(Ok(None)) | None => {}
+                    Some(Err(e)) => st.unreadable(i, e),
+                }
             }
-            report.nodes_checked += 1;
-            report.node_bytes += bytes.len() as u64;
-            let stored = leaf_hashes.get((i - start) as usize).copied().flatten();
-            // One SHA-256 per node: the id comes from the parsed node, not hashed twice.
-            let parsed = Node::from_canonical(bytes).map(|node| (node.id(), node));
-            match parsed {
-                Err(e) => report.failures.push(leaf_failure(
-                    "node",
-                    i,
-                    e.code(),
-                    format!("stored content is not a valid node: {e}"),
-                )),
-                Ok((id, _)) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
-                Ok((id, node)) => match snap.index_of(&id) {
-                    Ok(Some(j)) if j.get() == i && node.node_type() == REDACTION_TYPE => {
-                        records.push((i, node))
-                    }
-                    Ok(Some(j)) if j.get() == i => {}
-                    Ok(other) => report.failures.push(leaf_failure(
-                        "id_map",
-                        i,
-                        ErrorCode::NodeIdMismatch,
-                        format!(
-                            "leaf {i}: the id map sends {id} to {:?}",
-                            other.map(LeafIndex::get)
-                        ),
-                    )),
-                    Err(e) => err = Some(e),
-                },
-            }
-            true
-        })?;
-        if let Some(e) = err {
-            return Err(e.into());
         }
-        gaps.extend((next..end).filter(|j| sampled(*j)));
-        check_redactions(&snap, &gaps, &records, &mut report)?;
+        let Window {
+            next,
+            mut gaps,
+            records,
+            unreadable,
+            ..
+        } = st;
+        gaps.extend((next..end).filter(|j| sampled(*j, n, stride)));
+        for (from, to, e) in unreadable {
+            report.failures.push(Failure {
+                what: "node",
+                leaf_index: Some(from),
+                position: Some((0, from)),
+                code: e.code(),
+                message: if from == to {
+                    format!("leaf {from}: the stored content cannot be read: {e}")
+                } else {
+                    format!("leaves {from}..={to}: the stored content cannot be read: {e}")
+                },
+            });
+        }
+        if let Err(e) = check_redactions(&snap, &gaps, &records, &mut report) {
+            report
+                .failures
+                .push(store_failure("redaction", Some(start), (0, start), &e));
+        }
         progress(end, n);
         start = end;
     }
@@ -222,12 +222,9 @@ pub fn verify<S: Store>(
         let mut k0 = 0;
         while k0 < count {
             let k1 = (k0 + WINDOW).min(count);
-            let mut children = Vec::with_capacity(((k1 - k0) * 2) as usize);
-            snap.scan_hashes(level - 1, 2 * k0, 2 * k1, &mut |_, h| {
-                children.push(h);
-                true
-            })?;
-            snap.scan_hashes(level, k0, k1, &mut |k, h| {
+            let children = read_level(&snap, level - 1, 2 * k0, 2 * k1, &mut report.failures);
+            let stored = read_level(&snap, level, k0, k1, &mut report.failures);
+            for (k, h) in (k0..k1).zip(stored) {
                 report.hashes_checked += 1;
                 let j = ((k - k0) * 2) as usize;
                 let want = match (
@@ -240,8 +237,7 @@ pub fn verify<S: Store>(
                 if want.is_none() || want != h {
                     bad_nodes.insert((level, k));
                 }
-                true
-            })?;
+            }
             k0 = k1;
         }
     }
@@ -250,8 +246,9 @@ pub fn verify<S: Store>(
     for (i, implied) in pending_leaf.drain(..) {
         let parent = (1u32, i / 2);
         let stored_hash_damaged = if bad_nodes.contains(&parent) {
-            let sib = snap.hash(0, i ^ 1)?;
-            let stored_parent = snap.hash(1, i / 2)?;
+            // An unreadable hash counts as missing (it is reported by the scans above).
+            let sib = snap.hash(0, i ^ 1).ok().flatten();
+            let stored_parent = snap.hash(1, i / 2).ok().flatten();
             let fixed = sib.map(|s| {
                 if i % 2 == 0 {
                     node_hash(&implied, &s)
@@ -305,16 +302,29 @@ pub fn verify<S: Store>(
     let src = SnapshotSource(&snap);
     // The latest checkpoint and the one at every anchored size.
     let mut cps = Vec::new();
-    if let Some(text) = snap.checkpoint(size)? {
-        cps.push((size, text));
+    match snap.checkpoint(size) {
+        Ok(Some(text)) => cps.push((size, text)),
+        Ok(None) => {}
+        Err(e) => report
+            .failures
+            .push(store_failure("checkpoint", None, (0, size.get()), &e.into())),
     }
-    for a in reader.anchors()? {
+    let anchors = reader.anchors().unwrap_or_else(|e| {
+        report.failures.push(store_failure("anchor", None, (0, 0), &e));
+        Vec::new()
+    });
+    for a in anchors {
         if let Ok(a) = a.anchor
             && let Some(sz) = TreeSize::new(a.payload().tree_size)
             && sz <= size
-            && let Some(t) = snap.checkpoint(sz)?
         {
-            cps.push((sz, t));
+            match snap.checkpoint(sz) {
+                Ok(Some(t)) => cps.push((sz, t)),
+                Ok(None) => {}
+                Err(e) => report
+                    .failures
+                    .push(store_failure("checkpoint", None, (0, sz.get()), &e.into())),
+            }
         }
     }
     cps.sort();
@@ -358,23 +368,184 @@ pub fn verify<S: Store>(
     }
 
     // Step 4: the anchor chain.
-    let chain = reader.verify_anchor_chain()?;
-    report.anchors_verified = chain.verified.len() as u64;
-    if let Some(f) = chain.failure {
-        report.failures.push(Failure {
-            what: "anchor",
-            leaf_index: None,
-            position: Some((0, f.seq)),
-            code: f.code,
-            message: f.message,
-        });
+    match reader.verify_anchor_chain() {
+        Ok(chain) => {
+            report.anchors_verified = chain.verified.len() as u64;
+            if let Some(f) = chain.failure {
+                report.failures.push(Failure {
+                    what: "anchor",
+                    leaf_index: None,
+                    position: Some((0, f.seq)),
+                    code: f.code,
+                    message: f.message,
+                });
+            }
+        }
+        Err(e) => report.failures.push(store_failure("anchor", None, (0, 0), &e)),
     }
     // Content damage recorded by a corruption/v1 node is reported, not failed.
-    crate::recovery::attribute(&snap, &mut report)?;
+    if let Err(e) = crate::recovery::attribute(&snap, &mut report)
+        && !report.failures.iter().any(|f| f.code == e.code())
+    {
+        // Unreadable content is already reported, leaf by leaf, by step 1.
+        report.failures.push(store_failure("node", None, (0, 0), &e));
+    }
     report
         .failures
         .sort_by_key(|f| (f.leaf_index.unwrap_or(u64::MAX), f.position));
     Ok(report)
+}
+
+/// Whether leaf `i` is checked in a run with `stride` over a tree of `n` leaves.
+fn sampled(i: u64, n: u64, stride: u64) -> bool {
+    (i % stride) == (n / 2) % stride
+}
+
+/// A failure to read the store itself (code `STORE_DAMAGED` for damage the engine found).
+fn store_failure(what: &'static str, leaf: Option<u64>, position: (u32, u64), e: &LedgerError) -> Failure {
+    Failure {
+        what,
+        leaf_index: leaf,
+        position: Some(position),
+        code: e.code(),
+        message: format!("the store cannot be read here: {e}"),
+    }
+}
+
+/// The stored hashes of one level in `from..to`, `None` where missing. If the engine cannot
+/// read the range, they are read one by one; each unreadable one is `None` and reported.
+fn read_level<Sn: Snapshot>(
+    snap: &Sn,
+    level: u32,
+    from: u64,
+    to: u64,
+    failures: &mut Vec<Failure>,
+) -> Vec<Option<Digest>> {
+    let mut out = Vec::with_capacity((to - from) as usize);
+    if snap
+        .scan_hashes(level, from, to, &mut |_, h| {
+            out.push(h);
+            true
+        })
+        .is_ok()
+    {
+        return out;
+    }
+    out.clear();
+    let mut first_bad: Option<(u64, LedgerError)> = None;
+    let flush = |first_bad: &mut Option<(u64, LedgerError)>, last: u64, failures: &mut Vec<Failure>| {
+        if let Some((k, e)) = first_bad.take() {
+            let mut f = store_failure(
+                if level == 0 { "leaf_hash" } else { "hash" },
+                (level == 0).then_some(k),
+                (level, k),
+                &e,
+            );
+            if last > k {
+                f.message = format!("stored hashes {level}/{k}..={level}/{last}: {}", f.message);
+            }
+            failures.push(f);
+        }
+    };
+    for k in from..to {
+        match snap.hash(level, k) {
+            Ok(h) => {
+                flush(&mut first_bad, k.saturating_sub(1), failures);
+                out.push(h);
+            }
+            Err(e) => {
+                if first_bad.is_none() {
+                    first_bad = Some((k, e.into()));
+                }
+                out.push(None);
+            }
+        }
+    }
+    flush(&mut first_bad, to.saturating_sub(1), failures);
+    out
+}
+
+/// Step 1's state over one window of leaves.
+struct Window {
+    start: u64,
+    n: u64,
+    stride: u64,
+    leaf_hashes: Vec<Option<Digest>>,
+    /// The leaf after the last one visited (leaves skipped before it have no content).
+    next: u64,
+    /// Sampled leaves without content (a redaction, or a loss).
+    gaps: Vec<u64>,
+    /// Sampled `redaction/v1` records.
+    records: Vec<(u64, Node)>,
+    /// Runs of leaves the engine could not read: (first, last, error).
+    unreadable: Vec<(u64, u64, crate::store::StoreError)>,
+}
+
+impl Window {
+    fn visit<Sn: Snapshot>(
+        &mut self,
+        snap: &Sn,
+        report: &mut Report,
+        suspects: &mut Vec<(u64, Digest)>,
+        i: u64,
+        bytes: &[u8],
+    ) {
+        let (n, stride) = (self.n, self.stride);
+        self.gaps
+            .extend((self.next..i).filter(|j| sampled(*j, n, stride)));
+        self.next = i + 1;
+        if !sampled(i, n, stride) {
+            return;
+        }
+        report.nodes_checked += 1;
+        report.node_bytes += bytes.len() as u64;
+        let stored = self.leaf_hashes.get((i - self.start) as usize).copied().flatten();
+        // One SHA-256 per node: the id comes from the parsed node, not hashed twice.
+        let parsed = Node::from_canonical(bytes).map(|node| (node.id(), node));
+        match parsed {
+            Err(e) => report.failures.push(leaf_failure(
+                "node",
+                i,
+                e.code(),
+                format!("stored content is not a valid node: {e}"),
+            )),
+            Ok((id, _)) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
+            Ok((id, node)) => match snap.index_of(&id) {
+                Ok(Some(j)) if j.get() == i && node.node_type() == REDACTION_TYPE => {
+                    self.records.push((i, node))
+                }
+                Ok(Some(j)) if j.get() == i => {}
+                Ok(other) => report.failures.push(leaf_failure(
+                    "id_map",
+                    i,
+                    ErrorCode::NodeIdMismatch,
+                    format!(
+                        "leaf {i}: the id map sends {id} to {:?}",
+                        other.map(LeafIndex::get)
+                    ),
+                )),
+                Err(e) => report.failures.push(Failure {
+                    what: "id_map",
+                    leaf_index: Some(i),
+                    position: Some((0, i)),
+                    code: e.code(),
+                    message: format!("leaf {i}: the id map entry of {id} cannot be read: {e}"),
+                }),
+            },
+        }
+    }
+
+    /// Leaf `i` could not be read: extend the current run of unreadable leaves or start one.
+    fn unreadable(&mut self, i: u64, e: crate::store::StoreError) {
+        let (n, stride) = (self.n, self.stride);
+        self.gaps
+            .extend((self.next..i).filter(|j| sampled(*j, n, stride)));
+        self.next = i + 1;
+        match self.unreadable.last_mut() {
+            Some((_, last, _)) if *last + 1 == i => *last = i,
+            _ => self.unreadable.push((i, i, e)),
+        }
+    }
 }
 
 /// Leaves without content (`gaps`) must each be redacted by an intact record; records

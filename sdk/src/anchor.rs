@@ -190,8 +190,9 @@ pub struct AnchorSummary {
     pub id: NodeId,
     /// Tree size.
     pub tree_size: u64,
-    /// Root hash, hex.
-    pub root: String,
+    /// Root hash (shown as hex in JSON).
+    #[serde(serialize_with = "crate::hash::serialize_hex")]
+    pub root: Digest,
     /// Time.
     pub time: Timestamp,
     /// Signing key (`name+hex`).
@@ -224,10 +225,7 @@ impl ChainEvidence {
     /// The last anchored tree head, if any.
     pub fn head(&self) -> Option<TreeHead> {
         let a = self.anchors.last()?;
-        Some(TreeHead::new(
-            TreeSize::new(a.tree_size)?,
-            Digest::from_hex(&a.root)?,
-        ))
+        Some(TreeHead::new(TreeSize::new(a.tree_size)?, a.root))
     }
 }
 
@@ -294,7 +292,7 @@ impl TrustRoot {
             segment: p.segment,
             id: a.id,
             tree_size: p.tree_size,
-            root: head.root().to_hex(),
+            root: head.root(),
             time: p.time,
             key: signed.key.clone(),
         }))

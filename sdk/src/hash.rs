@@ -56,6 +56,12 @@ impl Digest {
     }
 }
 
+/// Serializes a digest as lowercase hex: how reports (anchor summaries, backup reports) show
+/// roots in JSON. The value stays a [`Digest`], compared in constant time, never as a string.
+pub fn serialize_hex<S: serde::Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_hex())
+}
+
 impl PartialEq for Digest {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()

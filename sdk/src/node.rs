@@ -20,6 +20,18 @@ pub const REGISTERED_TYPES: &[&str] = &[
     "corruption/v1",
 ];
 
+/// The record types that change how other nodes are read (SPEC.md §3.4, §3.5): a
+/// `redaction/v1` or `corruption/v1` node makes a read of the node it names fail with
+/// `REDACTED` or `CORRUPTED`. Only the log's operators may append one (a service asks for its
+/// admin scope; a log writes redaction records only itself); any future kind of such record
+/// belongs in this list.
+pub const READ_CHANGING_TYPES: &[&str] = &["redaction/v1", "corruption/v1"];
+
+/// Whether nodes of `node_type` change how other nodes are read ([`READ_CHANGING_TYPES`]).
+pub fn changes_reads(node_type: &str) -> bool {
+    READ_CHANGING_TYPES.contains(&node_type)
+}
+
 /// The prefix of the private type namespace.
 pub const PRIVATE_TYPE_PREFIX: &str = "x-";
 

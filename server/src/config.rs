@@ -38,6 +38,15 @@ pub struct ServerConfig {
     pub max_concurrency: usize,
     /// On SIGINT/SIGTERM, how long in-flight requests may finish, in milliseconds. Default 10000.
     pub shutdown_grace_ms: u64,
+    /// How long a connection may take to send a request's whole header, in milliseconds; also
+    /// how long an idle keep-alive connection is kept between requests. A connection that sends
+    /// nothing, or a header slowly, is closed after it. Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Open connections at once. A connection beyond it is answered `503 TOO_MANY_CONNECTIONS`
+    /// and closed. At start the process raises its open-file limit to the hard limit; if that
+    /// is still too low for this many connections, the limit is lowered to fit (and a warning
+    /// says so). Default 4096.
+    pub max_connections: usize,
 }
 
 /// A token scope.
@@ -158,6 +167,8 @@ impl Default for ServerConfig {
             request_timeout_ms: 30_000,
             max_concurrency: 512,
             shutdown_grace_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            max_connections: 4096,
         }
     }
 }
@@ -257,8 +268,16 @@ impl Config {
                 bail!("auth token {:?} has no scopes", t.name);
             }
         }
-        if self.limits.max_batch_nodes == 0 || self.server.max_concurrency == 0 {
-            bail!("limits.max_batch_nodes and server.max_concurrency must be at least 1");
+        if self.limits.max_batch_nodes == 0
+            || self.server.max_concurrency == 0
+            || self.server.max_connections == 0
+        {
+            bail!(
+                "limits.max_batch_nodes, server.max_concurrency and server.max_connections must be at least 1"
+            );
+        }
+        if self.server.header_read_timeout_ms == 0 {
+            bail!("server.header_read_timeout_ms must be at least 1");
         }
         Ok(())
     }

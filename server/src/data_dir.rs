@@ -11,6 +11,7 @@
 //! ```
 
 use anyhow::{Context as _, Result, bail};
+use evl_ledger::store::StoreError;
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader};
 use std::path::{Path, PathBuf};
@@ -64,7 +65,7 @@ impl DataDir {
         self.store().exists()
     }
 
-    fn open_store(&self) -> Result<RedbStore> {
+    fn open_store(&self, read_only: bool) -> Result<RedbStore> {
         if !self.is_initialized() {
             bail!(
                 "no ledger in {} (no ledger.redb)\n  hint: run `evl init --data {}` first, or pass --data / set EVL_DATA",
@@ -72,27 +73,42 @@ impl DataDir {
                 self.root.display()
             );
         }
-        RedbStore::open(&self.store()).map_err(|e| {
-            let msg = e.to_string();
-            if msg.contains("already open") || msg.contains("lock") {
-                anyhow::anyhow!(
-                    "{}: the store is in use by another process\n  hint: stop `evl serve` (or the other evl command) first",
-                    self.store().display()
-                )
-            } else {
-                anyhow::anyhow!("cannot open {}: {msg}", self.store().display())
-            }
+        let path = self.store();
+        let opened = if read_only {
+            RedbStore::open_read_only(&path)
+        } else {
+            RedbStore::open(&path)
+        };
+        opened.map_err(|e| match e {
+            // On open, unavailable means another process holds the file.
+            StoreError::Unavailable(_) => anyhow::anyhow!(
+                "{}: the store is in use by another process\n  hint: stop `evl serve` (or the other evl command) first",
+                path.display()
+            ),
+            e => anyhow::Error::new(evl_ledger::LedgerError::Store(e)).context(format!("cannot open {}", path.display())),
         })
     }
 
-    /// Read-only access (no signing key needed).
+    /// Read-only access (no signing key needed). The store is opened read-only: nothing is
+    /// written to the file, so looking at a damaged store never makes it worse.
     pub fn reader(&self) -> Result<LedgerReader<RedbStore>> {
-        Ok(LedgerReader::open(self.open_store()?)?)
+        Ok(LedgerReader::open(self.open_store(true)?)?)
     }
 
     /// Writer access: loads the signing key.
     pub fn writer(&self, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
-        let store = self.open_store()?;
+        self.ledger(policy, false)
+    }
+
+    /// Signing access to a store opened read-only: for commands that sign what they write
+    /// elsewhere (a backup, an export) but never write to the store. Any attempt to commit
+    /// fails with `STORAGE_UNAVAILABLE`.
+    pub fn signer_read_only(&self) -> Result<Ledger<RedbStore>> {
+        self.ledger(AnchorPolicy::default(), true)
+    }
+
+    fn ledger(&self, policy: AnchorPolicy, read_only: bool) -> Result<Ledger<RedbStore>> {
+        let store = self.open_store(read_only)?;
         let origin = evl_ledger::store_origin(&store)?;
         let key = evl_ledger::keyfile::read_private(&self.key(), &origin)
             .with_context(|| format!("loading the signing key {}", self.key().display()))?;

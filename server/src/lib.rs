@@ -8,4 +8,5 @@ pub mod backup;
 pub mod config;
 pub mod data_dir;
 pub mod http;
+pub mod listen;
 pub mod serve;

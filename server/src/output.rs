@@ -50,6 +50,35 @@ pub fn print_error(e: &anyhow::Error) {
     for cause in e.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
+    // The library says what failed; the CLI says what to run next.
+    let said = e.chain().any(|c| c.to_string().contains("hint:"));
+    if !said
+        && let Some(hint) = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<evl_ledger::LedgerError>())
+            .and_then(hint_for)
+    {
+        eprintln!("  hint: {hint}");
+    }
+}
+
+/// What to run next after a ledger error, by its code (docs/operations/README.md has the
+/// runbooks these steps come from).
+fn hint_for(e: &evl_ledger::LedgerError) -> Option<&'static str> {
+    Some(match e.code() {
+        "STORE_DAMAGED" => {
+            "the store file is damaged: `evl verify --mode full` lists what can still be read. Repair it with `evl recover --from-backup FILE`, or, if it cannot be opened for writing, restore the latest backups into a new data directory (`evl restore --backup FILE --target DIR`); docs/operations/README.md has the runbook"
+        }
+        "STORAGE_FULL" => "free disk space, then run the command again; nothing was stored",
+        "STORAGE_UNAVAILABLE" => {
+            "stop `evl serve` (or the other evl command using the store) and run the command again"
+        }
+        "CONFLICT" => "another writer committed first; run the command again",
+        "MERKLE_MISMATCH" => {
+            "run `evl verify --mode full`, then `evl recover` (stored hashes need no backup) or `evl recover --from-backup FILE`"
+        }
+        _ => return None,
+    })
 }
 
 /// Human-readable byte count.

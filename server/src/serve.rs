@@ -4,6 +4,7 @@
 use crate::config::{Config, Scope, TokenConfig};
 use crate::data_dir::{DataDir, initialize};
 use crate::http::{self, AppState, Handling, auth::Auth};
+use crate::listen;
 use anyhow::{Context as _, Result};
 use evl_ledger::AnchorPolicy;
 use std::sync::atomic::Ordering;
@@ -105,6 +106,8 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
         });
     }
 
+    // Idle and slow connections each hold a file descriptor: raise the soft limit first.
+    let open_files = listen::raise_open_file_limit();
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| {
@@ -120,22 +123,25 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
     );
     tracing::info!(%addr, "listening");
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!(
-                grace_ms = grace.as_millis() as u64,
-                "shutting down: finishing in-flight requests"
-            );
-            // Hard stop if in-flight work exceeds the grace period.
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                eprintln!("evl serve: grace period over, exiting");
-                std::process::exit(1);
-            });
-        })
-        .await
-        .context("server error")?;
+    let limits = listen::Limits {
+        header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
+        max_connections: listen::fitting_connections(config.server.max_connections, open_files),
+    };
+    listen::serve(listener, app, limits, async move {
+        shutdown_signal().await;
+        tracing::info!(
+            grace_ms = grace.as_millis() as u64,
+            "shutting down: finishing in-flight requests"
+        );
+        // Hard stop if in-flight work exceeds the grace period.
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            eprintln!("evl serve: grace period over, exiting");
+            std::process::exit(1);
+        });
+    })
+    .await
+    .context("server error")?;
     eprintln!("evl serve: stopped");
     Ok(())
 }

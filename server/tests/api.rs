@@ -20,6 +20,7 @@ use std::time::Duration;
 use tower::ServiceExt as _;
 
 const ADMIN: &str = "admin-token-0123456789";
+const APPENDER: &str = "appender-token-0123456789";
 const READER: &str = "reader-token-0123456789";
 const ORIGIN: &str = "api.test/log";
 
@@ -50,6 +51,11 @@ fn api_with(public_reads: bool, timeout: Duration) -> Api {
                     name: "reader".into(),
                     token: READER.into(),
                     scopes: vec![Scope::Read],
+                },
+                TokenConfig {
+                    name: "appender".into(),
+                    token: APPENDER.into(),
+                    scopes: vec![Scope::Read, Scope::Append],
                 },
             ],
         },
@@ -759,4 +765,76 @@ async fn damaged_content_is_never_served_and_recorded_loss_is_410() {
     assert_eq!(s, StatusCode::OK);
     let (s, _) = get(format!("/v1/nodes/{other}")).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// A `corruption/v1` record makes reads of the node it names fail: an append-only token may not
+/// append one (403, nothing stored); an admin token may.
+#[tokio::test]
+async fn corruption_records_need_the_admin_scope() {
+    let a = api();
+    let (s, v) = post(&a.app, br#"{"type":"x-t","n":1}"#).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let r: Receipt = serde_json::from_value(v["receipt"].clone()).unwrap();
+    let c = evl_sdk::corruption::Corruption::new(
+        r.node_id,
+        r.leaf_index,
+        "claimed lost",
+        Timestamp::parse("2021-01-01T00:00:00Z").unwrap(),
+        evl_sdk::corruption::Damage::Node,
+    )
+    .unwrap();
+    let body = c.to_node().bytes().to_vec();
+    for tok in [APPENDER, READER] {
+        let (s, b) = call(
+            &a.app,
+            "POST",
+            "/v1/nodes",
+            Some(tok),
+            Some("application/json"),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&b).unwrap()["code"],
+            json!("FORBIDDEN")
+        );
+    }
+    // In a batch too.
+    let batch = format!(
+        r#"{{"nodes":[{{"type":"x-t","n":2}},{}]}}"#,
+        String::from_utf8(body.clone()).unwrap()
+    );
+    let (s, _) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        Some(APPENDER),
+        Some("application/json"),
+        batch.into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(size(&a), 1, "nothing appended");
+    let (s, _) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/nodes/{}", r.node_id),
+        None,
+        None,
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = call(
+        &a.app,
+        "POST",
+        "/v1/nodes",
+        Some(ADMIN),
+        Some("application/json"),
+        body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(size(&a), 2);
 }

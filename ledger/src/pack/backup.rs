@@ -2,7 +2,7 @@
 //! checkpoint, every leaf and node from the empty tree (full) or from an anchor (incremental)
 //! up to the snapshot's tree size — as a signed pack. Appends may continue while it streams.
 
-use super::range::read_chunk;
+use super::range::{Rebuilt, read_chunk};
 use super::write::{Entries, PackSummary, write_pack};
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
@@ -132,10 +132,7 @@ impl<S: Store> Ledger<S> {
                 let (Some(m), Some(n)) = (TreeSize::new(q.tree_size), TreeSize::new(p.tree_size)) else {
                     return Err(LedgerError::OutOfRange("anchored tree size out of range".into()));
                 };
-                let proof = prove_consistency(&SnapshotSource(&snap), m, n).map_err(|e| match e {
-                    evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
-                    evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
-                })?;
+                let proof = prove_consistency(&SnapshotSource(&snap), m, n)?;
                 prefix.push((format!("consistency/{:020}.json", p.seq), proof.to_json()));
             }
         }
@@ -163,14 +160,30 @@ impl<S: Store> Ledger<S> {
             time,
             trust_root: BackupParams::trust_root_value(reader.trust_root()),
         };
+        // The root signed at the end, its signature checked: what the written leaves must rebuild.
+        let end_root = evl_sdk::SignedCheckpoint::parse(params.checkpoint.as_bytes())
+            .ok()
+            .filter(|cp| {
+                let trust = reader.trust_root();
+                trust.keys().iter().any(|k| cp.verify_with_origin(k.key(), trust.origin()).is_ok())
+            })
+            .map(|cp| cp.checkpoint().head().root())
+            .ok_or_else(|| {
+                integrity(
+                    ErrorCode::SignatureInvalid,
+                    format!("the stored checkpoint at size {to} does not verify under the log's trust root; the store is damaged"),
+                )
+            })?;
         prefix.push((BACKUP_PATH.to_owned(), params.to_bytes()));
+        let frontier = match TreeSize::new(from) {
+            Some(s) if s.get() > 0 => Frontier::load(&SnapshotSource(&snap), s)?,
+            _ => Frontier::new(),
+        };
+        let start_root = since.as_ref().map(|a| a.root);
         if since.is_some() {
-            let frontier = match TreeSize::new(from) {
-                Some(s) if s.get() > 0 => Frontier::load(&SnapshotSource(&snap), s)?,
-                _ => Frontier::new(),
-            };
             prefix.push((FRONTIER_PATH.to_owned(), FrontierFile::of(&frontier).to_bytes()));
         }
+        let rebuilt = Rebuilt::new(frontier, start_root, to.get(), end_root)?;
         prefix.sort_by(|a, b| a.0.cmp(&b.0));
         let entries = BackupEntries {
             snap: &snap,
@@ -181,6 +194,7 @@ impl<S: Store> Ledger<S> {
             end: to.get(),
             suffix: Some(("trust-root.json".to_owned(), reader.trust_root().to_json())),
             progress,
+            rebuilt,
         };
         let manifest = |files: &[FileEntry]| {
             ManifestPayload {
@@ -230,6 +244,7 @@ struct BackupEntries<'a, Sn: Snapshot> {
     end: u64,
     suffix: Option<(String, Vec<u8>)>,
     progress: &'a mut dyn FnMut(u64),
+    rebuilt: Rebuilt,
 }
 
 impl<Sn: Snapshot> BackupEntries<'_, Sn> {
@@ -237,6 +252,7 @@ impl<Sn: Snapshot> BackupEntries<'_, Sn> {
     fn chunk(&mut self) -> Result<(), LedgerError> {
         let start = self.pos;
         let c = read_chunk(self.snap, start, self.end, &|_| true)?;
+        self.rebuilt.push(&c.leaves)?;
         // Checkpoints at the sizes this chunk reaches: (start, next], and `start` itself for
         // the first chunk.
         let first = if start == self.from { start } else { start + 1 };

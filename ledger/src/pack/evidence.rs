@@ -10,7 +10,6 @@ use evl_sdk::pack::manifest::{MANIFEST_TYPE, ManifestPayload};
 use evl_sdk::pack::{MAX_PACK_NODES, PackKind};
 use evl_sdk::proof::inclusion_proof_len;
 use evl_sdk::tlog_proof::TlogProof;
-use evl_sdk::tree::ProveError;
 use evl_sdk::{
     LeafIndex, Node, NodeId, SignedCheckpoint, TreeSize, multiproof_len, prove_inclusion, prove_multi,
 };
@@ -28,13 +27,6 @@ pub struct EvidenceRequest {
     pub anchor: Option<u64>,
     /// The first anchor of the chain the pack carries (default: the proving anchor alone).
     pub trust_point: Option<u64>,
-}
-
-fn prove_err(e: ProveError<crate::store::StoreError>) -> LedgerError {
-    match e {
-        ProveError::Source(s) => LedgerError::Store(s),
-        ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
-    }
 }
 
 impl<S: Store> Ledger<S> {
@@ -120,12 +112,12 @@ impl<S: Store> Ledger<S> {
             .sum();
         let use_multi = indices.len() > 1 && multiproof_len(&indices, size).is_some_and(|m| m < singles);
         if use_multi {
-            let proof = prove_multi(&src, &indices, size).map_err(prove_err)?;
+            let proof = prove_multi(&src, &indices, size)?;
             let ids: Vec<NodeId> = by_index.iter().map(|(_, id)| *id).collect();
             entries.push((MULTI_PATH.to_owned(), multi_json(&ids, &proof)));
         }
         for (id, (index, bytes)) in &nodes {
-            let proof = prove_inclusion(&src, *index, size).map_err(prove_err)?;
+            let proof = prove_inclusion(&src, *index, size)?;
             if !use_multi {
                 entries.push((proof_path(id), proof.to_json()));
             }

@@ -60,10 +60,7 @@ pub(crate) fn chain_entries<S: Store>(
             let (Some(m), Some(n)) = (TreeSize::new(q.tree_size), TreeSize::new(s.tree_size)) else {
                 return Err(LedgerError::OutOfRange("anchored tree size out of range".into()));
             };
-            let p = prove_consistency(&SnapshotSource(snap), m, n).map_err(|e| match e {
-                evl_sdk::tree::ProveError::Source(s) => LedgerError::Store(s),
-                evl_sdk::tree::ProveError::OutOfRange(m) => LedgerError::OutOfRange(m.into()),
-            })?;
+            let p = prove_consistency(&SnapshotSource(snap), m, n)?;
             out.push((format!("consistency/{:020}.json", s.seq), p.to_json()));
         }
         prev = Some(s);

@@ -12,7 +12,7 @@ use evl_sdk::pack::export::{
     ListingLine, MAX_CHUNK_LEAVES, MAX_FILTER_TYPES, leaves_path, nodes_path,
 };
 use evl_sdk::pack::manifest::{FileEntry, MANIFEST_TYPE, ManifestPayload};
-use evl_sdk::{Frontier, NodeId, TreeSize};
+use evl_sdk::{Digest, Frontier, NodeId, TreeSize};
 use std::io::Write;
 
 /// What to export.
@@ -52,6 +52,7 @@ struct RangeEntries<'a, Sn: Snapshot> {
     end: u64,
     params: ExportParams,
     progress: &'a mut dyn FnMut(u64),
+    rebuilt: Rebuilt,
 }
 
 /// One chunk of the log (SPEC.md §9.4 rule 5): its listing and the nodes `includes` selects.
@@ -62,6 +63,69 @@ pub(super) struct Chunk {
     pub(super) listing: Vec<u8>,
     /// `log/<start>.nodes.jsonl` (empty: no file).
     pub(super) nodes: Vec<u8>,
+    /// The leaf hash of every leaf listed, in order (for [`Rebuilt`]).
+    pub(super) leaves: Vec<Digest>,
+}
+
+/// The tree a pack writer rebuilds from the leaves it writes, checked against the signed roots
+/// as it streams (SPEC.md §9.4, §9.9): the starting frontier against the root signed at its
+/// size, each node's content against its stored leaf hash ([`read_chunk`]), and, when the last
+/// leaf is written, the rebuilt root against the root signed at the end. A damaged store thus
+/// stops the writer (and the partial file is removed) instead of producing a signed pack that
+/// does not verify.
+pub(super) struct Rebuilt {
+    /// The tree of the leaves written so far.
+    tree: Frontier,
+    end: u64,
+    root: Digest,
+}
+
+impl Rebuilt {
+    /// Starts from `tree` (the frontier at the first leaf written), which must have
+    /// `start_root` as its root when it is not empty, and expects `end_root` at size `end`.
+    pub(super) fn new(
+        tree: Frontier,
+        start_root: Option<Digest>,
+        end: u64,
+        end_root: Digest,
+    ) -> Result<Self, LedgerError> {
+        if let Some(r) = start_root
+            && tree.size().get() > 0
+            && tree.root() != r
+        {
+            return Err(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::MerkleMismatch,
+                message: format!(
+                    "the stored hashes do not reproduce the signed root at size {}; nothing was written",
+                    tree.size()
+                ),
+            });
+        }
+        Ok(Self {
+            tree,
+            end,
+            root: end_root,
+        })
+    }
+
+    /// Adds the leaves of one chunk; after the last one, checks the signed end root.
+    pub(super) fn push(&mut self, leaves: &[Digest]) -> Result<(), LedgerError> {
+        for h in leaves {
+            self.tree
+                .push(*h)
+                .ok_or_else(|| LedgerError::OutOfRange("the log is full".into()))?;
+        }
+        if self.tree.size().get() == self.end && self.tree.root() != self.root {
+            return Err(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::MerkleMismatch,
+                message: format!(
+                    "the leaves read from the store do not reproduce the signed root at size {}; the store is damaged",
+                    self.end
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Reads the chunk that starts at leaf `start` from `snap`, ending as the reference writer ends
@@ -74,14 +138,23 @@ pub(super) fn read_chunk<Sn: Snapshot>(
     includes: &dyn Fn(&str) -> bool,
 ) -> Result<Chunk, LedgerError> {
     let limit = (start + MAX_CHUNK_LEAVES).min(end);
-    let (mut listing, mut nodes) = (Vec::new(), Vec::new());
+    let (mut listing, mut nodes, mut leaves) = (Vec::new(), Vec::new(), Vec::new());
+    // The stored leaf hashes of the range: every node's content is checked against its own.
+    let mut stored = Vec::with_capacity((limit - start) as usize);
+    snap.scan_hashes(0, start, limit, &mut |_, h| {
+        stored.push(h);
+        true
+    })?;
     let mut next = start;
     let mut fault: Option<LedgerError> = None;
     snap.scan_nodes(start, limit, &mut |i, bytes| {
         // Leaves before `i` have no content: each must be redacted (listed with its record).
         while next < i {
             match redacted_line(snap, next) {
-                Ok(line) => push_line(&mut listing, &line),
+                Ok(line) => {
+                    leaves.push(line.id.leaf_hash());
+                    push_line(&mut listing, &line)
+                }
                 Err(e) => {
                     fault = Some(e);
                     return false;
@@ -99,8 +172,17 @@ pub(super) fn read_chunk<Sn: Snapshot>(
                 return false;
             }
         };
+        let id = NodeId::of_canonical(bytes);
+        if stored.get((i - start) as usize).copied().flatten() != Some(id.leaf_hash()) {
+            fault = Some(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::NodeIdMismatch,
+                message: format!("leaf {i}: the stored content does not hash to the leaf hash in the tree; the store is damaged"),
+            });
+            return false;
+        }
+        leaves.push(id.leaf_hash());
         let line = ListingLine {
-            id: NodeId::of_canonical(bytes),
+            id,
             node_type,
             redacted: None,
         };
@@ -118,7 +200,9 @@ pub(super) fn read_chunk<Sn: Snapshot>(
     // The scan ended before `limit` without filling the chunk: the leaves after the last stored
     // node have no content either.
     while next < limit && nodes.len() < CHUNK_TARGET_BYTES && listing.len() < CHUNK_TARGET_BYTES {
-        push_line(&mut listing, &redacted_line(snap, next)?);
+        let line = redacted_line(snap, next)?;
+        leaves.push(line.id.leaf_hash());
+        push_line(&mut listing, &line);
         next += 1;
     }
     if next == start {
@@ -127,7 +211,12 @@ pub(super) fn read_chunk<Sn: Snapshot>(
             message: format!("leaf {next} has no stored content; an export needs every node"),
         });
     }
-    Ok(Chunk { next, listing, nodes })
+    Ok(Chunk {
+        next,
+        listing,
+        nodes,
+        leaves,
+    })
 }
 
 fn push_line(listing: &mut Vec<u8>, line: &ListingLine) {
@@ -161,6 +250,7 @@ impl<Sn: Snapshot> RangeEntries<'_, Sn> {
         let start = self.pos;
         let params = &self.params;
         let c = read_chunk(self.snap, start, self.end, &|t| params.includes(t))?;
+        self.rebuilt.push(&c.leaves)?;
         self.pos = c.next;
         (self.progress)(c.next);
         if !c.nodes.is_empty() {
@@ -256,6 +346,7 @@ impl<S: Store> Ledger<S> {
         prefix.push((EXPORT_PATH.to_owned(), params.to_bytes()));
         prefix.push((FRONTIER_PATH.to_owned(), FrontierFile::of(&frontier).to_bytes()));
         prefix.sort_by(|a, b| a.0.cmp(&b.0));
+        let rebuilt = Rebuilt::new(frontier, from.as_ref().map(|a| a.root), to.tree_size, to.root)?;
         let entries = RangeEntries {
             snap: &snap,
             prefix: prefix.into_iter(),
@@ -265,6 +356,7 @@ impl<S: Store> Ledger<S> {
             end: to.tree_size,
             params,
             progress,
+            rebuilt,
         };
         let manifest = |files: &[FileEntry]| {
             ManifestPayload {

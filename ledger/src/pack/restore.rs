@@ -2,7 +2,7 @@
 //! streaming verifier while what it carries is bulk-loaded, and the loaded store is checked
 //! once more before it is reported. A failure at any point leaves a store the caller discards.
 //!
-//! The store is written with [`RedbStore::bulk_commit`]: large non-durable transactions and one
+//! The store is written with [`Store::load`] ([`RedbStore::bulk_commit`] for redb): large non-durable transactions and one
 //! durable commit at the end. The caller (`evl restore`) loads into a temporary directory and
 //! renames it into place only after this returns `Ok`, so a crash never leaves a half-written
 //! store where the operator looks.
@@ -11,7 +11,6 @@ use super::read::for_each_entry;
 use crate::error::LedgerError;
 use crate::ledger::{STORE_FORMAT, meta};
 use crate::reader::LedgerReader;
-use crate::store::redb_store::DUPLICATE_NODE_ID;
 use crate::store::redb_store::RedbStore;
 use crate::store::{Batch, NewNode, Redact, Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::pack::backup::{BACKUP_PATH, BackupParams, Item};
@@ -110,13 +109,10 @@ pub struct RestoreReport {
 
 /// One bulk commit. A NodeId stored twice is the backup's fault (a log holds each NodeId once);
 /// any other failure is the store's.
-fn load(store: &RedbStore, batch: &Batch, durable: bool) -> Result<(), LedgerError> {
-    store.bulk_commit(batch, durable).map_err(|e| {
-        if e.0.starts_with(DUPLICATE_NODE_ID) {
-            integrity(ErrorCode::PackMalformed, e.0)
-        } else {
-            LedgerError::Store(e)
-        }
+fn load(store: &impl Store, batch: &Batch, durable: bool) -> Result<(), LedgerError> {
+    store.load(batch, durable).map_err(|e| match e {
+        StoreError::DuplicateNodeId { .. } => integrity(ErrorCode::PackMalformed, e.to_string()),
+        e => LedgerError::Store(e),
     })
 }
 
@@ -384,7 +380,7 @@ impl Loader<'_> {
         match (&self.writer, durable) {
             (Some(tx), false) => tx
                 .send(batch)
-                .map_err(|_| LedgerError::Store(StoreError("the store writer stopped".into()))),
+                .map_err(|_| LedgerError::Store(StoreError::Other("the store writer stopped".into()))),
             _ => load(self.store, &batch, durable),
         }
     }
@@ -502,7 +498,7 @@ pub fn restore(
             let root = report
                 .backup
                 .as_ref()
-                .and_then(|b| Digest::from_hex(&b.root))
+                .map(|b| b.root)
                 .ok_or_else(|| integrity(ErrorCode::PackMalformed, "no end root"))?;
             (params.to, root, params.checkpoint.clone())
         }
@@ -653,9 +649,11 @@ fn restore_file(
         let result = read_file(loader, name, source, req, previous, progress);
         // Every batch of this file is committed before the next file reads the store.
         loader.writer = None;
-        let written = writer
-            .join()
-            .unwrap_or_else(|_| Err(LedgerError::Store(StoreError("the store writer panicked".into()))));
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(LedgerError::Store(StoreError::Other(
+                "the store writer panicked".into(),
+            )))
+        });
         // A verdict on the file comes first; then the writer's own failure, which the loader
         // saw only as a closed queue.
         match (result, written) {

@@ -1,6 +1,6 @@
 //! An in-memory [`Store`] for tests. Not durable.
 
-use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
+use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -32,7 +32,7 @@ impl MemoryStore {
     fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, State>, StoreError> {
         self.0
             .read()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))
+            .map_err(|_| StoreError::Other("memory store lock poisoned".into()))
     }
     /// Test hook: overwrites a node's bytes in place (simulates media corruption).
     #[doc(hidden)]
@@ -53,7 +53,7 @@ pub struct MemorySnapshot {
 
 impl Snapshot for MemorySnapshot {
     fn tree_size(&self) -> Result<TreeSize, StoreError> {
-        TreeSize::new(self.size).ok_or_else(|| StoreError("size out of range".into()))
+        TreeSize::new(self.size).ok_or_else(|| StoreError::Damaged("size out of range".into()))
     }
     fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
         if index.get() >= self.size {
@@ -181,11 +181,20 @@ impl Store for MemoryStore {
         let mut s = self
             .0
             .write()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))?;
+            .map_err(|_| StoreError::Other("memory store lock poisoned".into()))?;
         // Validate first so a rejected batch changes nothing (atomicity).
+        if let Some(expected) = batch.expect {
+            let found = Version {
+                tree_size: s.nodes.len() as u64,
+                last_anchor: s.anchors.keys().next_back().copied(),
+            };
+            if found != expected {
+                return Err(StoreError::Conflict { expected, found });
+            }
+        }
         for (k, n) in batch.nodes.iter().enumerate() {
             if n.index.get() != (s.nodes.len() + k) as u64 {
-                return Err(StoreError(format!(
+                return Err(StoreError::Invalid(format!(
                     "node index {} does not continue the log",
                     n.index
                 )));
@@ -194,7 +203,10 @@ impl Store for MemoryStore {
         batch.check_redactions(s.nodes.len() as u64)?;
         for r in &batch.redact {
             if s.nodes.get(r.index.get() as usize).is_none_or(Vec::is_empty) {
-                return Err(StoreError(format!("leaf {} has no content to redact", r.index)));
+                return Err(StoreError::Invalid(format!(
+                    "leaf {} has no content to redact",
+                    r.index
+                )));
             }
         }
         for n in batch.nodes {
@@ -231,7 +243,7 @@ impl Store for MemoryStore {
         let mut s = self
             .0
             .write()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))?;
+            .map_err(|_| StoreError::Other("memory store lock poisoned".into()))?;
         repair.check_bounds(s.size)?;
         for (i, bytes) in repair.nodes {
             if let Some(n) = s.nodes.get_mut(i.get() as usize) {

@@ -1,5 +1,5 @@
 //! The storage contract. A `Store` holds the log's durable state; every backend passes the same
-//! suite (`store::tests::suite`).
+//! conformance suite (`store::conformance`, public behind the `conformance` feature).
 //!
 //! Contract, for every implementation:
 //! - **Atomicity**: [`Store::commit`] applies a whole [`Batch`] or none of it, also across a crash.
@@ -18,23 +18,94 @@
 //!   returns for entries below its `tree_size`.
 //! - **Not found** is `Ok(None)`, never an error; errors mean the store itself failed.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod deferred_sync;
+mod guard;
 pub mod memory;
 pub mod redb_store;
-#[cfg(test)]
-pub(crate) mod tests;
 
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash, TreeSize};
 
-/// A storage failure (I/O, corruption detected by the engine, or a full disk).
+/// A storage failure, by the kind a caller acts on. Each kind has a stable code
+/// ([`StoreError::code`]); the message says what failed, never what command to run next (the
+/// CLI adds that).
 #[derive(Debug, thiserror::Error)]
-#[error("storage: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The batch's precondition ([`Batch::expect`]) does not hold: another writer committed
+    /// since the batch was built. Nothing was written; the writer reloads its state.
+    #[error("the store changed since this batch was built: expected {expected}, found {found}")]
+    Conflict {
+        /// What the batch expected.
+        expected: Version,
+        /// What the store holds.
+        found: Version,
+    },
+    /// A NodeId the batch adds is already stored (a bulk load of a log that holds it twice).
+    #[error("NodeId {id} is already stored at leaf {index}; a log holds each NodeId once")]
+    DuplicateNodeId {
+        /// The NodeId.
+        id: NodeId,
+        /// Where it is stored.
+        index: u64,
+    },
+    /// The store's data cannot be read: the engine found damage (or failed while reading it).
+    /// Names what could not be read.
+    #[error("the store is damaged: {0}")]
+    Damaged(String),
+    /// The disk (or quota) is full: nothing was written. Writes can succeed again once space
+    /// is freed.
+    #[error("the disk is full: {0}")]
+    Full(String),
+    /// The store cannot be used now: it is in use by another process, opened read-only, or an
+    /// earlier I/O failure closed it until it is reopened.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// A batch or repair that breaks this module's contract (a caller's bug); nothing written.
+    #[error("refused by the store: {0}")]
+    Invalid(String),
+    /// Any other failure of the storage engine or the file system.
+    #[error("storage: {0}")]
+    Other(String),
+}
 
 impl StoreError {
-    /// Wraps any displayable error.
+    /// Wraps any displayable error as [`StoreError::Other`].
     pub fn new(e: impl std::fmt::Display) -> Self {
-        Self(e.to_string())
+        Self::Other(e.to_string())
+    }
+
+    /// The stable code (SPEC.md §12): `CONFLICT`, `DUPLICATE_NODE_ID`, `STORE_DAMAGED`,
+    /// `STORAGE_FULL`, `STORAGE_UNAVAILABLE`, or `STORAGE_ERROR` for the rest.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Conflict { .. } => "CONFLICT",
+            StoreError::DuplicateNodeId { .. } => "DUPLICATE_NODE_ID",
+            StoreError::Damaged(_) => "STORE_DAMAGED",
+            StoreError::Full(_) => "STORAGE_FULL",
+            StoreError::Unavailable(_) => "STORAGE_UNAVAILABLE",
+            StoreError::Invalid(_) | StoreError::Other(_) => "STORAGE_ERROR",
+        }
+    }
+}
+
+/// The version of a committed state: a snapshot is defined by its tree size and its last
+/// anchor, so a networked backend can check a batch's precondition without holding a
+/// transaction open between the read and the write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Version {
+    /// The committed tree size.
+    pub tree_size: u64,
+    /// The sequence number of the last stored anchor, if any.
+    pub last_anchor: Option<u64>,
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.last_anchor {
+            Some(a) => write!(f, "tree size {} with last anchor {a}", self.tree_size),
+            None => write!(f, "tree size {} with no anchor", self.tree_size),
+        }
     }
 }
 
@@ -73,6 +144,9 @@ pub struct Batch {
     pub anchors: Vec<(u64, Vec<u8>)>,
     /// Metadata entries to set.
     pub meta: Vec<(String, Vec<u8>)>,
+    /// The state the batch was built on. When set, `commit` writes nothing and fails with
+    /// [`StoreError::Conflict`] unless the store's [`Version`] is exactly this one.
+    pub expect: Option<Version>,
     /// Nodes whose content this commit deletes, each with its record among `nodes`. `commit`
     /// fails and writes nothing if a redacted index is at or beyond the stored tree size, has
     /// no content (already redacted), appears twice, or names a record that is not one of this
@@ -92,7 +166,7 @@ impl Batch {
                 return if self.redact.is_empty() {
                     Ok(())
                 } else {
-                    Err(StoreError(
+                    Err(StoreError::Invalid(
                         "a redaction needs its record in the same batch".into(),
                     ))
                 };
@@ -101,7 +175,7 @@ impl Batch {
         for r in &self.redact {
             let is_new = new.contains(&r.record);
             if r.index.get() >= size || !is_new || !seen.insert(r.index) {
-                return Err(StoreError(format!(
+                return Err(StoreError::Invalid(format!(
                     "redaction of leaf {} (record at leaf {}) does not fit this batch: the leaf must be committed and redacted once, the record new in the batch",
                     r.index, r.record
                 )));
@@ -145,7 +219,7 @@ impl Repair {
         {
             Ok(())
         } else {
-            Err(StoreError(format!(
+            Err(StoreError::Invalid(format!(
                 "a repair may only rewrite entries below the committed tree size {size}"
             )))
         }
@@ -169,6 +243,18 @@ pub trait Snapshot {
     fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError>;
     /// A stored perfect-subtree hash.
     fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError>;
+    /// Several stored hashes, answered in the order asked: what a receipt or a proof needs, in
+    /// one call (one round trip to a networked store instead of one per hash).
+    fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
+        at.iter().map(|&(level, index)| self.hash(level, index)).collect()
+    }
+    /// The version of this state: its tree size and last anchor ([`Batch::expect`]).
+    fn version(&self) -> Result<Version, StoreError> {
+        Ok(Version {
+            tree_size: self.tree_size()?.get(),
+            last_anchor: self.anchors()?.last().map(|(seq, _)| *seq),
+        })
+    }
     /// The signed checkpoint stored for exactly `size`.
     fn checkpoint(&self, size: TreeSize) -> Result<Option<String>, StoreError>;
     /// The signed checkpoint with the largest size.
@@ -230,6 +316,33 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// Statistics.
     fn stats(&self) -> StoreStats;
+    /// Bulk loading, for a restore into a new store that nothing else uses until the load is
+    /// done: applies `batch` as [`Store::commit`] does, and in addition fails with
+    /// [`StoreError::DuplicateNodeId`] (writing nothing) if one of its NodeIds is already stored.
+    /// A node with empty `bytes` is a leaf restored without content (a redacted leaf): its id
+    /// is recorded, no content. Unless `durable`, the commit need not reach the disk before it
+    /// returns; a later durable load makes it and every earlier one durable. The default is a
+    /// durable [`Store::commit`] after the duplicate check.
+    fn load(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        let _ = durable;
+        let snap = self.snapshot()?;
+        let mut seen = std::collections::HashSet::new();
+        for n in &batch.nodes {
+            if let Some(index) = snap.index_of(&n.id)? {
+                return Err(StoreError::DuplicateNodeId {
+                    id: n.id,
+                    index: index.get(),
+                });
+            }
+            if !seen.insert(n.id) {
+                return Err(StoreError::DuplicateNodeId {
+                    id: n.id,
+                    index: n.index.get(),
+                });
+            }
+        }
+        self.commit(batch.clone())
+    }
     /// Puts back damaged entries: the one operation outside the append-only contract.
     ///
     /// Contract:
@@ -254,6 +367,6 @@ impl<S: Snapshot> evl_sdk::SubtreeSource for SnapshotSource<'_, S> {
     fn subtree(&self, level: u32, index: u64) -> Result<Digest, StoreError> {
         self.0
             .hash(level, index)?
-            .ok_or_else(|| StoreError(format!("stored hash {level}/{index} is missing")))
+            .ok_or_else(|| StoreError::Damaged(format!("stored hash {level}/{index} is missing")))
     }
 }

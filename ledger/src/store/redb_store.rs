@@ -1,11 +1,12 @@
 //! The embedded default store: redb (docs/design.md §Storage has the tables and the crash model).
 
 use super::deferred_sync::{DeferredSync, Writeback};
-use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats};
+use super::guard::guard;
+use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
-    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
-    TableDefinition, WriteTransaction,
+    Database, Durability, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
+    Table, TableDefinition, WriteTransaction,
 };
 use redb::{Key, TableHandle, Value};
 use std::path::{Path, PathBuf};
@@ -37,9 +38,6 @@ const RECLAIM_CHUNK: u64 = 65_536;
 /// budget at 10 M nodes while holding the upper tree levels and the id-map's inner pages hot.
 pub const REDB_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
-/// How the message of [`RedbStore::bulk_commit`]'s error starts when a NodeId is already stored.
-pub const DUPLICATE_NODE_ID: &str = "duplicate NodeId";
-
 /// The meta key holding the committed tree size.
 const META_SIZE: &str = "tree_size";
 
@@ -47,8 +45,48 @@ fn hkey(level: u32, index: u64) -> u128 {
     (u128::from(level) << 64) | u128::from(index)
 }
 
-fn e(err: impl std::fmt::Display) -> StoreError {
-    StoreError::new(err)
+/// A redb error as the [`StoreError`] kind callers act on.
+fn e(err: impl Into<redb::Error>) -> StoreError {
+    use redb::Error as R;
+    match err.into() {
+        R::Corrupted(m) => StoreError::Damaged(m),
+        R::Io(io) => io_error(io),
+        R::PreviousIo => StoreError::Unavailable(
+            "an earlier I/O error (for example a full disk) closed the store until it is reopened".into(),
+        ),
+        R::DatabaseAlreadyOpen => StoreError::Unavailable("the store is in use by another process".into()),
+        R::LockPoisoned(_) | R::TransactionPoisoned => StoreError::Damaged(
+            "an earlier failure of the storage engine left this handle unusable; reopen the store".into(),
+        ),
+        R::RepairAborted => StoreError::Unavailable(
+            "the store was not closed cleanly and needs the engine's repair, which a read-only open does not run".into(),
+        ),
+        R::UpgradeRequired(v) => {
+            StoreError::Other(format!("the file is in redb file format {v}, which this version does not read"))
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// An I/O error as a [`StoreError`]: a full disk or quota is [`StoreError::Full`].
+pub(crate) fn io_error(io: std::io::Error) -> StoreError {
+    use std::io::ErrorKind;
+    // ENOSPC = 28, EDQUOT = 122 on Linux (redb may wrap them without a kind).
+    if matches!(io.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+        || matches!(io.raw_os_error(), Some(28 | 122))
+    {
+        StoreError::Full(io.to_string())
+    } else {
+        StoreError::Other(format!("I/O: {io}"))
+    }
+}
+
+/// The last stored anchor's sequence number.
+fn last_anchor(anchors: &impl ReadableTable<u64, &'static [u8]>) -> Result<Option<u64>, StoreError> {
+    match anchors.last().map_err(e)? {
+        Some((k, _)) => Ok(Some(k.value())),
+        None => Ok(None),
+    }
 }
 
 /// The committed tree size in `meta`, after checking that every node of `batch` continues the
@@ -57,7 +95,7 @@ fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, Store
     let size = stored_size(meta)?;
     for (k, n) in batch.nodes.iter().enumerate() {
         if n.index.get() != size + k as u64 {
-            return Err(StoreError(format!(
+            return Err(StoreError::Invalid(format!(
                 "node index {} does not continue the log at {size}",
                 n.index
             )));
@@ -69,11 +107,9 @@ fn continued_size(meta: &Table<&str, &[u8]>, batch: &Batch) -> Result<u64, Store
 /// The committed tree size in `meta` (0 for a new store).
 fn stored_size(meta: &Table<&str, &[u8]>) -> Result<u64, StoreError> {
     match meta.get(META_SIZE).map_err(e)? {
-        Some(g) => Ok(u64::from_be_bytes(
-            g.value()
-                .try_into()
-                .map_err(|_| StoreError("corrupt tree_size".into()))?,
-        )),
+        Some(g) => Ok(u64::from_be_bytes(g.value().try_into().map_err(|_| {
+            StoreError::Damaged("the stored tree size is not 8 bytes".into())
+        })?)),
         None => Ok(0),
     }
 }
@@ -117,21 +153,170 @@ fn write_rest(
 
 /// A redb-backed store in one file.
 pub struct RedbStore {
-    db: Database,
+    /// The database; replaced by [`RedbStore::heal`] after an I/O failure closed it.
+    db: std::sync::RwLock<Db>,
+    /// Set when a write failed with a full disk or an I/O error: redb then refuses every call
+    /// until the database is reopened, which the next call does ([`RedbStore::heal`]).
+    broken: std::sync::atomic::AtomicBool,
     path: PathBuf,
     /// Set for a store made by [`RedbStore::create_for_load`]: the sync redb's backend defers,
     /// started in the background after each non-durable bulk commit.
     deferred: Option<Writeback>,
 }
 
+/// The open database: writable, or read-only ([`RedbStore::open_read_only`]).
+enum Handle {
+    Rw(Database),
+    Ro(ReadOnlyDatabase),
+}
+
+/// The database handle, closed inside a guard: redb flushes on close, and on a damaged file
+/// that may panic too.
+struct Db(Option<Handle>);
+
+impl Db {
+    fn handle(&self) -> Result<&Handle, StoreError> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))
+    }
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        match self.handle()? {
+            Handle::Rw(db) => db.begin_read().map_err(e),
+            Handle::Ro(db) => db.begin_read().map_err(e),
+        }
+    }
+    fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        match self.handle()? {
+            Handle::Rw(db) => db.begin_write().map_err(e),
+            Handle::Ro(_) => Err(StoreError::Unavailable(
+                "the store was opened read-only; this command does not write".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let handle = self.0.take();
+        let _ = guard(
+            || "closing the store".into(),
+            || {
+                drop(handle);
+                Ok(())
+            },
+        );
+    }
+}
+
 impl RedbStore {
     /// Opens or creates the database file at `path` and its tables.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(REDB_CACHE_BYTES)
-            .create(path)
-            .map_err(e)?;
+        let db = guard(
+            || format!("opening {}", path.display()),
+            || {
+                Database::builder()
+                    .set_cache_size(REDB_CACHE_BYTES)
+                    .create(path)
+                    .map_err(e)
+            },
+        )?;
         Self::with_tables(db, path, None)
+    }
+
+    /// Opens the existing store at `path` for reading only: nothing is written to the file
+    /// (redb's read-only mode; every commit fails with [`StoreError::Unavailable`]). What the
+    /// read-only commands use (`verify`, `status`, `get`, `prove`, `backup`, `export`, ...), so a
+    /// damaged store is never made worse by looking at it. One exception: a file that was not
+    /// closed cleanly and has no saved allocator state (rare: every commit saves it) needs
+    /// redb's crash repair first, which only a writable open runs; it is then opened writable.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let db = guard(
+            || format!("opening {} read-only", path.display()),
+            || match Database::builder()
+                .set_cache_size(REDB_CACHE_BYTES)
+                .open_read_only(path)
+            {
+                Ok(db) => Ok(Some(db)),
+                Err(redb::DatabaseError::RepairAborted) => Ok(None),
+                Err(err) => Err(e(err)),
+            },
+        )?;
+        let Some(db) = db else {
+            tracing::warn!(path = %path.display(), "not closed cleanly: opening it writable once for redb's crash repair");
+            return Self::open(path);
+        };
+        Ok(Self {
+            db: std::sync::RwLock::new(Db(Some(Handle::Ro(db)))),
+            broken: false.into(),
+            path: path.to_path_buf(),
+            deferred: None,
+        })
+    }
+
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        self.heal()?;
+        self.db
+            .read()
+            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))?
+            .begin_read()
+    }
+
+    fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        self.heal()?;
+        self.db
+            .read()
+            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))?
+            .begin_write()
+    }
+
+    /// Notes a failed call: a full disk or an I/O failure leaves redb refusing every call
+    /// ("previous I/O error") until the database is reopened, which the next call does.
+    fn note<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Full(_) | StoreError::Unavailable(_)) = &r
+            && self.deferred.is_none()
+            && !self.is_read_only()
+        {
+            self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        r
+    }
+
+    /// Reopens the database if an earlier failure closed it (see [`RedbStore::note`]); redb's
+    /// crash repair makes the reopened file what the last successful commit left. Fails, and
+    /// stays broken, while the file cannot be opened (for example while the disk is still full).
+    fn heal(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if !self.broken.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut g = self
+            .db
+            .write()
+            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))?;
+        if !self.broken.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Close the failed handle first: the file's lock is per open file.
+        drop(g.0.take());
+        let db = guard(
+            || format!("reopening {}", self.path.display()),
+            || {
+                Database::builder()
+                    .set_cache_size(REDB_CACHE_BYTES)
+                    .create(&self.path)
+                    .map_err(e)
+            },
+        )?;
+        g.0 = Some(Handle::Rw(db));
+        self.broken.store(false, Ordering::SeqCst);
+        tracing::warn!(path = %self.path.display(), "reopened the store after an I/O failure");
+        Ok(())
+    }
+
+    /// Whether this handle was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.db.read().is_ok_and(|g| matches!(g.0, Some(Handle::Ro(_))))
     }
 
     /// Creates a new store file at `path` (which must not exist) for a bulk load whose result is
@@ -147,7 +332,10 @@ impl RedbStore {
             .write(true)
             .create_new(true)
             .open(path)
-            .map_err(|err| StoreError(format!("creating {}: {err}", path.display())))?;
+            .map_err(|err| match io_error(err) {
+                StoreError::Other(m) => StoreError::Other(format!("creating {}: {m}", path.display())),
+                e => e,
+            })?;
         let (backend, handle) = DeferredSync::new(file).map_err(e)?;
         let db = Database::builder()
             .set_cache_size(REDB_CACHE_BYTES)
@@ -167,7 +355,8 @@ impl RedbStore {
     }
 
     fn with_tables(db: Database, path: &Path, deferred: Option<Writeback>) -> Result<Self, StoreError> {
-        let txn = db.begin_write().map_err(e)?;
+        let db = Db(Some(Handle::Rw(db)));
+        let txn = db.begin_write()?;
         {
             txn.open_table(NODES).map_err(e)?;
             txn.open_table(IDS).map_err(e)?;
@@ -179,7 +368,8 @@ impl RedbStore {
         }
         txn.commit().map_err(e)?;
         Ok(Self {
-            db,
+            db: std::sync::RwLock::new(db),
+            broken: false.into(),
             path: path.to_path_buf(),
             deferred,
         })
@@ -189,7 +379,7 @@ impl RedbStore {
     /// the load is done: applies `batch` as [`Store::commit`] does (one transaction, node
     /// indices continuing the stored tree size, `tree_size` set), and in addition fails if one
     /// of its NodeIds is already stored (a log holds each NodeId once; the error's message then
-    /// starts with [`DUPLICATE_NODE_ID`]).
+    /// is [`StoreError::DuplicateNodeId`]).
     ///
     /// Restoring redacted leaves (SPEC.md §3.4): a [`super::NewNode`] with empty `bytes` (no
     /// canonical node is empty) is a leaf loaded without content: its id-map entry is written,
@@ -205,7 +395,14 @@ impl RedbStore {
     /// only trusted after that last commit returned. Nothing else changes: `commit` keeps its
     /// contract.
     pub fn bulk_commit(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(e)?;
+        guard(
+            || format!("loading a batch of {} nodes", batch.nodes.len()),
+            || self.bulk_commit_raw(batch, durable),
+        )
+    }
+
+    fn bulk_commit_raw(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        let mut txn = self.begin_write()?;
         if durable {
             txn.set_quick_repair(true);
         } else {
@@ -223,7 +420,7 @@ impl RedbStore {
             let mut removed = false;
             for r in &batch.redact {
                 if r.record.get() >= end || r.record <= r.index {
-                    return Err(StoreError(format!(
+                    return Err(StoreError::Invalid(format!(
                         "redaction of leaf {} by a record at leaf {}: the record must follow the leaf, inside the tree",
                         r.index, r.record
                     )));
@@ -245,11 +442,10 @@ impl RedbStore {
             let mut ids = txn.open_table(IDS).map_err(e)?;
             for (digest, index) in by_id {
                 if let Some(old) = ids.insert(digest, index).map_err(e)? {
-                    return Err(StoreError(format!(
-                        "{DUPLICATE_NODE_ID}: sha256:{} is already stored at leaf {}; a log holds each NodeId once",
-                        Digest::from_bytes(*digest).to_hex(),
-                        old.value()
-                    )));
+                    return Err(StoreError::DuplicateNodeId {
+                        id: NodeId::from_digest(Digest::from_bytes(*digest)),
+                        index: old.value(),
+                    });
                 }
             }
             write_rest(&txn, &mut meta, batch)?;
@@ -268,7 +464,7 @@ impl RedbStore {
     /// Test and repair hook: overwrites a node's stored bytes, bypassing the append-only rule.
     #[doc(hidden)]
     pub fn overwrite_node(&self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(e)?;
+        let txn = self.begin_write()?;
         txn.open_table(NODES)
             .map_err(e)?
             .insert(index, bytes)
@@ -279,7 +475,7 @@ impl RedbStore {
     /// Test and repair hook: overwrites a stored hash.
     #[doc(hidden)]
     pub fn overwrite_hash(&self, level: u32, index: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(e)?;
+        let txn = self.begin_write()?;
         txn.open_table(HASHES)
             .map_err(e)?
             .insert(hkey(level, index), hash)
@@ -290,7 +486,7 @@ impl RedbStore {
     /// Test and repair hook: deletes an anchor.
     #[doc(hidden)]
     pub fn remove_anchor(&self, seq: u64) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(e)?;
+        let txn = self.begin_write()?;
         txn.open_table(ANCHORS).map_err(e)?.remove(seq).map_err(e)?;
         self.commit_durably(txn)
     }
@@ -309,11 +505,12 @@ pub struct RedbSnapshot {
     size: u64,
 }
 
-impl Snapshot for RedbSnapshot {
-    fn tree_size(&self) -> Result<TreeSize, StoreError> {
-        TreeSize::new(self.size).ok_or_else(|| StoreError("stored tree size out of range".into()))
+impl RedbSnapshot {
+    fn tree_size_raw(&self) -> Result<TreeSize, StoreError> {
+        TreeSize::new(self.size)
+            .ok_or_else(|| StoreError::Damaged("the stored tree size is out of range".into()))
     }
-    fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+    fn node_raw(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
         if index.get() >= self.size {
             return Ok(None);
         }
@@ -323,7 +520,7 @@ impl Snapshot for RedbSnapshot {
             .map_err(e)?
             .map(|g| g.value().to_vec()))
     }
-    fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
+    fn index_of_raw(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
         Ok(self
             .ids
             .get(id.digest().as_bytes())
@@ -332,21 +529,21 @@ impl Snapshot for RedbSnapshot {
             .filter(|i| *i < self.size)
             .and_then(LeafIndex::new))
     }
-    fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
+    fn hash_raw(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
         Ok(self
             .hashes
             .get(hkey(level, index))
             .map_err(e)?
             .map(|g| Digest::from_bytes(*g.value())))
     }
-    fn checkpoint(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
+    fn checkpoint_raw(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
         Ok(self
             .checkpoints
             .get(size.get())
             .map_err(e)?
             .map(|g| g.value().to_owned()))
     }
-    fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
+    fn latest_checkpoint_raw(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
         let mut it = self.checkpoints.range(..=self.size).map_err(e)?;
         match it.next_back() {
             Some(r) => {
@@ -356,10 +553,10 @@ impl Snapshot for RedbSnapshot {
             None => Ok(None),
         }
     }
-    fn anchor(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    fn anchor_raw(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.anchors.get(seq).map_err(e)?.map(|g| g.value().to_vec()))
     }
-    fn anchors(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    fn anchors_raw(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
         for r in self.anchors.iter().map_err(e)? {
             let (k, v) = r.map_err(e)?;
@@ -367,10 +564,10 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(out)
     }
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn meta_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.meta.get(key).map_err(e)?.map(|g| g.value().to_vec()))
     }
-    fn scan_nodes(
+    fn scan_nodes_raw(
         &self,
         from: u64,
         to: u64,
@@ -384,7 +581,7 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(())
     }
-    fn scan_checkpoints(
+    fn scan_checkpoints_raw(
         &self,
         from: u64,
         to: u64,
@@ -401,7 +598,7 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(())
     }
-    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
+    fn scan_ids_raw(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
         for r in self.ids.iter().map_err(e)? {
             let (k, v) = r.map_err(e)?;
             let index = v.value();
@@ -411,7 +608,7 @@ impl Snapshot for RedbSnapshot {
         }
         Ok(())
     }
-    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
+    fn redaction_raw(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
         if index.get() >= self.size {
             return Ok(None);
         }
@@ -421,7 +618,7 @@ impl Snapshot for RedbSnapshot {
             .map_err(e)?
             .and_then(|g| LeafIndex::new(g.value())))
     }
-    fn scan_hashes(
+    fn scan_hashes_raw(
         &self,
         level: u32,
         from: u64,
@@ -453,18 +650,120 @@ impl Snapshot for RedbSnapshot {
     }
 }
 
-impl Store for RedbStore {
-    type Snapshot = RedbSnapshot;
+/// Every call runs inside the store guard: a panic of the engine on a damaged page becomes
+/// [`StoreError::Damaged`] naming what was being read.
+impl Snapshot for RedbSnapshot {
+    fn tree_size(&self) -> Result<TreeSize, StoreError> {
+        self.tree_size_raw()
+    }
+    fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+        guard(|| format!("reading leaf {index}"), || self.node_raw(index))
+    }
+    fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
+        guard(
+            || format!("looking up {id} in the id map"),
+            || self.index_of_raw(id),
+        )
+    }
+    fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
+        guard(
+            || format!("reading stored hash {level}/{index}"),
+            || self.hash_raw(level, index),
+        )
+    }
+    fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
+        guard(
+            || format!("reading {} stored hashes", at.len()),
+            || at.iter().map(|&(l, i)| self.hash_raw(l, i)).collect(),
+        )
+    }
+    fn version(&self) -> Result<Version, StoreError> {
+        guard(
+            || "reading the last anchor".into(),
+            || {
+                Ok(Version {
+                    tree_size: self.size,
+                    last_anchor: last_anchor(&self.anchors)?,
+                })
+            },
+        )
+    }
+    fn checkpoint(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
+        guard(
+            || format!("reading the checkpoint at size {size}"),
+            || self.checkpoint_raw(size),
+        )
+    }
+    fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
+        guard(
+            || "reading the latest checkpoint".into(),
+            || self.latest_checkpoint_raw(),
+        )
+    }
+    fn anchor(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        guard(|| format!("reading anchor {seq}"), || self.anchor_raw(seq))
+    }
+    fn anchors(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        guard(|| "reading the anchors".into(), || self.anchors_raw())
+    }
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        guard(|| format!("reading metadata {key:?}"), || self.meta_raw(key))
+    }
+    fn scan_nodes(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        guard(
+            || format!("reading leaves {from}..{to}"),
+            || self.scan_nodes_raw(from, to, f),
+        )
+    }
+    fn scan_checkpoints(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(TreeSize, &str) -> bool,
+    ) -> Result<(), StoreError> {
+        guard(
+            || format!("reading the checkpoints at sizes {from}..={to}"),
+            || self.scan_checkpoints_raw(from, to, f),
+        )
+    }
+    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
+        guard(|| "reading the id map".into(), || self.scan_ids_raw(f))
+    }
+    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
+        guard(
+            || format!("reading the redaction of leaf {index}"),
+            || self.redaction_raw(index),
+        )
+    }
+    fn scan_hashes(
+        &self,
+        level: u32,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, Option<Digest>) -> bool,
+    ) -> Result<(), StoreError> {
+        guard(
+            || format!("reading stored hashes at level {level}, {from}..{to}"),
+            || self.scan_hashes_raw(level, from, to, f),
+        )
+    }
+}
 
-    fn snapshot(&self) -> Result<RedbSnapshot, StoreError> {
-        let txn = self.db.begin_read().map_err(e)?;
+impl RedbStore {
+    fn snapshot_raw(&self) -> Result<RedbSnapshot, StoreError> {
+        let txn = self.begin_read()?;
         let meta = txn.open_table(META).map_err(e)?;
         let size = match meta.get(META_SIZE).map_err(e)? {
             Some(g) => {
                 let b: [u8; 8] = g
                     .value()
                     .try_into()
-                    .map_err(|_| StoreError("corrupt tree_size".into()))?;
+                    .map_err(|_| StoreError::Damaged("the stored tree size is not 8 bytes".into()))?;
                 u64::from_be_bytes(b)
             }
             None => 0,
@@ -482,14 +781,23 @@ impl Store for RedbStore {
         })
     }
 
-    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(e)?;
+    fn commit_raw(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut txn = self.begin_write()?;
         // Save the allocator state with the commit so reopening after a crash is quick instead
         // of a full-file repair scan (docs/design.md, crash model).
         txn.set_quick_repair(true);
         {
             let mut meta = txn.open_table(META).map_err(e)?;
-            let size = continued_size(&meta, &batch)?;
+            if let Some(expected) = batch.expect {
+                let found = Version {
+                    tree_size: stored_size(&meta)?,
+                    last_anchor: last_anchor(&txn.open_table(ANCHORS).map_err(e)?)?,
+                };
+                if found != expected {
+                    return Err(StoreError::Conflict { expected, found });
+                }
+            }
+            let size = continued_size(&meta, batch)?;
             batch.check_redactions(size)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             let mut ids = txn.open_table(IDS).map_err(e)?;
@@ -502,27 +810,24 @@ impl Store for RedbStore {
             let mut redactions = txn.open_table(REDACTIONS).map_err(e)?;
             for r in &batch.redact {
                 if nodes.remove(r.index.get()).map_err(e)?.is_none() {
-                    return Err(StoreError(format!("leaf {} has no content to redact", r.index)));
+                    return Err(StoreError::Invalid(format!(
+                        "leaf {} has no content to redact",
+                        r.index
+                    )));
                 }
                 redactions.insert(r.index.get(), r.record.get()).map_err(e)?;
             }
             if !batch.redact.is_empty() {
                 meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
             }
-            write_rest(&txn, &mut meta, &batch)?;
+            write_rest(&txn, &mut meta, batch)?;
         }
         // Durability::Immediate (redb's default): returns after the commit is fsynced.
         self.commit_durably(txn)
     }
 
-    fn stats(&self) -> StoreStats {
-        StoreStats {
-            disk_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
-        }
-    }
-
-    fn repair(&self, repair: Repair) -> Result<(), StoreError> {
-        let mut txn = self.db.begin_write().map_err(e)?;
+    fn repair_raw(&self, repair: &Repair) -> Result<(), StoreError> {
+        let mut txn = self.begin_write()?;
         txn.set_quick_repair(true);
         {
             let meta = txn.open_table(META).map_err(e)?;
@@ -544,6 +849,38 @@ impl Store for RedbStore {
     }
 }
 
+impl Store for RedbStore {
+    type Snapshot = RedbSnapshot;
+
+    fn snapshot(&self) -> Result<RedbSnapshot, StoreError> {
+        self.note(guard(
+            || "opening a read transaction".into(),
+            || self.snapshot_raw(),
+        ))
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.note(guard(
+            || format!("committing a batch of {} nodes", batch.nodes.len()),
+            || self.commit_raw(&batch),
+        ))
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            disk_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+        }
+    }
+
+    fn repair(&self, repair: Repair) -> Result<(), StoreError> {
+        self.note(guard(|| "writing a repair".into(), || self.repair_raw(&repair)))
+    }
+
+    fn load(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        self.bulk_commit(batch, durable)
+    }
+}
+
 /// What [`RedbStore::reclaim`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Reclaimed {
@@ -557,7 +894,7 @@ impl RedbStore {
     /// Whether a commit redacted content since the file was last rebuilt by
     /// [`RedbStore::reclaim`]: until then, freed pages may still hold the redacted bytes.
     pub fn reclaim_pending(&self) -> Result<bool, StoreError> {
-        let txn = self.db.begin_read().map_err(e)?;
+        let txn = self.begin_read()?;
         let meta = txn.open_table(META).map_err(e)?;
         Ok(meta.get(META_RECLAIM_PENDING).map_err(e)?.is_some())
     }
@@ -593,20 +930,20 @@ impl RedbStore {
         ];
         for t in read.list_tables().map_err(e)? {
             if !known.contains(&t.name()) {
-                return Err(StoreError(format!(
+                return Err(StoreError::Invalid(format!(
                     "table {:?} is unknown to this version; not rebuilding the store (it would be lost)",
                     t.name()
                 )));
             }
         }
         if read.list_multimap_tables().map_err(e)?.next().is_some() {
-            return Err(StoreError(
+            return Err(StoreError::Invalid(
                 "the store holds a multimap table unknown to this version; not rebuilding it".into(),
             ));
         }
         let file_name = path
             .file_name()
-            .ok_or_else(|| StoreError(format!("{} is not a file path", path.display())))?;
+            .ok_or_else(|| StoreError::Invalid(format!("{} is not a file path", path.display())))?;
         let mut tmp_name = file_name.to_os_string();
         tmp_name.push(".reclaim");
         let tmp = path.with_file_name(tmp_name);

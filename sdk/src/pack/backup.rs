@@ -201,8 +201,9 @@ pub struct BackupReport {
     /// The end tree size: every leaf of `[from, to)` is listed and chained to the root signed at
     /// `to`.
     pub to: u64,
-    /// The root at `to` (hex), as signed by the end checkpoint.
-    pub root: String,
+    /// The root at `to`, as signed by the end checkpoint (shown as hex in JSON).
+    #[serde(serialize_with = "crate::hash::serialize_hex")]
+    pub root: Digest,
     /// The signed checkpoint at `to`.
     pub checkpoint: String,
     /// Incremental backups: the anchor continued.
@@ -518,7 +519,7 @@ impl BackupState {
         Ok(BackupReport {
             from: self.params.from,
             to: self.params.to,
-            root: self.end.root().to_hex(),
+            root: self.end.root(),
             checkpoint: self.params.checkpoint.clone(),
             since_anchor: self.params.since_anchor.clone(),
             base: self.params.base,

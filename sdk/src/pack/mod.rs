@@ -29,6 +29,27 @@ use crate::TrustRoot;
 use crate::code::ErrorCode;
 use crate::verified::Verified;
 
+/// What a file handed to a verifier is, judged from its first bytes ([`sniff`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A JSON document (a `proof.bundle/v1` node, §15): the first byte that is not JSON white
+    /// space is `{`.
+    Json,
+    /// Anything else is read as a pack (§9.1), and its verification says what is wrong with
+    /// it: an empty file, gzip, a plain tar or a leading skippable zstd frame is
+    /// `PACK_MALFORMED`, never a JSON error.
+    Pack,
+}
+
+/// The one rule for what a file is ([`FileKind`]): `head` is its first bytes (any number; 64
+/// is plenty).
+pub fn sniff(head: &[u8]) -> FileKind {
+    match head.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        Some(b'{') => FileKind::Json,
+        _ => FileKind::Pack,
+    }
+}
+
 /// Media type of a pack file (`.tar.zst`).
 pub const PACK_MEDIA_TYPE: &str = "application/vnd.evidence-ledger.pack.v1+tar+zstd";
 

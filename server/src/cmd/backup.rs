@@ -5,7 +5,6 @@
 use crate::cli::{BackupArgs, Format, RestoreArgs};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
-use evl_ledger::AnchorPolicy;
 use evl_ledger::pack::{BackupRequest, RestoreReport, RestoreRequest, verify_pack_reader};
 use evl_sdk::TrustRoot;
 use evl_sdk::pack::TrustSource;
@@ -21,7 +20,8 @@ const NOT_RESTORED: &str =
     "not restored (backups never contain secrets): the signing key and the admin token";
 
 pub fn backup(dir: &DataDir, a: &BackupArgs) -> Result<ExitCode> {
-    let ledger = dir.writer(AnchorPolicy::default())?;
+    // Read-only: a backup or an export signs what it writes, never writes to the store.
+    let ledger = dir.signer_read_only()?;
     let started = std::time::Instant::now();
     let mut req = BackupRequest {
         since_anchor: a.since_anchor,

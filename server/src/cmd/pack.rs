@@ -3,7 +3,6 @@
 use crate::cli::{ExportArgs, Format, VerifyPackArgs};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
-use evl_ledger::AnchorPolicy;
 use evl_ledger::pack::{EvidenceRequest, ExportRequest, PackSummary, verify_pack_reader};
 use evl_sdk::pack::{NodeRole, PackError, PackKind, PackReport, ProofKind, TrustSource};
 use evl_sdk::{TrustRoot, Verified};
@@ -83,7 +82,8 @@ impl<R: Read> Read for Counting<R> {
 }
 
 pub fn export(dir: &DataDir, a: &ExportArgs) -> Result<ExitCode> {
-    let ledger = dir.writer(AnchorPolicy::default())?;
+    // Read-only: a backup or an export signs what it writes, never writes to the store.
+    let ledger = dir.signer_read_only()?;
     let started = std::time::Instant::now();
     let (kind, summary) = if a.nodes.is_empty() {
         let mut req = ExportRequest {
@@ -317,12 +317,16 @@ fn print_report(r: &PackReport, file: &Path) {
     }
 }
 
-/// Whether `path` starts with the zstd frame magic (a pack), as opposed to a JSON proof bundle.
+/// Whether `path` is read as a pack rather than a JSON proof bundle (`evl_sdk::pack::sniff`,
+/// the one rule): anything that does not start with a JSON object is a pack, so a file that is
+/// neither gets `PACK_MALFORMED`.
 pub(crate) fn is_pack_file(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok_and(|()| magic == [0x28, 0xb5, 0x2f, 0xfd])
+    let mut head = Vec::with_capacity(64);
+    match std::fs::File::open(path).and_then(|f| f.take(64).read_to_end(&mut head)) {
+        Ok(_) => evl_sdk::pack::sniff(&head) == evl_sdk::pack::FileKind::Pack,
+        // Unreadable: the pack path reports the I/O error.
+        Err(_) => true,
+    }
 }
 
 pub fn verify(dir: &DataDir, a: &VerifyPackArgs) -> Result<ExitCode> {

@@ -71,7 +71,15 @@ impl IntoResponse for ApiError {
 
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
-        match &e {
+        ApiError::from_ledger(e.kind())
+    }
+}
+
+impl ApiError {
+    /// The one mapping of ledger errors to HTTP (docs/http-api.md, "Errors").
+    fn from_ledger(e: &LedgerError) -> Self {
+        use evl_ledger::store::StoreError;
+        match e {
             LedgerError::NotFound(m) => ApiError::not_found(m.clone()),
             LedgerError::OutOfRange(m) => ApiError::bad_request("OUT_OF_RANGE", m.clone()),
             LedgerError::Node(_) | LedgerError::Rejected { .. } => {
@@ -90,10 +98,36 @@ impl From<LedgerError> for ApiError {
             LedgerError::Pack(_) | LedgerError::Bundle { .. } => {
                 ApiError::bad_request(e.code(), e.to_string())
             }
-            LedgerError::Store(_)
-            | LedgerError::Mismatch(_)
-            | LedgerError::KeyFile(_)
-            | LedgerError::Io(_) => ApiError::internal(&e),
+            LedgerError::Store(s) => {
+                tracing::error!(error = %e, code = s.code(), "storage failure");
+                let (status, message) = match s {
+                    StoreError::Full(_) => (
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "the server's disk is full; nothing was stored. Retry once space is freed",
+                    ),
+                    StoreError::Unavailable(_) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the store is unavailable; nothing was stored. Retry later",
+                    ),
+                    StoreError::Damaged(_) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the server's store is damaged where this request reads; the details are in the server log",
+                    ),
+                    StoreError::Conflict { .. } => (
+                        StatusCode::CONFLICT,
+                        "another writer committed first; nothing was stored. Retry",
+                    ),
+                    StoreError::DuplicateNodeId { .. } | StoreError::Invalid(_) | StoreError::Other(_) => {
+                        return ApiError::internal(e);
+                    }
+                };
+                ApiError::new(status, s.code(), message)
+            }
+            LedgerError::ClockSkew(_) => {
+                tracing::error!(error = %e, "refused to sign: clock skew");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string())
+            }
+            LedgerError::Mismatch(_) | LedgerError::KeyFile(_) | LedgerError::Io(_) => ApiError::internal(e),
             // A document that is not VEX, a policy that is not one, too many statements.
             LedgerError::Ingest(_) => ApiError::bad_request(e.code(), e.to_string()),
             LedgerError::Vex(v) => match v {
@@ -102,6 +136,7 @@ impl From<LedgerError> for ApiError {
                 }
                 _ => ApiError::bad_request(e.code(), e.to_string()),
             },
+            LedgerError::Group(inner) => ApiError::from_ledger(inner),
         }
     }
 }

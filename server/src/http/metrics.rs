@@ -149,6 +149,12 @@ impl Metrics {
             "DSSE envelopes (anchors) that failed the server's own verification.",
             self.dsse_verification_failures.load(Ordering::Relaxed),
         );
+        counter(
+            &mut o,
+            "evl_unproven_answers_refused_total",
+            "Receipts and proofs read from the store that did not verify against the signed checkpoint they cite, so were refused (STORE_DAMAGED) instead of served: each is damage in the store.",
+            evl_ledger::refused_answers(),
+        );
         self.append_latency.render(
             &mut o,
             "evl_append_latency_seconds",

@@ -2,6 +2,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::{AppState, ReadState};
+use crate::config::Scope;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -159,8 +160,21 @@ pub async fn post_nodes<S: Store>(
         })?;
         nodes.push(n);
     }
+    // Records that change how other nodes are read need the admin scope (SPEC.md §3.5): an
+    // append-only token must not be able to make the log sign that a node was lost.
+    let admin = nodes.iter().any(|n| evl_sdk::node::changes_reads(n.node_type()));
+    if admin {
+        st.read.auth.require(&headers, Scope::Admin)?;
+    }
     let writer = st.writer.clone();
-    let out: Vec<AppendOutcome> = tokio::task::spawn_blocking(move || writer.append(nodes)).await??;
+    let out: Vec<AppendOutcome> = tokio::task::spawn_blocking(move || {
+        if admin {
+            writer.append_admin(nodes)
+        } else {
+            writer.append(nodes)
+        }
+    })
+    .await??;
     count_appended(&st, out.iter());
     let status = if out.iter().any(|o| o.created) {
         StatusCode::CREATED

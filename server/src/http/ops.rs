@@ -15,22 +15,36 @@ pub async fn liveness() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Ready to serve: the store opens a snapshot and the signing key is loaded.
+/// Ready to serve: the store opens a snapshot, the signing key is loaded, and writes can succeed
+/// (after a full disk or an I/O failure, not ready until the store is writable again; the
+/// answer says why).
 #[utoipa::path(get, path = "/health/readiness", tag = "operations",
-    responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready", body = Object)))]
+    responses((status = 200, description = "Ready", body = Object), (status = 503, description = "Not ready, with the code and the reason", body = Object)))]
 pub async fn readiness<S: Store>(State(st): State<AppState<S>>) -> Response {
     let reader = st.read.reader.clone();
-    let ok = tokio::task::spawn_blocking(move || reader.tree_size()).await;
+    let writer = st.writer.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        let size = reader.tree_size()?;
+        writer.write_health()?;
+        Ok::<_, evl_ledger::LedgerError>(size)
+    })
+    .await;
     match ok {
         Ok(Ok(size)) => {
             Json(serde_json::json!({"status": "ready", "tree_size": size.get(), "signing_key": "loaded"}))
                 .into_response()
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "readiness: store unavailable");
+            tracing::error!(error = %e, "readiness: not ready");
+            let reason = match e.code() {
+                "STORAGE_FULL" => "the disk is full: appends fail until space is freed",
+                "STORAGE_UNAVAILABLE" => "the store is unavailable for writing",
+                "STORE_DAMAGED" => "the store is damaged",
+                _ => "the store cannot be used",
+            };
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "code": e.code()})),
+                Json(serde_json::json!({"status": "unavailable", "code": e.code(), "message": reason})),
             )
                 .into_response()
         }

@@ -53,6 +53,11 @@ impl Serve {
     /// Starts `evl --data DATA serve --listen 127.0.0.1:PORT ARGS...` and waits until it
     /// accepts connections (at most 90 s; a cold debug binary on a loaded machine is slow).
     pub fn start(data: &Path, args: &[&str]) -> Serve {
+        Self::start_with_env(data, args, &[])
+    }
+
+    /// [`Serve::start`] with `EVL_*` configuration variables set for the server.
+    pub fn start_with_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
         use std::time::{Duration, Instant};
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -71,6 +76,7 @@ impl Serve {
             .args(["serve", "--listen", &addr])
             .args(args)
             .env("EVL_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -79,7 +85,10 @@ impl Serve {
         let t = Instant::now();
         while std::net::TcpStream::connect(&s.addr).is_err() {
             if let Some(st) = s.child.try_wait().unwrap() {
-                panic!("evl serve exited with {st} before listening:\n{}", s.stderr_text());
+                panic!(
+                    "evl serve exited with {st} before listening:\n{}",
+                    s.stderr_text()
+                );
             }
             assert!(
                 t.elapsed() < Duration::from_secs(90),

@@ -1,6 +1,10 @@
-//! The storage suite every backend runs (STYLE rule 22).
+//! The store conformance suite: every backend runs it (STYLE rule 22). A backend outside this
+//! crate enables the `conformance` feature and calls [`suite`], [`redaction_suite`] and
+//! [`error_suite`] on fresh, empty stores from its own tests. Each function panics (an
+//! assertion) on the first deviation from the contract in `store/mod.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use super::{Batch, NewNode, Repair, Snapshot, Store};
+use super::{Batch, NewNode, Repair, Snapshot, Store, StoreError, Version};
 use evl_sdk::{Frontier, LeafIndex, Node, TreeSize};
 
 fn node(i: u64) -> Node {
@@ -26,7 +30,7 @@ fn batch(frontier: &mut Frontier, from: u64, count: u64) -> Batch {
 }
 
 /// Runs the whole suite against a fresh, empty store.
-pub(crate) fn suite<S: Store>(store: &S) {
+pub fn suite<S: Store>(store: &S) {
     let snap0 = store.snapshot().unwrap();
     assert_eq!(snap0.tree_size().unwrap(), TreeSize::ZERO);
     assert_eq!(
@@ -206,7 +210,7 @@ fn redb_load_store_passes_the_suites_and_reopens_as_a_plain_store() {
     let err = super::redb_store::RedbStore::create_for_load(&path)
         .err()
         .unwrap();
-    assert!(err.0.contains("creating"), "{err}");
+    assert!(matches!(err, StoreError::Other(_)), "{err}");
     assert!(super::redb_store::RedbStore::open(&path).is_ok());
 }
 
@@ -255,7 +259,7 @@ fn redb_store_survives_reopen() {
 
 /// Redaction (`Batch::redact`, the module contract's exception): every backend runs it on a fresh
 /// store.
-pub(crate) fn redaction_suite<S: Store>(store: &S) {
+pub fn redaction_suite<S: Store>(store: &S) {
     use super::Redact;
     let leaf = |i: u64| LeafIndex::new(i).unwrap();
     let mut f = Frontier::new();
@@ -377,6 +381,7 @@ fn redb_store_passes_the_redaction_suite() {
 }
 
 /// The numbers `i` for which `SECRET-<i, 6 digits>` occurs in the file at `path` (one pass).
+#[cfg(test)]
 fn secrets_in(path: &std::path::Path) -> std::collections::BTreeSet<u64> {
     let data = std::fs::read(path).unwrap();
     let tag = b"SECRET-";
@@ -470,4 +475,150 @@ fn redb_reclaim_removes_redacted_bytes_and_shrinks_the_file() {
         assert_eq!(s.index_of(&nodes[i as usize].id()).unwrap(), LeafIndex::new(i));
     }
     assert_eq!(s.redaction(LeafIndex::new(0).unwrap()).unwrap(), Some(ri));
+}
+
+/// The error kinds callers act on: a batch whose precondition ([`Batch::expect`]) does not
+/// hold is [`StoreError::Conflict`] naming both versions, a bulk load of a NodeId already
+/// stored is [`StoreError::DuplicateNodeId`], a batch that does not continue the log is
+/// [`StoreError::Invalid`]; each writes nothing. Also: [`Snapshot::version`] follows commits
+/// and anchors, and [`Snapshot::subtrees`] answers as [`Snapshot::hash`] does, in order.
+pub fn error_suite<S: Store>(store: &S) {
+    let size = |s: &S| s.snapshot().unwrap().tree_size().unwrap().get();
+    let mut f = Frontier::new();
+    store.commit(batch(&mut f, 0, 3)).unwrap();
+    let v3 = store.snapshot().unwrap().version().unwrap();
+    assert_eq!(
+        v3,
+        Version {
+            tree_size: 3,
+            last_anchor: None
+        }
+    );
+
+    // The right precondition commits.
+    let mut b = batch(&mut f, 3, 2);
+    b.expect = Some(v3);
+    store.commit(b).unwrap();
+    assert_eq!(size(store), 5);
+
+    // A stale one is a conflict naming both versions, and writes nothing.
+    let mut stale = batch(&mut f.clone(), 5, 1);
+    stale.expect = Some(v3);
+    match store.commit(stale) {
+        Err(e @ StoreError::Conflict { .. }) => {
+            assert_eq!(e.code(), "CONFLICT");
+            let StoreError::Conflict { expected, found } = e else {
+                unreachable!()
+            };
+            assert_eq!(expected, v3);
+            assert_eq!(
+                found,
+                Version {
+                    tree_size: 5,
+                    last_anchor: None
+                }
+            );
+        }
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(size(store), 5);
+
+    // An anchor is part of the version: a batch built before it conflicts.
+    store
+        .commit(Batch {
+            anchors: vec![(0, b"anchor 0".to_vec())],
+            ..Batch::default()
+        })
+        .unwrap();
+    let v5a = store.snapshot().unwrap().version().unwrap();
+    assert_eq!(
+        v5a,
+        Version {
+            tree_size: 5,
+            last_anchor: Some(0)
+        }
+    );
+    let mut before_anchor = batch(&mut f.clone(), 5, 1);
+    before_anchor.expect = Some(Version {
+        tree_size: 5,
+        last_anchor: None,
+    });
+    assert!(matches!(
+        store.commit(before_anchor),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(size(store), 5);
+
+    // A batch that does not continue the log is refused (a caller's bug), nothing written.
+    let mut gap = batch(&mut Frontier::new(), 100, 1);
+    gap.nodes[0].index = LeafIndex::new(9).unwrap();
+    let e = store.commit(gap).unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    assert_eq!(e.code(), "STORAGE_ERROR");
+    assert_eq!(size(store), 5);
+
+    // A bulk load of a NodeId the store holds is a duplicate, nothing written.
+    let mut dup = batch(&mut f.clone(), 5, 2);
+    dup.nodes[1].id = node(1).id();
+    match store.load(&dup, true) {
+        Err(e @ StoreError::DuplicateNodeId { .. }) => {
+            assert_eq!(e.code(), "DUPLICATE_NODE_ID");
+            let StoreError::DuplicateNodeId { id, index } = e else {
+                unreachable!()
+            };
+            assert_eq!((id, index), (node(1).id(), 1));
+        }
+        other => panic!("expected DuplicateNodeId, got {other:?}"),
+    }
+    assert_eq!(size(store), 5);
+    let snap = store.snapshot().unwrap();
+    assert_eq!(
+        snap.index_of(&node(5).id()).unwrap(),
+        None,
+        "nothing of the load was written"
+    );
+
+    // Batched hash reads answer in the order asked, missing ones as None.
+    let at = [(0, 4), (1, 0), (2, 0), (0, 0), (7, 0)];
+    let one_by_one: Vec<_> = at.iter().map(|&(l, i)| snap.hash(l, i).unwrap()).collect();
+    assert_eq!(snap.subtrees(&at).unwrap(), one_by_one);
+    assert!(one_by_one[..4].iter().all(Option::is_some) && one_by_one[4].is_none());
+}
+
+#[test]
+fn memory_store_passes_the_error_suite() {
+    error_suite(&super::memory::MemoryStore::new());
+}
+
+#[test]
+fn redb_store_passes_the_error_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    error_suite(&super::redb_store::RedbStore::open(&dir.path().join("s.redb")).unwrap());
+}
+
+/// A store opened read-only reads what was committed and refuses every write with
+/// `STORAGE_UNAVAILABLE`, leaving the file byte for byte as it was.
+#[test]
+fn redb_read_only_store_reads_and_never_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let mut f = Frontier::new();
+    {
+        let s = super::redb_store::RedbStore::open(&path).unwrap();
+        s.commit(batch(&mut f, 0, 4)).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let s = super::redb_store::RedbStore::open_read_only(&path).unwrap();
+    assert!(s.is_read_only());
+    let snap = s.snapshot().unwrap();
+    assert_eq!(snap.tree_size().unwrap().get(), 4);
+    assert_eq!(snap.hash(0, 3).unwrap(), Some(node(3).id().leaf_hash()));
+    drop(snap);
+    let e = s.commit(batch(&mut f, 4, 1)).unwrap_err();
+    assert_eq!(e.code(), "STORAGE_UNAVAILABLE", "{e}");
+    drop(s);
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "a read-only open changed the file"
+    );
 }
