@@ -529,7 +529,7 @@ impl<S: Store> Ledger<S> {
             return Ok(());
         }
         let _w = lock(&self.inner.writer)?;
-        match self.inner.shared.store.commit(Batch::default()) {
+        match self.inner.shared.store.probe_writable() {
             Ok(()) => {
                 *lock(&self.inner.write_fault)? = None;
                 tracing::info!("the store is writable again");

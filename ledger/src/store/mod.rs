@@ -343,6 +343,12 @@ pub trait Store: Send + Sync + 'static {
         }
         self.commit(batch.clone())
     }
+    /// Whether a commit can succeed now: after a commit failed with [`StoreError::Full`] or
+    /// [`StoreError::Unavailable`], the writer calls this before reporting the store writable
+    /// again. Writes nothing the log keeps. The default commits an empty batch.
+    fn probe_writable(&self) -> Result<(), StoreError> {
+        self.commit(Batch::default())
+    }
     /// Puts back damaged entries: the one operation outside the append-only contract.
     ///
     /// Contract:

@@ -34,6 +34,11 @@ pub const META_RECLAIM_PENDING: &str = "reclaim_pending";
 /// one transaction (≈ 64 MiB of 1 KiB nodes) so a rebuild runs in flat memory at any size.
 const RECLAIM_CHUNK: u64 = 65_536;
 
+/// Bytes [`Store::probe_writable`] writes beside the store to tell that the disk has room
+/// again. Rationale: a batch of 1,000 nodes of ~1 KB, with its hashes, id-map entries and a
+/// checkpoint, needs about 1.5 MB of new pages; 2 MiB says such a batch can be written.
+const PROBE_BYTES: usize = 2 * 1024 * 1024;
+
 /// redb page cache. redb's default is 1 GiB; 64 MiB keeps the process within the 300 MB RSS
 /// budget at 10 M nodes while holding the upper tree levels and the id-map's inner pages hot.
 pub const REDB_CACHE_BYTES: usize = 64 * 1024 * 1024;
@@ -878,6 +883,25 @@ impl Store for RedbStore {
 
     fn load(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
         self.bulk_commit(batch, durable)
+    }
+
+    /// An empty commit can succeed on a full disk (redb rewrites pages it has), so the probe
+    /// first writes, syncs and removes [`PROBE_BYTES`] in a file beside the store.
+    fn probe_writable(&self) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".probe");
+        let probe = self.path.with_file_name(name);
+        let written = std::fs::File::create(&probe).and_then(|mut f| {
+            let chunk = vec![0u8; 64 * 1024];
+            for _ in 0..PROBE_BYTES / chunk.len() {
+                f.write_all(&chunk)?;
+            }
+            f.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        written.map_err(io_error)?;
+        self.commit(Batch::default())
     }
 }
 

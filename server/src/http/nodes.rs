@@ -105,9 +105,12 @@ pub(crate) fn body_error(r: BytesRejection) -> ApiError {
         (status = 200, description = "Every node was already present (same shapes)", body = AppendResponse),
         (status = 400, description = "Invalid JSON or node (code from SPEC.md §12)", body = ErrorBody),
         (status = 401, description = "No token", body = ErrorBody),
-        (status = 403, description = "Token lacks the append scope", body = ErrorBody),
+        (status = 403, description = "Token lacks the append scope, or the admin scope for a corruption/v1 record", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Content-Type is not JSON", body = ErrorBody),
+        (status = 500, description = "STORE_DAMAGED: a receipt read from the store did not verify", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE: the store cannot be written now", body = ErrorBody),
+        (status = 507, description = "STORAGE_FULL: the disk is full; nothing was stored", body = ErrorBody),
     ),
     security(("bearer" = ["append"])))]
 pub async fn post_nodes<S: Store>(
