@@ -14,6 +14,20 @@ use evl_sdk::{ConsistencyProof, Receipt, SignedCheckpoint, TreeHead, TrustRoot};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Nodes found by a scan because the id map had lost their entry ([`id_map_fallbacks`]).
+static ID_MAP_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many reads this process answered by scanning the stored leaf hashes because the id map
+/// had no entry for a node in the log (a damaged id map; `evl verify --mode full` reports it).
+/// Exported by `evl serve` as `evl_id_map_fallbacks_total`.
+pub fn id_map_fallbacks() -> u64 {
+    ID_MAP_FALLBACKS.load(Ordering::Relaxed)
+}
+
+pub(crate) fn count_id_map_fallback() {
+    ID_MAP_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Answers refused so far by this process because they did not verify.
 static REFUSED: AtomicU64 = AtomicU64::new(0);
 

@@ -23,7 +23,7 @@ pub mod time;
 pub mod verify;
 pub mod vex;
 
-pub use answer::refused_answers;
+pub use answer::{id_map_fallbacks, refused_answers};
 pub use error::LedgerError;
 pub use evl_sdk;
 pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, MAX_CLOCK_SKEW_SECS, STORE_FORMAT, store_origin};

@@ -148,10 +148,38 @@ impl<S: Store> LedgerReader<S> {
     /// A node's index and canonical bytes.
     pub fn node(&self, id: &NodeId) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
         let snap = self.snapshot()?;
-        let index = snap
-            .index_of(id)?
+        let index = self
+            .locate(&snap, id)?
             .ok_or_else(|| LedgerError::NotFound(format!("node {id} is not in the log")))?;
         self.node_at(&snap, id, index)
+    }
+
+    /// The leaf index of `id`: the id map's answer, or, when the map has fewer entries than the
+    /// tree has leaves (a damaged id map lost some), a scan of the stored leaf hashes for it, so a
+    /// node in the log is never answered "not found" because its id-map entry is gone. Each node
+    /// found that way is logged and counted ([`crate::id_map_fallbacks`]).
+    fn locate(&self, snap: &S::Snapshot, id: &NodeId) -> Result<Option<LeafIndex>, LedgerError> {
+        if let Some(i) = snap.index_of(id)? {
+            return Ok(Some(i));
+        }
+        let size = snap.tree_size()?.get();
+        match snap.id_count()? {
+            Some(n) if n < size => {}
+            _ => return Ok(None),
+        }
+        let want = id.leaf_hash();
+        let mut found = None;
+        snap.scan_hashes(0, 0, size, &mut |i, h| {
+            if h == Some(want) {
+                found = LeafIndex::new(i);
+            }
+            found.is_none()
+        })?;
+        if let Some(i) = found {
+            crate::answer::count_id_map_fallback();
+            tracing::warn!(%id, leaf = i.get(), "the id map has no entry for a node in the log (damaged id map); found it by a scan");
+        }
+        Ok(found)
     }
 
     fn node_at(
@@ -249,7 +277,7 @@ impl<S: Store> LedgerReader<S> {
     pub fn node_as_of(&self, id: &NodeId, seq: u64) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
         let snap = self.snapshot()?;
         let at = self.as_of_in(&snap, seq)?;
-        match snap.index_of(id)? {
+        match self.locate(&snap, id)? {
             Some(index) if at.tree_size.contains(index) => self.node_at(&snap, id, index),
             _ => Err(at.not_found(id)),
         }
@@ -261,7 +289,7 @@ impl<S: Store> LedgerReader<S> {
     pub fn prove_as_of(&self, id: &NodeId, seq: u64) -> Result<Receipt, LedgerError> {
         let snap = self.snapshot()?;
         let at = self.as_of_in(&snap, seq)?;
-        let index = match snap.index_of(id)? {
+        let index = match self.locate(&snap, id)? {
             Some(index) if at.tree_size.contains(index) => index,
             _ => return Err(at.not_found(id)),
         };
@@ -280,8 +308,8 @@ impl<S: Store> LedgerReader<S> {
     /// exist for exactly that size (every commit and every anchor stores one).
     pub fn prove(&self, id: &NodeId, size: Option<TreeSize>) -> Result<Receipt, LedgerError> {
         let snap = self.snapshot()?;
-        let index = snap
-            .index_of(id)?
+        let index = self
+            .locate(&snap, id)?
             .ok_or_else(|| LedgerError::NotFound(format!("node {id} is not in the log")))?;
         let (size, checkpoint) = match size {
             None => snap

@@ -261,3 +261,35 @@ fn anchor_times_follow_the_clock_rule() {
     let report = l.reader().verify_anchor_chain().unwrap();
     assert!(report.failure.is_none(), "{:?}", report.failure);
 }
+
+/// A node whose id-map entry is gone (a damaged id map) is still found, by its leaf hash, and
+/// served verified: never a silent "not found".
+#[test]
+fn a_node_missing_from_the_id_map_is_found_not_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let ids = ledger(&path, 120);
+    RedbStore::open(&path).unwrap().remove_id(&ids[77]).unwrap();
+    let l = open(&path);
+    let r = l.reader();
+    let before = evl_ledger::id_map_fallbacks();
+    let (i, bytes) = r.node(&ids[77]).unwrap();
+    assert_eq!(i.get(), 77);
+    assert_eq!(NodeId::of_canonical(&bytes), ids[77]);
+    let rc = r.prove(&ids[77], None).unwrap();
+    assert_eq!(rc.leaf_index, 77);
+    assert!(evl_ledger::id_map_fallbacks() >= before + 2);
+    // A NodeId that is not in the log is still not found.
+    let other = NodeId::of_canonical(br#"{"type":"x-other"}"#);
+    assert_eq!(r.node(&other).unwrap_err().code(), "NOT_FOUND");
+    // A full verify reports the damage.
+    let report = verify(&r, Mode::Full, &mut |_, _| {}).unwrap();
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.what == "id_map" && f.leaf_index == Some(77)),
+        "{:?}",
+        report.failures
+    );
+}

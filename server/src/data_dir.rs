@@ -107,6 +107,18 @@ impl DataDir {
         self.ledger(AnchorPolicy::default(), true)
     }
 
+    /// Writer access to another store file of this ledger (`evl recover` repairs a copy): the
+    /// signing key and trust root are this directory's.
+    pub fn writer_at(&self, store: &Path, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
+        let store = RedbStore::open(store)
+            .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+            .with_context(|| format!("cannot open {}", store.display()))?;
+        let origin = evl_ledger::store_origin(&store)?;
+        let key = evl_ledger::keyfile::read_private(&self.key(), &origin)
+            .with_context(|| format!("loading the signing key {}", self.key().display()))?;
+        Ok(Ledger::open(store, key, policy)?)
+    }
+
     fn ledger(&self, policy: AnchorPolicy, read_only: bool) -> Result<Ledger<RedbStore>> {
         let store = self.open_store(read_only)?;
         let origin = evl_ledger::store_origin(&store)?;

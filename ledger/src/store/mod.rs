@@ -248,6 +248,12 @@ pub trait Snapshot {
     fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
         at.iter().map(|&(level, index)| self.hash(level, index)).collect()
     }
+    /// How many entries the id map holds, when the backend can tell cheaply (`None` otherwise).
+    /// Fewer than the tree size means the id map lost entries (damage): readers then find a
+    /// node by its leaf hash instead of answering "not found".
+    fn id_count(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
     /// The version of this state: its tree size and last anchor ([`Batch::expect`]).
     fn version(&self) -> Result<Version, StoreError> {
         Ok(Version {

@@ -488,6 +488,17 @@ impl RedbStore {
         self.commit_durably(txn)
     }
 
+    /// Test hook: deletes a NodeId's id-map entry (a damaged id map).
+    #[doc(hidden)]
+    pub fn remove_id(&self, id: &NodeId) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        txn.open_table(IDS)
+            .map_err(e)?
+            .remove(id.digest().as_bytes())
+            .map_err(e)?;
+        self.commit_durably(txn)
+    }
+
     /// Test and repair hook: deletes an anchor.
     #[doc(hidden)]
     pub fn remove_anchor(&self, seq: u64) -> Result<(), StoreError> {
@@ -680,6 +691,13 @@ impl Snapshot for RedbSnapshot {
         guard(
             || format!("reading {} stored hashes", at.len()),
             || at.iter().map(|&(l, i)| self.hash_raw(l, i)).collect(),
+        )
+    }
+    fn id_count(&self) -> Result<Option<u64>, StoreError> {
+        use redb::ReadableTableMetadata as _;
+        guard(
+            || "counting the id map".into(),
+            || Ok(Some(self.ids.len().map_err(e)?)),
         )
     }
     fn version(&self) -> Result<Version, StoreError> {

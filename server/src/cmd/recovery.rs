@@ -43,8 +43,27 @@ pub fn mark(dir: &DataDir, args: &MarkCorruptedArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `evl recover` works on a copy of the store and puts it in place only after a full verify of
+/// the repaired copy passes: a repair can never leave the store less openable than it was. The
+/// original stays open read-only meanwhile (no other writer can start), the copy is made in the
+/// same directory (so the swap is a rename), and a failed or incomplete repair removes the copy
+/// and leaves the original byte for byte as it was.
 pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
-    let ledger = dir.writer(AnchorPolicy::default())?;
+    let original = dir.store();
+    // Holding a read-only handle keeps other writers (evl serve) out while we work.
+    let hold = dir.reader()?;
+    let copy = original.with_extension(format!("redb.recover-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(copy.clone());
+    std::fs::copy(&original, &copy).with_context(|| {
+        format!(
+            "copying {} to {} to repair the copy (recover needs as much free space as the store takes)",
+            original.display(),
+            copy.display()
+        )
+    })?;
+    let ledger = dir.writer_at(&copy, AnchorPolicy::default()).with_context(|| {
+        "the store cannot be opened for writing, so it cannot be repaired in place; restore the latest backups into a new data directory (`evl restore --backup FILE --target DIR`)"
+    })?;
     let mut file = args
         .from_backup
         .as_ref()
@@ -56,6 +75,17 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
         .transpose()?;
     let started = std::time::Instant::now();
     let report = ledger.recover(file.as_mut().map(|f| f as &mut dyn std::io::Read))?;
+    drop(ledger);
+    // Swap only after the full verify of the repaired copy passed (`report.after`).
+    let swapped = report.after.ok() && report.repaired_anything();
+    if swapped {
+        std::fs::File::open(&copy)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&copy, &original))
+            .and_then(|()| std::fs::File::open(dir.root()).and_then(|d| d.sync_all()))
+            .with_context(|| format!("putting the repaired copy in place of {}", original.display()))?;
+    }
+    drop(hold);
     super::verify::save_report(dir, "recover", &report.after, started.elapsed().as_secs_f64());
     emit(args.out.output, &report, || {
         let recorded = report.found.iter().filter(|f| f.code == "CORRUPTED").count();
@@ -96,7 +126,7 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
             crate::outln!("full verify after recovery: OK");
         } else {
             crate::outln!(
-                "full verify after recovery: {} failure(s) remain (see `evl verify --mode full`)",
+                "full verify of the repaired copy: {} failure(s) remain (see `evl verify --mode full`); the store was not changed",
                 report.after.failures.len()
             );
         }
@@ -106,4 +136,13 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Removes a file when dropped (the recovery copy, unless it was renamed into place).
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

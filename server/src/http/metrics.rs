@@ -155,6 +155,12 @@ impl Metrics {
             "Receipts and proofs read from the store that did not verify against the signed checkpoint they cite, so were refused (STORE_DAMAGED) instead of served: each is damage in the store.",
             evl_ledger::refused_answers(),
         );
+        counter(
+            &mut o,
+            "evl_id_map_fallbacks_total",
+            "Reads answered by scanning the stored leaf hashes because the id map had lost the node's entry (a damaged id map: run evl verify --mode full).",
+            evl_ledger::id_map_fallbacks(),
+        );
         self.append_latency.render(
             &mut o,
             "evl_append_latency_seconds",
