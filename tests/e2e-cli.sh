@@ -413,7 +413,7 @@ else
 fi
 
 echo "== peers: DSSE anchor envelope"
-run evl anchor export --latest --output "$W/anchor.dsse.json"
+run evl anchor export --latest --out "$W/anchor.dsse.json"
 if [ "$RC" = 0 ] && [ -s "$W/anchor.dsse.json" ]; then pass "anchor export --latest"; else fail "anchor export --latest" "exit $RC"; fi
 check "securesystemslib verifies the exported anchor (raw key from the vkey)" "ok payloadType='application/vnd.evidence-ledger.anchor.v1+json'" \
   py dsse-verify "$W/anchor.dsse.json" "$PUBHEX"

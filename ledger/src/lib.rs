@@ -9,22 +9,34 @@
 //! and sequences. [`vex`] reads OpenVEX, CSAF and CycloneDX documents into statement nodes and
 //! records consensus nodes computed by `evl_sdk::vex`. It does not serve HTTP.
 
+// The layers, bottom-up (each module uses only modules above it in this list; the test
+// `tests/tests/import_cycles.rs` fails on a cycle):
+// store → state, records, time, source, answer → reader → writer → chain →
+// integrity, retention, pack, recovery, vex.
 mod answer;
+mod chain;
 pub mod error;
+pub mod integrity;
 pub mod keyfile;
-mod ledger;
 pub mod pack;
 mod reader;
+mod records;
 pub mod recovery;
 pub mod retention;
 mod source;
+mod state;
 pub mod store;
 pub mod time;
-pub mod verify;
 pub mod vex;
+mod writer;
+
+/// The integrity check under its former name (`evl_ledger::verify::verify`).
+pub use integrity as verify;
 
 pub use answer::{id_map_fallbacks, refused_answers};
+pub use chain::MAX_CLOCK_SKEW_SECS;
 pub use error::LedgerError;
 pub use evl_sdk;
-pub use ledger::{AnchorPolicy, AppendOutcome, Ledger, MAX_CLOCK_SKEW_SECS, STORE_FORMAT, store_origin};
 pub use reader::{AsOfAnchor, ChainFailure, ChainReport, LedgerReader, StoredAnchor};
+pub use state::{STORE_FORMAT, store_origin};
+pub use writer::{AnchorPolicy, AppendOutcome, Ledger};

@@ -2,8 +2,8 @@
 
 use crate::answer::{CheckpointCache, check_consistency, check_receipt};
 use crate::error::LedgerError;
-use crate::ledger::{Shared, read_identity};
-use crate::recovery::RecordIndex;
+use crate::records::{RecordIndex, contains};
+use crate::state::{Shared, read_identity};
 use crate::store::{Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::anchor::AnchorSummary;
 use evl_sdk::vex::{GroupKey, STATEMENT_TYPE, Statement};
@@ -190,7 +190,7 @@ impl<S: Store> LedgerReader<S> {
     ) -> Result<(LeafIndex, Vec<u8>), LedgerError> {
         let bytes = snap
             .node(index)?
-            .ok_or_else(|| crate::retention::missing_content(snap, id, index))?;
+            .ok_or_else(|| crate::records::missing_content(snap, id, index))?;
         // Never serve content that does not hash to its NodeId (SPEC.md §3.1 rule 3).
         if NodeId::of_canonical(&bytes) != *id {
             let i = index.get();
@@ -634,16 +634,4 @@ impl<S: Store> LedgerReader<S> {
         report.last_good = report.verified.last().cloned();
         Ok(report)
     }
-}
-
-/// Whether `needle` occurs in `haystack` (first-byte scan, then compare).
-pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let last_start = match haystack.len().checked_sub(needle.len()) {
-        Some(n) => n,
-        None => return false,
-    };
-    (0..=last_start).any(|i| haystack[i] == first && haystack[i + 1..].starts_with(rest))
 }

@@ -14,11 +14,14 @@
 //! entry at a time, and nothing taken from it is used unless its hash is the tree's.
 
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
-use crate::reader::{LedgerReader, contains};
+use crate::integrity::Failure;
+use crate::integrity::{Mode, Report, verify};
+use crate::reader::LedgerReader;
+pub use crate::records::Record;
+use crate::records::{explaining, records};
 use crate::store::{Repair, Snapshot, SnapshotSource, Store, StoreError};
-use crate::verify::{Failure, Mode, Report, verify};
-use evl_sdk::corruption::{CORRUPTION_TYPE, Corruption, Damage};
+use crate::writer::Ledger;
+use evl_sdk::corruption::{Corruption, Damage};
 use evl_sdk::pack::PackError;
 use evl_sdk::pack::export::{ExportParams, ListingLine, parse_log_path};
 use evl_sdk::{
@@ -28,152 +31,6 @@ use evl_sdk::{
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
-
-/// A `corruption/v1` record found in the log.
-#[derive(Clone, Debug, Serialize)]
-pub struct Record {
-    /// The record's own NodeId.
-    pub id: NodeId,
-    /// The record's leaf index.
-    pub leaf_index: u64,
-    /// The damaged entry's NodeId.
-    pub corrupted: NodeId,
-    /// The damaged entry's leaf index.
-    pub corrupted_leaf: u64,
-    /// What was damaged.
-    pub what: Damage,
-    /// When it was found.
-    pub detected: evl_sdk::Timestamp,
-    /// Why, in the log's words.
-    pub reason: String,
-}
-
-impl Record {
-    /// The sentence reads and verify print.
-    pub fn describe(&self) -> String {
-        format!(
-            "recorded as corrupted by {} (leaf {}, detected {}: {})",
-            self.id, self.leaf_index, self.detected, self.reason
-        )
-    }
-}
-
-/// Scans leaves `from..to` of `snap` for intact `corruption/v1` records (their bytes hash to
-/// their stored leaf hash and parse), calling `f` with each.
-fn scan_records<Sn: Snapshot>(
-    snap: &Sn,
-    from: u64,
-    to: u64,
-    f: &mut dyn FnMut(Record),
-) -> Result<(), LedgerError> {
-    let needle = format!("\"type\":\"{CORRUPTION_TYPE}\"");
-    let mut failure: Option<StoreError> = None;
-    snap.scan_nodes(from, to, &mut |i, bytes| {
-        if !contains(bytes, needle.as_bytes()) {
-            return true;
-        }
-        let id = NodeId::of_canonical(bytes);
-        match snap.hash(0, i) {
-            Ok(Some(h)) if h == id.leaf_hash() => {}
-            Ok(_) => return true, // a damaged record explains nothing
-            Err(e) => {
-                failure = Some(e);
-                return false;
-            }
-        }
-        if let Ok(c) = Node::from_canonical(bytes).and_then(|n| Corruption::from_node(&n)) {
-            f(Record {
-                id,
-                leaf_index: i,
-                corrupted: c.corrupted(),
-                corrupted_leaf: c.leaf_index(),
-                what: c.what(),
-                detected: c.detected(),
-                reason: c.reason().to_owned(),
-            });
-        }
-        true
-    })?;
-    failure.map_or(Ok(()), |e| Err(e.into()))
-}
-
-/// Every intact record in `snap`, by damaged leaf (an O(n) scan with a byte prefilter).
-pub(crate) fn records<Sn: Snapshot>(snap: &Sn) -> Result<BTreeMap<u64, Vec<Record>>, LedgerError> {
-    let mut out: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
-    scan_records(snap, 0, snap.tree_size()?.get(), &mut |r| {
-        out.entry(r.corrupted_leaf).or_default().push(r)
-    })?;
-    Ok(out)
-}
-
-/// The record that explains content damage at `leaf`, if any: it names `leaf` and a NodeId whose
-/// leaf hash is the stored leaf hash there (the entry the tree commits to).
-fn explaining(records: &[Record], stored_leaf_hash: Option<Digest>) -> Option<&Record> {
-    records
-        .iter()
-        .find(|r| r.what == Damage::Node && Some(r.corrupted.leaf_hash()) == stored_leaf_hash)
-}
-
-/// The records a reader has seen so far, by damaged leaf: the log is scanned once, then only the
-/// leaves appended since (reads of damaged content must not cost a scan each).
-#[derive(Default)]
-pub(crate) struct RecordIndex {
-    scanned: u64,
-    by_leaf: HashMap<u64, Vec<Record>>,
-}
-
-impl RecordIndex {
-    /// The record explaining damaged content of `id` at `leaf` in `snap`.
-    pub(crate) fn find<Sn: Snapshot>(
-        &mut self,
-        snap: &Sn,
-        leaf: u64,
-        id: &NodeId,
-    ) -> Result<Option<Record>, LedgerError> {
-        let size = snap.tree_size()?.get();
-        if size > self.scanned {
-            let by_leaf = &mut self.by_leaf;
-            scan_records(snap, self.scanned, size, &mut |r| {
-                by_leaf.entry(r.corrupted_leaf).or_default().push(r)
-            })?;
-            self.scanned = size;
-        }
-        Ok(self.by_leaf.get(&leaf).and_then(|rs| {
-            rs.iter()
-                .find(|r| r.what == Damage::Node && r.corrupted == *id && r.leaf_index < size)
-                .cloned()
-        }))
-    }
-}
-
-/// Moves the `node` failures that an intact record explains from `report.failures` to
-/// `report.recorded` (verify calls this; it scans only when there is content damage).
-pub(crate) fn attribute<Sn: Snapshot>(snap: &Sn, report: &mut Report) -> Result<(), LedgerError> {
-    if !report.failures.iter().any(|f| f.what == "node") {
-        return Ok(());
-    }
-    let recs = records(snap)?;
-    let mut kept = Vec::with_capacity(report.failures.len());
-    for f in std::mem::take(&mut report.failures) {
-        let rec = match (f.what, f.leaf_index) {
-            ("node", Some(i)) => match recs.get(&i) {
-                Some(rs) => explaining(rs, snap.hash(0, i)?).cloned(),
-                None => None,
-            },
-            _ => None,
-        };
-        match rec {
-            Some(r) => report.recorded.push(Failure {
-                code: ErrorCode::Corrupted.as_str(),
-                message: format!("{}; found: {}: {}", r.describe(), f.code, f.message),
-                ..f
-            }),
-            None => kept.push(f),
-        }
-    }
-    report.failures = kept;
-    Ok(())
-}
 
 /// What [`Ledger::mark_corrupted`] did.
 #[derive(Clone, Debug, Serialize)]

@@ -16,9 +16,11 @@
 //! (`RedbStore::reclaim`); the redb backend records that in its metadata.
 
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
 use crate::reader::LedgerReader;
+pub use crate::records::RedactionRef;
+use crate::records::{missing_content, redaction_at};
 use crate::store::{Snapshot, Store};
+use crate::writer::Ledger;
 use evl_sdk::anchor::AnchorSummary;
 use evl_sdk::corruption::CORRUPTION_TYPE;
 use evl_sdk::pack::{PackKind, PackReport};
@@ -198,76 +200,6 @@ impl Candidate {
     }
 }
 
-/// A redaction as the store holds it: the record's NodeId and leaf, parsed.
-#[derive(Clone, Debug)]
-pub struct RedactionRef {
-    /// The record's NodeId.
-    pub record_id: NodeId,
-    /// The record's leaf index.
-    pub record_index: LeafIndex,
-    /// The record.
-    pub redaction: Redaction,
-}
-
-/// The redaction of leaf `index`: `Ok(None)` if the store records none. The record must be
-/// intact (its bytes hash to the stored leaf hash at its own leaf), parse as `redaction/v1`, name
-/// `index` and a NodeId whose leaf hash is the stored leaf hash at `index`, and come after it;
-/// anything else is an integrity error.
-pub(crate) fn redaction_at<Sn: Snapshot>(
-    snap: &Sn,
-    index: LeafIndex,
-) -> Result<Option<RedactionRef>, LedgerError> {
-    let Some(at) = snap.redaction(index)? else {
-        return Ok(None);
-    };
-    let i = index.get();
-    let broken = |m: String| LedgerError::Integrity {
-        code: ErrorCode::NodeIdMismatch,
-        message: format!("the redaction record of leaf {i} (at leaf {at}) {m}; run `evl verify --mode full`"),
-    };
-    let bytes = snap
-        .node(at)?
-        .ok_or_else(|| broken("has no stored content".into()))?;
-    let record_id = NodeId::of_canonical(&bytes);
-    if snap.hash(0, at.get())? != Some(record_id.leaf_hash()) {
-        return Err(broken("is damaged".into()));
-    }
-    let redaction = Node::from_canonical(&bytes)
-        .and_then(|n| Redaction::from_node(&n))
-        .map_err(|e| broken(format!("is not a valid redaction/v1 node: {e}")))?;
-    if redaction.leaf_index() != i
-        || at.get() <= i
-        || snap.hash(0, i)? != Some(redaction.redacted().leaf_hash())
-    {
-        return Err(broken("names another leaf".into()));
-    }
-    Ok(Some(RedactionRef {
-        record_id,
-        record_index: at,
-        redaction,
-    }))
-}
-
-/// The error for a read of node `id` at `index`, whose content the store does not hold:
-/// `REDACTED` naming the record, or `NOT_FOUND`.
-pub(crate) fn missing_content<Sn: Snapshot>(snap: &Sn, id: &NodeId, index: LeafIndex) -> LedgerError {
-    match redaction_at(snap, index) {
-        Ok(Some(r)) => LedgerError::Integrity {
-            code: ErrorCode::Redacted,
-            message: format!(
-                "the content of node {id} (leaf {index}) was redacted by {} (leaf {}) at {}: {} (policy: {}); its leaf and proofs remain (`evl prove`)",
-                r.record_id,
-                r.record_index,
-                r.redaction.time(),
-                r.redaction.reason(),
-                r.redaction.policy()
-            ),
-        },
-        Ok(None) => LedgerError::NotFound(format!("node {id} (leaf {index}) has no stored content")),
-        Err(e) => e,
-    }
-}
-
 /// The first verified anchor whose tree contains leaf `index` (anchors in chain order, tree
 /// sizes non-decreasing).
 fn first_anchor(chain: &[AnchorSummary], index: u64) -> Option<&AnchorSummary> {
@@ -312,7 +244,7 @@ impl<S: Store> LedgerReader<S> {
             .collect();
         let mut failure: Option<LedgerError> = None;
         snap.scan_nodes(0, anchored, &mut |i, bytes| {
-            if !needles.iter().any(|n| crate::reader::contains(bytes, n)) {
+            if !needles.iter().any(|n| crate::records::contains(bytes, n)) {
                 return true;
             }
             let Ok(node) = Node::from_canonical(bytes) else {

@@ -20,13 +20,22 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// `--output table|json` (every command that prints, except `anchor export`, whose `--output` is
-/// the file to write).
+/// `--output table|json`: a format, on every command that prints. A file to write is always
+/// `-o/--out FILE`.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct Out {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+}
+
+/// What `evl docs` prints.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DocsKind {
+    /// docs/cli-reference.md.
+    Cli,
+    /// The route table of docs/http-api.md.
+    Routes,
 }
 
 /// Output formats.
@@ -147,6 +156,15 @@ pub enum Command {
         /// Origin for a new ledger (used only when initializing).
         #[arg(long, default_value = "evl.local/ledger")]
         origin: String,
+    },
+    /// Print generated reference documentation: `cli` (every command's --help, as
+    /// docs/cli-reference.md) or `routes` (the route table of docs/http-api.md, from the OpenAPI
+    /// document). A test fails when the committed files differ.
+    #[command(hide = true)]
+    Docs {
+        /// What to print.
+        #[arg(value_enum)]
+        what: DocsKind,
     },
     /// Measure append, proof and verify throughput against physical references, on a
     /// temporary store (prints ratios; see docs/benchmarks.md).
@@ -277,7 +295,7 @@ pub struct ArchiveArgs {
     #[arg(long, value_name = "DAYS")]
     pub older_than: u64,
     /// The file to write (.tar.zst; written to a temporary file and renamed).
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
     pub output: PathBuf,
     /// The configuration file (default: DATA/evl.toml if it exists).
     #[arg(long, value_name = "FILE")]
@@ -319,7 +337,7 @@ pub struct RecoverArgs {
 #[derive(Args, Debug)]
 pub struct DiagnosticsArgs {
     /// The archive to write (.tar.zst; written to a temporary file and renamed, mode 0600).
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
     pub output: PathBuf,
     /// A server log file to include the last 1 MiB of (`evl serve` logs to stderr; point this at
     /// where you redirect it).
@@ -365,7 +383,7 @@ pub struct ExportArgs {
     pub since_export: Option<PathBuf>,
     /// The file to write ('-' for stdout). Written to a temporary file and renamed, so a
     /// failed export leaves nothing behind.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
     pub output: PathBuf,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -393,7 +411,7 @@ pub struct VerifyPackArgs {
 pub struct BackupArgs {
     /// The file to write ('-' for stdout). Written to a temporary file and renamed, so a
     /// failed or killed backup leaves nothing behind.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    #[arg(long = "out", short = 'o', value_name = "FILE")]
     pub output: PathBuf,
     /// Incremental backup: start at this anchor's tree size (the backup carries the leaves
     /// after it, and the frontier that ties them to the anchor's root). Default: a full backup.
@@ -469,7 +487,7 @@ pub enum AnchorCommand {
         #[arg(long, required = true)]
         latest: bool,
         /// Output file.
-        #[arg(long, short = 'o')]
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
         output: PathBuf,
     },
     /// Start a new chain segment after a break, recording why.
@@ -646,7 +664,7 @@ pub enum ProofCommand {
         #[arg(long, value_name = "TIME")]
         freeze_time: Option<String>,
         /// Write the canonical node to this file instead of stdout.
-        #[arg(long, short = 'o', value_name = "FILE")]
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
         /// Also append the manifest to the ledger.
         #[arg(long)]
@@ -668,7 +686,7 @@ pub enum ProofCommand {
         #[arg(long, value_name = "TIME")]
         time: Option<String>,
         /// Write the canonical node to this file instead of stdout.
-        #[arg(long, short = 'o', value_name = "FILE")]
+        #[arg(long = "out", short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
         /// Also append the bundle to the ledger.
         #[arg(long)]

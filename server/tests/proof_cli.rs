@@ -40,7 +40,7 @@ fn manifest_bundle_and_verify_from_the_command_line() {
             &input,
             "--freeze-time",
             "2026-01-01T00:00:00Z",
-            "--output",
+            "--out",
             m.to_str().unwrap(),
         ],
     );
@@ -82,7 +82,7 @@ fn manifest_bundle_and_verify_from_the_command_line() {
             m.to_str().unwrap(),
             "--result",
             r.to_str().unwrap(),
-            "--output",
+            "--out",
             b.to_str().unwrap(),
             "--append",
         ],

@@ -54,11 +54,11 @@ fn verify_mark_recover_and_diagnostics() {
     let data = dir.join("data");
     let ids = ledger(&data, dir, "a");
     let backup = dir.join("backup.tar.zst");
-    ok(&data, &["export", "--output", backup.to_str().unwrap()]);
+    ok(&data, &["export", "--out", backup.to_str().unwrap()]);
     let other_data = dir.join("other");
     ledger(&other_data, dir, "b");
     let other = dir.join("other.tar.zst");
-    ok(&other_data, &["export", "--output", other.to_str().unwrap()]);
+    ok(&other_data, &["export", "--out", other.to_str().unwrap()]);
 
     damage(&data, 5, (2, 1));
     // A full verify fails and leaves its report in DATA/last-verify.json.
@@ -160,7 +160,7 @@ fn verify_mark_recover_and_diagnostics() {
         .arg(&data)
         .args([
             "diagnostics",
-            "--output",
+            "--out",
             out.to_str().unwrap(),
             "--log-file",
             log.to_str().unwrap(),
@@ -177,7 +177,7 @@ fn verify_mark_recover_and_diagnostics() {
         &data,
         &[
             "diagnostics",
-            "--output",
+            "--out",
             out.to_str().unwrap(),
             "--log-file",
             log.to_str().unwrap(),

@@ -97,7 +97,7 @@ fn cleanup_with_archive_end_to_end() {
     assert!(text(&o).contains("--archive"), "{}", text(&o));
 
     // An archive of the wrong age does not hold the candidates: refused, nothing redacted.
-    let o = evl(&data, &["archive", "--older-than", "5", "--output", "x.tar.zst"]);
+    let o = evl(&data, &["archive", "--older-than", "5", "--out", "x.tar.zst"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("NOT_FOUND"), "{}", text(&o));
     let archive = tmp.path().join("archive.tar.zst");
@@ -107,7 +107,7 @@ fn cleanup_with_archive_end_to_end() {
             "archive",
             "--older-than",
             "0",
-            "--output",
+            "--out",
             archive.to_str().unwrap(),
             "--json",
         ],

@@ -106,6 +106,8 @@ fn a_connection_beyond_the_limit_gets_503_json() {
             ("EVL_SERVER__HEADER_READ_TIMEOUT_MS", "20000"),
         ],
     );
+    // The start-up probe's connection counts until the server has seen it close.
+    std::thread::sleep(Duration::from_millis(500));
     let held: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(&srv.addr).unwrap()).collect();
     std::thread::sleep(Duration::from_millis(300)); // let the server accept them
     let (s, body) = exchange(&srv.addr, b"GET /health/liveness HTTP/1.1\r\nHost: x\r\n\r\n");

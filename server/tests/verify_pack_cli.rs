@@ -82,3 +82,25 @@ fn files_that_are_not_packs_are_pack_malformed() {
         common::text(&o)
     );
 }
+
+/// `--output` is a format on every command; a file is `-o/--out`. `evl backup --output json`
+/// once wrote a backup file named `json`: now it is a usage error and writes nothing.
+#[test]
+fn output_is_a_format_and_files_are_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    common::ok(&data, &["init", "--origin", "out.test/log"]);
+    for args in [
+        vec!["backup", "--output", "json"],
+        vec!["export", "--output", "json"],
+        vec!["archive", "--older-than", "1", "--output", "json"],
+        vec!["anchor", "export", "--latest", "--output", "json"],
+    ] {
+        let o = evl(&data, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", common::text(&o));
+    }
+    assert!(!std::path::Path::new("json").exists() && !data.join("json").exists());
+    let out = dir.path().join("b.tar.zst");
+    common::ok(&data, &["backup", "--out", out.to_str().unwrap()]);
+    assert!(out.exists());
+}

@@ -5,8 +5,8 @@
 use super::range::{Rebuilt, read_chunk};
 use super::write::{Entries, PackSummary, write_pack};
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
 use crate::store::{Snapshot, SnapshotSource, Store};
+use crate::writer::Ledger;
 use evl_sdk::pack::PackKind;
 use evl_sdk::pack::backup::{BACKUP_PATH, BACKUP_TYPE, BackupParams, CheckpointLine, checkpoints_path};
 use evl_sdk::pack::export::{AnchorRef, FRONTIER_PATH, FrontierFile, leaves_path, nodes_path};

@@ -3,8 +3,8 @@
 use super::write::{PackSummary, write_pack};
 use super::{anchor_checkpoint, chain_entries, pick, verified_chain};
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
 use crate::store::{Snapshot, SnapshotSource, Store};
+use crate::writer::Ledger;
 use evl_sdk::pack::evidence::{MULTI_PATH, multi_json, node_path, proof_path, tlog_proof_path};
 use evl_sdk::pack::manifest::{MANIFEST_TYPE, ManifestPayload};
 use evl_sdk::pack::{MAX_PACK_NODES, PackKind};
@@ -57,7 +57,16 @@ impl<S: Store> Ledger<S> {
                 .ok_or_else(|| LedgerError::NotFound(format!("node {id} is not in this log")))?;
             let bytes = snap
                 .node(index)?
-                .ok_or_else(|| crate::retention::missing_content(&snap, &id, index))?;
+                .ok_or_else(|| crate::records::missing_content(&snap, &id, index))?;
+            // Never pack content that does not hash to its NodeId (SPEC.md §3.1 rule 3).
+            if NodeId::of_canonical(&bytes) != id {
+                return Err(LedgerError::Integrity {
+                    code: evl_sdk::ErrorCode::NodeIdMismatch,
+                    message: format!(
+                        "leaf {index}: the stored content of {id} does not hash to it; the store is damaged"
+                    ),
+                });
+            }
             if req.include_deps {
                 let node = Node::from_canonical(&bytes).map_err(|e| LedgerError::Integrity {
                     code: e.code(),
@@ -116,8 +125,16 @@ impl<S: Store> Ledger<S> {
             let ids: Vec<NodeId> = by_index.iter().map(|(_, id)| *id).collect();
             entries.push((MULTI_PATH.to_owned(), multi_json(&ids, &proof)));
         }
+        // Every proof is checked against the anchored checkpoint before it is packed (a damaged
+        // stored hash would otherwise be signed into a pack that does not verify).
+        let head = checkpoint.checkpoint().head();
         for (id, (index, bytes)) in &nodes {
             let proof = prove_inclusion(&src, *index, size)?;
+            head.verify_inclusion(&id.leaf_hash(), &proof).map_err(|e| {
+                LedgerError::Store(crate::store::StoreError::Damaged(format!(
+                    "the inclusion proof of {id} (leaf {index}) at size {size} does not verify against the anchored root: {e}"
+                )))
+            })?;
             if !use_multi {
                 entries.push((proof_path(id), proof.to_json()));
             }

@@ -8,15 +8,15 @@
 mod backup;
 mod evidence;
 mod range;
-mod read;
 mod restore;
 mod write;
 
 pub use backup::{BackupRange, BackupRequest};
 pub use evidence::EvidenceRequest;
+pub(crate) use evl_sdk::pack::for_each_entry;
+/// The SDK's streaming pack verifier (`evl_sdk::pack::verify_pack_reader`), re-exported.
+pub use evl_sdk::pack::verify_pack_reader;
 pub use range::{ExportRange, ExportRequest};
-pub(crate) use read::for_each_entry;
-pub use read::verify_pack_reader;
 pub use restore::{BULK_BATCH_BYTES, Cut, RestoreReport, RestoreRequest, RestoredFile, restore};
 pub use write::PackSummary;
 

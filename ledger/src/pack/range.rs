@@ -4,8 +4,8 @@
 use super::write::{Entries, PackSummary, write_pack};
 use super::{chain_entries, pick, verified_chain};
 use crate::error::LedgerError;
-use crate::ledger::Ledger;
 use crate::store::{Snapshot, SnapshotSource, Store};
+use crate::writer::Ledger;
 use evl_sdk::pack::PackKind;
 use evl_sdk::pack::export::{
     AnchorRef, CHUNK_TARGET_BYTES, EXPORT_PATH, EXPORT_TYPE, ExportParams, FRONTIER_PATH, FrontierFile,
@@ -229,7 +229,7 @@ fn push_line(listing: &mut Vec<u8>, line: &ListingLine) {
 /// is `PACK_INCOMPLETE`: an export never hides a loss.
 fn redacted_line<Sn: Snapshot>(snap: &Sn, index: u64) -> Result<ListingLine, LedgerError> {
     let record = match evl_sdk::LeafIndex::new(index) {
-        Some(i) => crate::retention::redaction_at(snap, i)?,
+        Some(i) => crate::records::redaction_at(snap, i)?,
         None => None,
     };
     let r = record.ok_or_else(|| LedgerError::Integrity {

@@ -7,14 +7,14 @@
 //! renames it into place only after this returns `Ok`, so a crash never leaves a half-written
 //! store where the operator looks.
 
-use super::read::for_each_entry;
 use crate::error::LedgerError;
-use crate::ledger::{STORE_FORMAT, meta};
 use crate::reader::LedgerReader;
+use crate::state::{STORE_FORMAT, meta};
 use crate::store::redb_store::RedbStore;
 use crate::store::{Batch, NewNode, Redact, Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::pack::backup::{BACKUP_PATH, BackupParams, Item};
 use evl_sdk::pack::export::{FRONTIER_PATH, FrontierFile};
+use evl_sdk::pack::for_each_entry;
 use evl_sdk::pack::{PackError, PackKind, PackReport, PackVerifier, TrustSource};
 use evl_sdk::{Anchor, Digest, ErrorCode, Frontier, LeafIndex, NodeId, TreeSize, TrustRoot};
 use serde::Serialize;
@@ -583,7 +583,7 @@ pub fn restore(
     for index in &redactions {
         let at = LeafIndex::new(*index)
             .ok_or_else(|| LedgerError::OutOfRange("leaf index out of range".into()))?;
-        if crate::retention::redaction_at(&snap, at)?.is_none() {
+        if crate::records::redaction_at(&snap, at)?.is_none() {
             return Err(integrity(
                 ErrorCode::PackIncomplete,
                 format!("the redaction of leaf {index} was not recorded"),

@@ -8,9 +8,9 @@
 
 use super::{Finding, VexFormat, ingest};
 use crate::error::LedgerError;
-use crate::ledger::{AppendOutcome, Ledger};
 use crate::reader::LedgerReader;
 use crate::store::Store;
+use crate::writer::{AppendOutcome, Ledger};
 use evl_sdk::vex::{
     CONSENSUS_TYPE, ConsensusResult, GroupKey, IssuerRegistry, Mode, Policy, Statement, VexError, consensus,
     replay,

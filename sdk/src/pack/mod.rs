@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod export;
 pub mod manifest;
 mod report;
+pub mod stream;
 pub mod tar;
 mod verify;
 
@@ -23,6 +24,7 @@ pub use compress::decompress;
 pub use report::{
     ConsensusCheck, ExportReport, NodeReport, NodeRole, PackKind, PackReport, ProofKind, TrustSource,
 };
+pub use stream::{for_each_entry, verify_pack_reader};
 pub use verify::PackVerifier;
 
 use crate::TrustRoot;
@@ -153,11 +155,16 @@ pub fn verify_pack_self_contained(pack: &[u8]) -> Result<Verified<PackReport>, P
 }
 
 fn verify_in_memory(trust: Option<TrustRoot>, pack: &[u8]) -> Result<Verified<PackReport>, PackError> {
-    let tar_bytes = decompress(pack, MAX_INMEMORY_PACK_BYTES)?;
     let mut v = PackVerifier::new(trust);
-    for (path, data) in tar::entries(&tar_bytes)? {
-        v.entry(&path, data)?;
-    }
+    stream::for_each_entry(pack, &mut |path, data, read| {
+        if read > MAX_INMEMORY_PACK_BYTES as u64 {
+            return Err(PackError::new(
+                ErrorCode::PackMalformed,
+                format!("archive larger than {MAX_INMEMORY_PACK_BYTES} bytes"),
+            ));
+        }
+        v.entry(path, data)
+    })?;
     v.finish()
 }
 

@@ -134,3 +134,31 @@ pub struct PackReport {
     /// Total bytes of all entries.
     pub bytes: u64,
 }
+
+impl PackReport {
+    /// SPEC.md §9.4 rule 8: whether this verified export is the delta that continues `prev`
+    /// (another verified export of the same log): it names `prev`'s PackId as `prev_export` and
+    /// starts at `prev`'s end anchor (same seq and AnchorId). `CHAIN_BROKEN` otherwise, or when
+    /// either is not an export. Both reports must come from verification under the same trust
+    /// root (the caller's).
+    pub fn check_continues(&self, prev: &PackReport) -> Result<(), super::PackError> {
+        let continues = match (&self.export, &prev.export) {
+            (Some(this), Some(before)) => {
+                this.prev_export == Some(prev.pack_id)
+                    && this
+                        .from
+                        .as_ref()
+                        .is_some_and(|f| f.seq == before.to.seq && f.anchor == before.to.anchor)
+            }
+            _ => false,
+        };
+        if continues {
+            Ok(())
+        } else {
+            Err(super::PackError::new_public(
+                crate::code::ErrorCode::ChainBroken,
+                "this export does not continue the previous one (its PackId or end anchor)",
+            ))
+        }
+    }
+}

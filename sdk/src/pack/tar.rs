@@ -101,54 +101,15 @@ pub fn parse_header(block: &[u8]) -> Result<Block, PackError> {
 }
 
 /// Splits an in-memory archive into its entries, strictly (SPEC.md §9.1): canonical headers,
-/// zero padding, two zero blocks at the end and nothing after them.
-pub fn entries(tar: &[u8]) -> Result<Vec<(String, &[u8])>, PackError> {
+/// zero padding, two zero blocks at the end and nothing after them. Reads through
+/// [`super::stream::read_archive`], the one implementation of the framing.
+pub fn entries(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, PackError> {
     let mut out = Vec::new();
-    let mut pos = 0usize;
-    loop {
-        let block = tar
-            .get(pos..pos + BLOCK)
-            .ok_or_else(|| PackError::new(ErrorCode::PackMalformed, "archive ends without the end marker"))?;
-        match parse_header(block)? {
-            Block::Zero => {
-                if tar.len() != pos + 2 * BLOCK || tar[pos..].iter().any(|&b| b != 0) {
-                    return Err(PackError::new(
-                        ErrorCode::PackMalformed,
-                        "the archive must end with exactly two zero blocks",
-                    ));
-                }
-                return Ok(out);
-            }
-            Block::File { path, size } => {
-                if out.len() >= super::MAX_PACK_ENTRIES {
-                    return Err(PackError::new(
-                        ErrorCode::PackMalformed,
-                        "more than MAX_PACK_ENTRIES entries",
-                    ));
-                }
-                let start = pos + BLOCK;
-                let size = usize::try_from(size)
-                    .map_err(|_| PackError::at(ErrorCode::PackMalformed, &path, "entry too large"))?;
-                let end = start
-                    .checked_add(size)
-                    .filter(|&e| e <= tar.len())
-                    .ok_or_else(|| PackError::at(ErrorCode::PackMalformed, &path, "entry is truncated"))?;
-                let pad = padding(size as u64);
-                let padded = tar.get(end..end + pad).ok_or_else(|| {
-                    PackError::at(ErrorCode::PackMalformed, &path, "entry padding is truncated")
-                })?;
-                if padded.iter().any(|&b| b != 0) {
-                    return Err(PackError::at(
-                        ErrorCode::PackMalformed,
-                        &path,
-                        "entry padding is not zero",
-                    ));
-                }
-                out.push((path, &tar[start..end]));
-                pos = end + pad;
-            }
-        }
-    }
+    super::stream::read_archive(tar, &mut |path, data, _| {
+        out.push((path.to_owned(), data.to_vec()));
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Builds an in-memory archive from entries in the order given (tests, small packs).

@@ -5,9 +5,9 @@
 use crate::cli::{BackupArgs, Format, RestoreArgs};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
-use evl_ledger::pack::{BackupRequest, RestoreReport, RestoreRequest, verify_pack_reader};
-use evl_sdk::TrustRoot;
+use evl_ledger::pack::{BackupRequest, RestoreReport, RestoreRequest};
 use evl_sdk::pack::TrustSource;
+use evl_sdk::pack::verify_pack_reader;
 use evl_server::backup::{restore_dir, write_backup_file};
 use evl_server::data_dir::DataDir;
 use serde_json::json;
@@ -120,16 +120,7 @@ fn failed(format: Format, code: &str, message: &str) -> ExitCode {
 
 pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
     let format = a.out.output;
-    let trust = match &a.trust_root {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading trust root {}", p.display()))?;
-            Some(
-                TrustRoot::from_json(&bytes)
-                    .with_context(|| format!("{} is not a valid trust root", p.display()))?,
-            )
-        }
-        None => None,
-    };
+    let trust = a.trust_root.as_deref().map(super::trust_root_file).transpose()?;
     let req = RestoreRequest {
         trust_root: trust,
         to_anchor: a.to_anchor,

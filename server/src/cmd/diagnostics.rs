@@ -1,4 +1,4 @@
-//! `evl diagnostics --output F`: one support archive, with no secrets.
+//! `evl diagnostics --out F`: one support archive, with no secrets.
 //!
 //! The archive is the pack container's strict ustar (`evl_sdk::pack::tar`) in one zstd frame
 //! (ruzstd, as packs), so `zstd -dc F | tar -x` opens it; it carries no manifest and is not a

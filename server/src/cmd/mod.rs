@@ -6,6 +6,8 @@ mod backup;
 mod bench;
 mod bench_http;
 mod diagnostics;
+mod docs;
+mod evidence;
 mod init;
 mod pack;
 mod proof;
@@ -56,6 +58,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Anchor(a) => anchor::run(&dir, a),
         Command::Vex(v) => vex::run(&dir, v),
+        Command::Proof(crate::cli::ProofCommand::Verify {
+            bundle,
+            trust_root,
+            out,
+        }) => evidence::verify_bundle(&dir, &bundle, trust_root.as_deref(), out.output),
         Command::Proof(p) => proof::run(&dir, p),
         Command::Verify(v) => verify::run(&dir, &v),
         Command::Status { out } => status::run(&dir, out.output),
@@ -64,12 +71,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             None => bench::run(&b),
         },
         Command::Export(a) => pack::export(&dir, &a),
-        Command::VerifyPack(a) => pack::verify(&dir, &a),
+        Command::VerifyPack(a) => evidence::verify_pack(&dir, &a),
         Command::Backup(a) => backup::backup(&dir, &a),
         Command::Restore(a) => backup::restore(&a),
         Command::MarkCorrupted(a) => recovery::mark(&dir, &a),
         Command::Recover(a) => recovery::recover(&dir, &a),
         Command::Diagnostics(a) => diagnostics::run(&dir, &a),
+        Command::Docs { what } => docs::run(what),
         Command::Cleanup(a) => retention::cleanup(&dir, &a),
         Command::Archive(a) => retention::archive(&dir, &a),
         Command::Serve {
@@ -116,4 +124,11 @@ fn serve(
         .context("starting the async runtime")?;
     rt.block_on(evl_server::serve::run(cfg, origin))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a trust-root file (`--trust-root FILE`): the one loader every command uses.
+pub(crate) fn trust_root_file(path: &std::path::Path) -> Result<evl_sdk::TrustRoot> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading trust root {}", path.display()))?;
+    evl_sdk::TrustRoot::from_json(&bytes)
+        .with_context(|| format!("{} is not a valid trust root", path.display()))
 }

@@ -1,9 +1,10 @@
 //! `evl export` and `evl verify-pack` (SPEC.md §9).
 
-use crate::cli::{ExportArgs, Format, VerifyPackArgs};
+use crate::cli::{ExportArgs, Format};
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result, bail};
-use evl_ledger::pack::{EvidenceRequest, ExportRequest, PackSummary, verify_pack_reader};
+use evl_ledger::pack::{EvidenceRequest, ExportRequest, PackSummary};
+use evl_sdk::pack::verify_pack_reader;
 use evl_sdk::pack::{NodeRole, PackError, PackKind, PackReport, ProofKind, TrustSource};
 use evl_sdk::{TrustRoot, Verified};
 use evl_server::data_dir::DataDir;
@@ -36,11 +37,6 @@ pub(super) fn write_atomically(
         return Ok(s);
     }
     evl_server::backup::write_file_atomically(output, ".evl-export-", write)
-}
-
-fn read_trust_root(path: &Path) -> Result<TrustRoot> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading trust root {}", path.display()))?;
-    TrustRoot::from_json(&bytes).with_context(|| format!("{} is not a valid trust root", path.display()))
 }
 
 /// Verifies the pack at `path` (progress on a terminal when `show`).
@@ -317,26 +313,6 @@ fn print_report(r: &PackReport, file: &Path) {
     }
 }
 
-/// Whether `path` is read as a pack rather than a JSON proof bundle (`evl_sdk::pack::sniff`,
-/// the one rule): anything that does not start with a JSON object is a pack, so a file that is
-/// neither gets `PACK_MALFORMED`.
-pub(crate) fn is_pack_file(path: &Path) -> bool {
-    let mut head = Vec::with_capacity(64);
-    match std::fs::File::open(path).and_then(|f| f.take(64).read_to_end(&mut head)) {
-        Ok(_) => evl_sdk::pack::sniff(&head) == evl_sdk::pack::FileKind::Pack,
-        // Unreadable: the pack path reports the I/O error.
-        Err(_) => true,
-    }
-}
-
-pub fn verify(dir: &DataDir, a: &VerifyPackArgs) -> Result<ExitCode> {
-    // `evl verify-pack` also takes `proof.bundle/v1` files (`evl proof verify --bundle`).
-    if a.prev.is_none() && a.file != Path::new("-") && !is_pack_file(&a.file) && a.file.exists() {
-        return super::proof::verify(dir, &a.file, a.trust_root.as_deref(), a.out.output);
-    }
-    verify_path(&a.file, a.trust_root.as_deref(), a.prev.as_deref(), a.out.output)
-}
-
 /// `evl verify-pack FILE [--trust-root F] [--prev PREV]`.
 pub(crate) fn verify_path(
     file: &Path,
@@ -344,7 +320,7 @@ pub(crate) fn verify_path(
     prev: Option<&Path>,
     format: Format,
 ) -> Result<ExitCode> {
-    let trust = trust_root.map(read_trust_root).transpose()?;
+    let trust = trust_root.map(super::trust_root_file).transpose()?;
     let show = format == Format::Table;
     let result = verify_file(file, trust.clone(), show)?;
     let mut result = result.map(Verified::into_inner);
@@ -353,23 +329,11 @@ pub(crate) fn verify_path(
             Ok(r) => r.into_inner(),
             Err(e) => bail!("--prev {}: does not verify: {e}", prev.display()),
         };
-        let continues = match (&report.export, &prev_report.export) {
-            (Some(this), Some(before)) => {
-                this.prev_export == Some(prev_report.pack_id)
-                    && this
-                        .from
-                        .as_ref()
-                        .is_some_and(|f| f.seq == before.to.seq && f.anchor == before.to.anchor)
-            }
-            _ => false,
-        };
-        if !continues {
+        // SPEC.md §9.4 rule 8, in the SDK.
+        if let Err(e) = report.check_continues(&prev_report) {
             result = Err(PackError::new_public(
-                evl_sdk::ErrorCode::ChainBroken,
-                format!(
-                    "this export does not continue {} (its PackId or end anchor)",
-                    prev.display()
-                ),
+                e.code(),
+                format!("{} ({})", e.message(), prev.display()),
             ));
         }
     }

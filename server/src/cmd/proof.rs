@@ -174,22 +174,16 @@ fn bundle(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Verifies the proof bundle file `bundle` (a JSON document; `super::evidence` sends packs
+/// elsewhere).
 pub(crate) fn verify(
     dir: &DataDir,
     bundle: &Path,
     trust_root: Option<&Path>,
     format: Format,
 ) -> Result<ExitCode> {
-    // `evl proof verify --bundle` also takes evidence packs and exports (`evl verify-pack`).
-    if super::pack::is_pack_file(bundle) {
-        return super::pack::verify_path(bundle, trust_root, None, format);
-    }
     let trust = match trust_root {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading trust root {}", p.display()))?;
-            TrustRoot::from_json(&bytes)
-                .with_context(|| format!("{} is not a valid trust root", p.display()))?
-        }
+        Some(p) => super::trust_root_file(p)?,
         None => dir
             .reader()
             .context("no --trust-root given and no ledger to take it from")?

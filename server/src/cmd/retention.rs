@@ -119,7 +119,7 @@ pub fn cleanup(dir: &DataDir, a: &CleanupArgs) -> Result<ExitCode> {
                 if let Some(first) = missing.first() {
                     let days = missing.iter().map(|c| c.age_days).min().unwrap_or(first.age_days);
                     bail!(
-                        "the archive {} does not hold {} of the {} node(s) to redact (first: leaf {} {}, {}); nothing was redacted\n  hint: write a new archive with `evl archive --older-than {days} --output FILE`",
+                        "the archive {} does not hold {} of the {} node(s) to redact (first: leaf {} {}, {}); nothing was redacted\n  hint: write a new archive with `evl archive --older-than {days} --out FILE`",
                         path.display(),
                         missing.len(),
                         plan.candidates.len(),

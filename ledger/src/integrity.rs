@@ -384,7 +384,7 @@ pub fn verify<S: Store>(
         Err(e) => report.failures.push(store_failure("anchor", None, (0, 0), &e)),
     }
     // Content damage recorded by a corruption/v1 node is reported, not failed.
-    if let Err(e) = crate::recovery::attribute(&snap, &mut report)
+    if let Err(e) = attribute(&snap, &mut report)
         && !report.failures.iter().any(|f| f.code == e.code())
     {
         // Unreadable content is already reported, leaf by leaf, by step 1.
@@ -559,7 +559,7 @@ fn check_redactions<Sn: Snapshot>(
 ) -> Result<(), LedgerError> {
     for &i in gaps {
         let Some(index) = LeafIndex::new(i) else { continue };
-        match crate::retention::redaction_at(snap, index) {
+        match crate::records::redaction_at(snap, index) {
             Ok(Some(r)) => report.redactions.push(RedactionEntry {
                 leaf_index: i,
                 id: r.redaction.redacted(),
@@ -626,5 +626,34 @@ fn check_redactions<Sn: Snapshot>(
             ));
         }
     }
+    Ok(())
+}
+
+/// Moves the `node` failures that an intact record explains from `report.failures` to
+/// `report.recorded` (verify calls this; it scans only when there is content damage).
+fn attribute<Sn: Snapshot>(snap: &Sn, report: &mut Report) -> Result<(), LedgerError> {
+    if !report.failures.iter().any(|f| f.what == "node") {
+        return Ok(());
+    }
+    let recs = crate::records::records(snap)?;
+    let mut kept = Vec::with_capacity(report.failures.len());
+    for f in std::mem::take(&mut report.failures) {
+        let rec = match (f.what, f.leaf_index) {
+            ("node", Some(i)) => match recs.get(&i) {
+                Some(rs) => crate::records::explaining(rs, snap.hash(0, i)?).cloned(),
+                None => None,
+            },
+            _ => None,
+        };
+        match rec {
+            Some(r) => report.recorded.push(Failure {
+                code: ErrorCode::Corrupted.as_str(),
+                message: format!("{}; found: {}: {}", r.describe(), f.code, f.message),
+                ..f
+            }),
+            None => kept.push(f),
+        }
+    }
+    report.failures = kept;
     Ok(())
 }

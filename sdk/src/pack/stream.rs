@@ -1,11 +1,14 @@
-//! Reading a pack file for verification: zstd → strict tar → the SDK's streaming verifier.
-//! One entry is in memory at a time (at most `MAX_ENTRY_BYTES`), so an export of any size
-//! verifies in flat memory.
+//! Reading a pack as a stream (SPEC.md §9.1): zstd → strict ustar → the streaming verifier.
+//! One entry is in memory at a time (at most [`MAX_ENTRY_BYTES`]), so an export of any size
+//! verifies in flat memory. The caller supplies the bytes (a file, a socket, a slice): this
+//! module reads from any `std::io::Read` and does no I/O of its own.
 
-use evl_sdk::pack::compress::{Decompressor, pack_error_of};
-use evl_sdk::pack::tar::{self, BLOCK, Block};
-use evl_sdk::pack::{MAX_ENTRY_BYTES, PackError, PackReport, PackVerifier};
-use evl_sdk::{ErrorCode, TrustRoot, Verified};
+use super::compress::{Decompressor, pack_error_of};
+use super::tar::{self, BLOCK, Block};
+use super::{MAX_ENTRY_BYTES, PackError, PackReport, PackVerifier};
+use crate::code::ErrorCode;
+use crate::trust::TrustRoot;
+use crate::verified::Verified;
 use std::io::Read;
 
 fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), PackError> {
@@ -41,8 +44,15 @@ type OnEntry<'a> = dyn FnMut(&str, &[u8], u64) -> Result<(), PackError> + 'a;
 /// zero blocks and nothing after) and calls `f` with each entry's path and bytes, and the number
 /// of decompressed bytes read so far. Container faults are `PACK_MALFORMED`; an error from `f`
 /// stops reading.
-pub(crate) fn for_each_entry(source: impl Read, f: &mut OnEntry<'_>) -> Result<(), PackError> {
-    let mut r = Decompressor::new(source)?;
+pub fn for_each_entry(source: impl Read, f: &mut OnEntry<'_>) -> Result<(), PackError> {
+    read_archive(Decompressor::new(source)?, f)
+}
+
+/// Reads a strict ustar archive (SPEC.md §9.1 rules 2–6) from `r`, already decompressed, and
+/// calls `f` with each entry as [`for_each_entry`] does. The one implementation of the archive
+/// framing: [`super::tar::entries`] (archives in memory) reads through it too.
+pub fn read_archive(mut r: impl Read, f: &mut OnEntry<'_>) -> Result<(), PackError> {
+    let mut entries = 0usize;
     let mut block = [0u8; BLOCK];
     let mut read = 0u64;
     loop {
@@ -51,6 +61,13 @@ pub(crate) fn for_each_entry(source: impl Read, f: &mut OnEntry<'_>) -> Result<(
         match tar::parse_header(&block)? {
             Block::Zero => break,
             Block::File { path, size } => {
+                entries += 1;
+                if entries > super::MAX_PACK_ENTRIES {
+                    return Err(PackError::new_public(
+                        ErrorCode::PackMalformed,
+                        "more than MAX_PACK_ENTRIES entries",
+                    ));
+                }
                 if size > MAX_ENTRY_BYTES {
                     return Err(PackError::new_public(
                         ErrorCode::PackMalformed,
