@@ -7,7 +7,7 @@ use evl_sdk::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// The store failed; nothing was acknowledged.
-    #[error("{0}; nothing from this request was stored or acknowledged")]
+    #[error("{}: {}; nothing from this request was stored or acknowledged", .0.code(), .0)]
     Store(#[from] StoreError),
     /// A document was rejected (bad JSON, not a node).
     #[error("{0}")]

@@ -293,3 +293,27 @@ fn a_node_missing_from_the_id_map_is_found_not_404() {
         report.failures
     );
 }
+
+/// A store whose status byte says it needs redb's crash repair (a crash, or one flipped bit at
+/// offset 9) is read through a repaired copy: a read-only open never rewrites it.
+#[test]
+fn a_store_that_needs_crash_repair_is_read_without_writing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let ids = ledger(&path, 150);
+    let mut b = std::fs::read(&path).unwrap();
+    b[9] ^= 0x02; // redb's "recovery required" bit
+    std::fs::write(&path, &b).unwrap();
+    let store = RedbStore::open_read_only(&path).unwrap();
+    assert!(store.is_read_only());
+    let r = LedgerReader::open(store).unwrap();
+    assert_eq!(r.tree_size().unwrap().get(), 150);
+    let (_, bytes) = r.node(&ids[42]).unwrap();
+    assert_eq!(NodeId::of_canonical(&bytes), ids[42]);
+    assert!(verify(&r, Mode::Full, &mut |_, _| {}).unwrap().ok());
+    drop(r);
+    assert!(
+        std::fs::read(&path).unwrap() == b,
+        "a read-only open rewrote the store"
+    );
+}

@@ -169,10 +169,28 @@ pub struct RedbStore {
     deferred: Option<Writeback>,
 }
 
-/// The open database: writable, or read-only ([`RedbStore::open_read_only`]).
+/// The open database: writable, read-only ([`RedbStore::open_read_only`]), or a repaired
+/// temporary copy opened for reading only.
 enum Handle {
     Rw(Database),
     Ro(ReadOnlyDatabase),
+    /// A copy of the store that redb repaired, in a scratch directory removed on close: what
+    /// a read-only open reads when the store itself needs redb's crash repair.
+    Copy {
+        /// The repaired copy (closed before the scratch directory is removed).
+        db: Database,
+        /// Removed on drop.
+        _scratch: Scratch,
+    },
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The database handle, closed inside a guard: redb flushes on close, and on a damaged file
@@ -187,14 +205,14 @@ impl Db {
     }
     fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
         match self.handle()? {
-            Handle::Rw(db) => db.begin_read().map_err(e),
+            Handle::Rw(db) | Handle::Copy { db, .. } => db.begin_read().map_err(e),
             Handle::Ro(db) => db.begin_read().map_err(e),
         }
     }
     fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
         match self.handle()? {
             Handle::Rw(db) => db.begin_write().map_err(e),
-            Handle::Ro(_) => Err(StoreError::Unavailable(
+            Handle::Ro(_) | Handle::Copy { .. } => Err(StoreError::Unavailable(
                 "the store was opened read-only; this command does not write".into(),
             )),
         }
@@ -232,9 +250,10 @@ impl RedbStore {
     /// Opens the existing store at `path` for reading only: nothing is written to the file
     /// (redb's read-only mode; every commit fails with [`StoreError::Unavailable`]). What the
     /// read-only commands use (`verify`, `status`, `get`, `prove`, `backup`, `export`, ...), so a
-    /// damaged store is never made worse by looking at it. One exception: a file that was not
-    /// closed cleanly and has no saved allocator state (rare: every commit saves it) needs
-    /// redb's crash repair first, which only a writable open runs; it is then opened writable.
+    /// damaged store is never made worse by looking at it. A file that needs redb's crash
+    /// repair first (not closed cleanly without saved allocator state, or a damaged status
+    /// byte) is copied to a scratch directory, the copy is repaired and read, and the store
+    /// itself is left byte for byte as it was (a warning says so).
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         let db = guard(
             || format!("opening {} read-only", path.display()),
@@ -248,8 +267,7 @@ impl RedbStore {
             },
         )?;
         let Some(db) = db else {
-            tracing::warn!(path = %path.display(), "not closed cleanly: opening it writable once for redb's crash repair");
-            return Self::open(path);
+            return Self::open_repaired_copy(path);
         };
         Ok(Self {
             db: std::sync::RwLock::new(Db(Some(Handle::Ro(db)))),
@@ -319,9 +337,47 @@ impl RedbStore {
         Ok(())
     }
 
+    /// A read-only view of `path` through a repaired copy (see [`RedbStore::open_read_only`]).
+    fn open_repaired_copy(path: &Path) -> Result<Self, StoreError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "evl-readonly-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(io_error)?;
+        let scratch = Scratch(dir);
+        let copy = scratch.0.join("ledger.redb");
+        std::fs::copy(path, &copy).map_err(io_error)?;
+        tracing::warn!(
+            path = %path.display(),
+            "the store needs redb's crash repair (not closed cleanly, or its status byte is damaged); reading a repaired copy, the store itself is unchanged"
+        );
+        let db = guard(
+            || format!("repairing a copy of {}", path.display()),
+            || {
+                Database::builder()
+                    .set_cache_size(REDB_CACHE_BYTES)
+                    .create(&copy)
+                    .map_err(e)
+            },
+        )?;
+        Ok(Self {
+            db: std::sync::RwLock::new(Db(Some(Handle::Copy {
+                db,
+                _scratch: scratch,
+            }))),
+            broken: false.into(),
+            path: path.to_path_buf(),
+            deferred: None,
+        })
+    }
+
     /// Whether this handle was opened read-only.
     pub fn is_read_only(&self) -> bool {
-        self.db.read().is_ok_and(|g| matches!(g.0, Some(Handle::Ro(_))))
+        self.db
+            .read()
+            .is_ok_and(|g| matches!(g.0, Some(Handle::Ro(_) | Handle::Copy { .. })))
     }
 
     /// Creates a new store file at `path` (which must not exist) for a bulk load whose result is

@@ -95,8 +95,9 @@ pub fn backup(dir: &DataDir, a: &BackupArgs) -> Result<ExitCode> {
                 bytes(summary.tar_bytes),
             );
             crate::outln!(
-                "verify it offline: evl verify-pack {} --trust-root trust-root.json",
-                a.output.display()
+                "verify it offline: evl verify-pack {} --trust-root {}",
+                a.output.display(),
+                dir.trust_root().display()
             );
             crate::outln!("it holds no secrets: keep the signing key and admin token backed up separately");
         });

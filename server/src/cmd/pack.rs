@@ -160,8 +160,9 @@ pub fn export(dir: &DataDir, a: &ExportArgs) -> Result<ExitCode> {
                 bytes(summary.tar_bytes),
             );
             crate::outln!(
-                "verify it offline: evl verify-pack {} --trust-root trust-root.json",
-                a.output.display()
+                "verify it offline: evl verify-pack {} --trust-root {}",
+                a.output.display(),
+                dir.trust_root().display()
             );
         });
     }

@@ -120,7 +120,8 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
             crate::outln!("nothing to repair");
         }
         for f in &report.after.failures {
-            crate::outln!("FAIL {:<18} {}: {}", f.code, f.what, f.message);
+            let at = f.leaf_index.map(|i| format!(" leaf {i}")).unwrap_or_default();
+            crate::outln!("FAIL {:<18} {}{at}: {}", f.code, f.what, f.message);
         }
         if report.after.ok() {
             crate::outln!("full verify after recovery: OK");
