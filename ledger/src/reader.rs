@@ -3,6 +3,7 @@
 use crate::answer::{CheckpointCache, check_consistency, check_receipt};
 use crate::error::LedgerError;
 use crate::records::{RecordIndex, contains};
+use crate::source::prefetched;
 use crate::state::{Shared, read_identity};
 use crate::store::{Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::anchor::AnchorSummary;
@@ -293,7 +294,9 @@ impl<S: Store> LedgerReader<S> {
             Some(index) if at.tree_size.contains(index) => index,
             _ => return Err(at.not_found(id)),
         };
-        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, at.tree_size)?;
+        let inclusion = prefetched(&snap, |src| {
+            prove_inclusion(src, index, at.tree_size).map_err(LedgerError::from)
+        })?;
         let r = Receipt {
             node_id: *id,
             leaf_index: index.get(),
@@ -327,7 +330,9 @@ impl<S: Store> LedgerReader<S> {
                 "node {id} (index {index}) is not in the tree of size {size}"
             )));
         }
-        let inclusion = prove_inclusion(&SnapshotSource(&snap), index, size)?;
+        let inclusion = prefetched(&snap, |src| {
+            prove_inclusion(src, index, size).map_err(LedgerError::from)
+        })?;
         let r = Receipt {
             node_id: *id,
             leaf_index: index.get(),
@@ -347,7 +352,9 @@ impl<S: Store> LedgerReader<S> {
                 "size {to} is beyond the tree ({size})"
             )));
         }
-        let proof = prove_consistency(&SnapshotSource(&snap), from, to)?;
+        let proof = prefetched(&snap, |src| {
+            prove_consistency(src, from, to).map_err(LedgerError::from)
+        })?;
         let old = self.head_in(&snap, from)?;
         let new = self.head_in(&snap, to)?;
         check_consistency(&old, &new, &proof)?;
