@@ -42,7 +42,8 @@ done
 
 echo "== criterion (each figure is the median of its samples)"
 cargo bench -q -p evl-sdk --bench verify --bench vex --bench canonical -- --warm-up-time 1 --measurement-time 3 >/dev/null
-cargo bench -q -p evl-ledger --bench vex_ingest --bench pack --bench layers --bench restore -- --warm-up-time 1 >/dev/null
+cargo bench -q -p evl-vex --bench vex_ingest -- --warm-up-time 1 >/dev/null
+cargo bench -q -p evl-ledger --bench pack --bench layers --bench restore -- --warm-up-time 1 >/dev/null
 
 python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS" "$SCALE_RUNS" "$SCALE_NODES"
 echo "== docs/benchmarks.md report table rewritten"

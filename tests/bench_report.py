@@ -166,7 +166,7 @@ for path, what, goal in (
     (("vex_ingest", "redhat_cve-2023-38545_690KB"), "VEX ingest, 690 KB CSAF", "≤ 100 ms"),
 ):
     try:
-        rows.append((what, "`cargo bench -p evl-ledger --bench vex_ingest`", fmt_t(crit_ns(*path)), "—", "—", goal))
+        rows.append((what, "`cargo bench -p evl-vex --bench vex_ingest`", fmt_t(crit_ns(*path)), "—", "—", goal))
     except FileNotFoundError:
         pass
 

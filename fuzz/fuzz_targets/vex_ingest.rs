@@ -5,7 +5,7 @@ use evl_sdk::vex::Statement;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(ing) = evl_ledger::vex::ingest(data) else {
+    let Ok(ing) = evl_vex::ingest(data) else {
         return;
     };
     let blob = ing.blob();

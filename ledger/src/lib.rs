@@ -6,8 +6,9 @@
 //! blocking threads.
 //!
 //! Every hash, canonicalization and proof rule comes from `evl-sdk`; this crate only stores
-//! and sequences. [`vex`] reads OpenVEX, CSAF and CycloneDX documents into statement nodes and
-//! records consensus nodes computed by `evl_sdk::vex`. It does not serve HTTP.
+//! and sequences. [`vex`] appends the statement nodes that `evl-vex` reads from OpenVEX, CSAF and
+//! CycloneDX documents and records consensus nodes computed by `evl_sdk::vex`. It does not
+//! parse VEX documents itself (that is `evl-vex`, re-exported in [`vex`]) and does not serve HTTP.
 
 // The layers, bottom-up (each module uses only modules above it in this list; the test
 // `tests/tests/import_cycles.rs` fails on a cycle):

@@ -8,7 +8,9 @@
 //! here, and cites its section of `SPEC.md`.
 //!
 //! What it does not do: no I/O, no clock, no randomness, no logging, no key generation. Times,
-//! keys and trust policy are arguments. It builds for `wasm32-unknown-unknown`.
+//! keys and trust policy are arguments. It builds for `wasm32-unknown-unknown`. The HTTP
+//! client for the ledger API, which verifies every response with this crate, is the separate
+//! crate `evl-client`.
 //!
 //! Verification is a method on the trusted value (a [`TrustRoot`] or a [`TreeHead`]) and
 //! returns [`Verified`] evidence; every failure has a stable [`ErrorCode`].
@@ -29,8 +31,6 @@ pub mod anchor;
 pub mod b64;
 pub mod bundle;
 pub mod checkpoint;
-#[cfg(feature = "client")]
-pub mod client;
 pub mod code;
 pub mod corruption;
 pub mod dsse;
@@ -64,7 +64,7 @@ pub use multiproof::{MultiInclusion, MultiProof, multiproof_len, prove_multi};
 pub use node::{Link, Node, NodeError, NodeId};
 pub use note::{NoteError, PublicKey, SecretKey, SignedNote};
 pub use proof::{Consistency, ConsistencyProof, Inclusion, InclusionProof, ProofError, TreeHead};
-pub use receipt::{Receipt, ReceiptError, ReceiptEvidence};
+pub use receipt::{AppendResult, Receipt, ReceiptError, ReceiptEvidence};
 pub use time::Timestamp;
 pub use tlog_proof::{TlogProof, TlogProofError, TlogProofEvidence};
 pub use tree::{

@@ -53,6 +53,21 @@ pub struct ReceiptEvidence {
     pub key: String,
 }
 
+/// A verified append: a log's answer to "append this node" (`{"created", "receipt"}`,
+/// docs/http-api.md) once its receipt has been checked for that node. Only
+/// [`TrustRoot::verify_append`] builds one inside [`Verified`]; `evl-client` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Whether the server says this call added the node (`false`: it was already in the log).
+    /// The server's word only: no proof covers it.
+    pub created: bool,
+    /// The receipt as received. Keep it ([`Receipt::to_json`]): anyone with the trust root can
+    /// check it offline ([`TrustRoot::verify_receipt`]).
+    pub receipt: Receipt,
+    /// What the verified receipt proves: this node is leaf `index` of the signed tree `head`.
+    pub evidence: ReceiptEvidence,
+}
+
 impl Receipt {
     /// Parses receipt JSON strictly.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ReceiptError> {
@@ -106,6 +121,33 @@ impl TrustRoot {
             index: inc.index,
             head,
             key: ev.key.clone(),
+        }))
+    }
+
+    /// Verifies the answer to an append of the node `expected`: the receipt must be for
+    /// `expected` (else `NODE_ID_MISMATCH`) and verify at `at` ([`TrustRoot::verify_receipt`],
+    /// SPEC.md §5.4). `created` is the server's word and is carried as given.
+    pub fn verify_append(
+        &self,
+        created: bool,
+        receipt: Receipt,
+        expected: NodeId,
+        at: Timestamp,
+    ) -> Result<Verified<AppendResult>, ReceiptError> {
+        if receipt.node_id != expected {
+            return Err(ReceiptError {
+                code: ErrorCode::NodeIdMismatch,
+                message: format!(
+                    "the receipt is for {}, the node sent is {expected}",
+                    receipt.node_id
+                ),
+            });
+        }
+        let evidence = self.verify_receipt(&receipt, at)?.into_inner();
+        Ok(Verified::new(AppendResult {
+            created,
+            receipt,
+            evidence,
         }))
     }
 }

@@ -1,7 +1,7 @@
 //! The SDK client's documented example, run against an in-process `evl serve`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-include!("../../sdk/src/client/example.rs");
+include!("../../sdk/client/src/example.rs");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_client_example_runs() {

@@ -2,7 +2,7 @@
 //! and by raw HTTP requests; it stays healthy after bad input and shuts down gracefully.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use evl_sdk::client::Client;
+use evl_client::Client;
 use evl_sdk::{NodeId, TreeHead, TreeSize, TrustRoot};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

@@ -17,6 +17,9 @@ use evl_sdk::vex::{
 };
 use evl_sdk::{Digest, LeafIndex, Node, NodeId, SignedCheckpoint, Timestamp, TreeHead, TreeSize, Verified};
 
+/// Moved to `evl-vex` (it parses text, it does not touch the log); kept here under its old path.
+pub use evl_vex::parse_as_of;
+
 /// What [`ingest_and_append`] stored: the raw document's receipt, one receipt per statement (in
 /// document order) and the document-level findings.
 #[derive(Clone, Debug)]
@@ -248,19 +251,6 @@ pub fn replay_from_log<S: Store>(
         statements: placed,
         checkpoint: TreeHead::new(size, root),
     })
-}
-
-/// Parses RFC 3339 date-time text (any offset, 0–9 fraction digits; the rules of
-/// docs/vex-ingest.md §8) into an `as_of`: UTC, fraction dropped, since `as_of` has whole
-/// seconds (SPEC.md §2.5). `None` if it is not such a time.
-pub fn parse_as_of(s: &str) -> Option<Timestamp> {
-    if let Ok(t) = Timestamp::parse(s) {
-        return Some(t);
-    }
-    let n = super::timestamp::normalize(s).ok()?;
-    // `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` → `YYYY-MM-DDTHH:MM:SSZ`.
-    let whole = format!("{}Z", n.text.get(..19)?);
-    Timestamp::parse(&whole).ok()
 }
 
 fn invalid(pointer: &str, reason: &'static str) -> VexError {

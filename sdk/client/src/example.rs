@@ -1,5 +1,5 @@
 use evl_sdk::TrustRoot;
-use evl_sdk::client::Client;
+use evl_client::Client;
 
 /// Appends one node and returns its verified leaf index.
 async fn append_one(base_url: &str, token: &str, trust_root_json: &[u8]) -> Result<u64, Box<dyn std::error::Error>> {

@@ -6,15 +6,15 @@
 //! and SOURCES.md.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use evl_ledger::evl_sdk::vex::Statement;
-use evl_ledger::evl_sdk::{Node, jcs, sha256};
-use evl_ledger::vex::{self, FindingCode, Ingested};
+use evl_sdk::vex::Statement;
+use evl_sdk::{Node, jcs, sha256};
+use evl_vex::{self as vex, FindingCode, Ingested};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 fn samples() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/vex"))
 }
 
 fn expected() -> Value {
@@ -806,6 +806,6 @@ fn over_long_issuer_becomes_a_hashed_id() {
     for n in ing.statements() {
         let s = Statement::from_node(n).unwrap();
         assert!(s.issuer_id().starts_with("sha256:"), "{}", s.issuer_id());
-        assert!(s.issuer_id().len() <= evl_ledger::evl_sdk::limits::MAX_VEX_ID_BYTES);
+        assert!(s.issuer_id().len() <= evl_sdk::limits::MAX_VEX_ID_BYTES);
     }
 }

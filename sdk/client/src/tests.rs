@@ -3,13 +3,13 @@
 //! against a tiny canned responder on 127.0.0.1 (bounded in requests and time).
 
 use super::*;
-use crate::anchor::{ANCHOR_TYPE, AnchorPayload};
-use crate::hash::Digest;
-use crate::note::SecretKey;
-use crate::proof::InclusionProof;
-use crate::tree::{LeafIndex, MemoryTree, prove_consistency, prove_inclusion};
-use crate::trust::TrustedKey;
-use crate::{Checkpoint, b64};
+use evl_sdk::anchor::{ANCHOR_TYPE, AnchorPayload};
+use evl_sdk::hash::Digest;
+use evl_sdk::note::SecretKey;
+use evl_sdk::proof::InclusionProof;
+use evl_sdk::tree::{LeafIndex, MemoryTree, prove_consistency, prove_inclusion};
+use evl_sdk::trust::TrustedKey;
+use evl_sdk::{Checkpoint, b64};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Instant;
@@ -702,7 +702,7 @@ fn consistency_checks_the_fetched_proof_and_needs_none_for_equal_sizes() {
         let other = TreeHead::new(size(9), flip(&h9.root()));
         assert_eq!(code(offline.consistency(&h9, &other).await), "MERKLE_MISMATCH");
         assert_eq!(code(offline.consistency(&h9, &h3).await), "PROOF_MALFORMED");
-        let empty = TreeHead::new(TreeSize::ZERO, crate::empty_root());
+        let empty = TreeHead::new(TreeSize::ZERO, evl_sdk::empty_root());
         assert_eq!(code(offline.consistency(&empty, &h3).await), "PROOF_MALFORMED");
     });
 }

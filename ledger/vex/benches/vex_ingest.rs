@@ -1,5 +1,5 @@
 //! VEX ingest benchmark (issue 5: the 690 KB Red Hat CSAF document in ≤ 100 ms).
-//! Run: `cargo bench -p evl-ledger --bench vex_ingest`. Samples are read from
+//! Run: `cargo bench -p evl-vex --bench vex_ingest`. Samples are read from
 //! `tests/data/vex/` in the repository.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 fn samples() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/vex"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/vex"))
 }
 
 fn bench(c: &mut Criterion) {
@@ -29,9 +29,7 @@ fn bench(c: &mut Criterion) {
         if raw.len() > 100_000 {
             g.sample_size(20);
         }
-        g.bench_function(name, |b| {
-            b.iter(|| evl_ledger::vex::ingest(black_box(&raw)).unwrap())
-        });
+        g.bench_function(name, |b| b.iter(|| evl_vex::ingest(black_box(&raw)).unwrap()));
         g.finish();
     }
 }

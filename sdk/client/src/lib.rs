@@ -1,4 +1,4 @@
-//! Async HTTP client for the ledger API (cargo feature `client`).
+//! # evl-client: async HTTP client for the Evidence Ledger API
 //!
 //! A [`Client`] appends nodes and fetches nodes, receipts, checkpoints, consistency proofs and
 //! anchors, and verifies every response on receipt against the [`TrustRoot`] the caller
@@ -6,14 +6,18 @@
 //! fails verification is an error ([`ClientError::Verification`]), never a value: the server
 //! is not trusted. What the checks prove comes back as [`Verified`] evidence.
 //!
-//! The example at the end of this page (`sdk/src/client/example.rs`) also runs as a test against
+//! Every check is `evl-sdk`'s: this crate adds the network I/O and the clock the SDK leaves out
+//! (the SDK stays pure and builds for wasm32), and it is the only one of the two that depends on
+//! reqwest (rustls on ring).
+//!
+//! The example at the end of this page (`sdk/client/src/example.rs`) also runs as a test against
 //! an in-process server (`server/tests/client_example.rs`).
 //!
 //! **Time.** Key validity (SPEC.md §8.2) is judged at a verification time. By default the client
-//! reads the system clock ([`std::time::SystemTime`]) when it verifies a response: this module is
-//! the only place in the crate that reads a clock, and only with the `client` feature, which
-//! does network I/O anyway. [`Client::with_time`] fixes the time instead. Anchors are judged at
-//! their own signed `time` (SPEC.md §7.2), whatever the client's time.
+//! reads the system clock ([`std::time::SystemTime`]) when it verifies a response: the SDK reads
+//! no clock, this crate does, since it does network I/O anyway. [`Client::with_time`] fixes the
+//! time instead. Anchors are judged at their own signed `time` (SPEC.md §7.2), whatever the
+//! client's time.
 //!
 //! What it does not do: no retries, no caching, no freshness. It keeps no state between calls:
 //! a caller that wants to know the log did not fork keeps the tree heads it has verified and
@@ -21,18 +25,23 @@
 //! not followed (the bearer token goes only to the base URL's host).
 //!
 //! # Example
-#![doc = concat!("```no_run\n", include_str!("client/example.rs"), "```")]
+#![doc = concat!("```no_run\n", include_str!("example.rs"), "```")]
 
-use crate::anchor::{Anchor, AnchorSummary, ChainEvidence};
-use crate::checkpoint::SignedCheckpoint;
-use crate::code::ErrorCode;
-use crate::node::{Node, NodeId};
-use crate::proof::{Consistency, ConsistencyProof, TreeHead};
-use crate::receipt::{Receipt, ReceiptEvidence};
-use crate::time::Timestamp;
-use crate::tree::TreeSize;
-use crate::trust::{CheckpointEvidence, TrustRoot};
-use crate::verified::Verified;
+pub use evl_sdk;
+/// A verified append, now defined in the SDK (`evl_sdk::AppendResult`), which alone can vouch
+/// for it; re-exported here, where [`Client::append`] returns it.
+pub use evl_sdk::receipt::AppendResult;
+
+use evl_sdk::anchor::{Anchor, AnchorSummary, ChainEvidence};
+use evl_sdk::checkpoint::SignedCheckpoint;
+use evl_sdk::code::ErrorCode;
+use evl_sdk::node::{Node, NodeId};
+use evl_sdk::proof::{Consistency, ConsistencyProof, TreeHead};
+use evl_sdk::receipt::{Receipt, ReceiptEvidence};
+use evl_sdk::time::Timestamp;
+use evl_sdk::tree::TreeSize;
+use evl_sdk::trust::{CheckpointEvidence, TrustRoot};
+use evl_sdk::verified::Verified;
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde::Deserialize;
@@ -43,7 +52,7 @@ use std::time::Duration;
 /// [`ClientError::Unexpected`].
 ///
 /// Rationale: the largest single document is a node (at most
-/// [`MAX_NODE_BYTES`](crate::limits::MAX_NODE_BYTES), 16 MiB); a batch of receipts is a few KiB
+/// [`MAX_NODE_BYTES`](evl_sdk::limits::MAX_NODE_BYTES), 16 MiB); a batch of receipts is a few KiB
 /// per node. 2× headroom bounds the memory a hostile or broken server can make a call use.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -163,19 +172,6 @@ impl ClientError {
     }
 }
 
-/// A verified append: what [`Client::append`] returns inside [`Verified`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppendResult {
-    /// Whether the server says this call added the node (`false`: it was already in the log).
-    /// The server's word only: no proof covers it.
-    pub created: bool,
-    /// The receipt as received. Keep it ([`Receipt::to_json`]): anyone with the trust root can
-    /// check it offline ([`TrustRoot::verify_receipt`]).
-    pub receipt: Receipt,
-    /// What the verified receipt proves: this node is leaf `index` of the signed tree `head`.
-    pub evidence: ReceiptEvidence,
-}
-
 /// An async client for one ledger, verifying every response against one trust root.
 ///
 /// Cheap to clone (the connection pool is shared).
@@ -212,6 +208,7 @@ impl Client {
             })
             .transpose()?;
         let http = reqwest::Client::builder()
+            // Unchanged since the client was the SDK's `client` feature (same workspace version).
             .user_agent(concat!("evl-sdk/", env!("CARGO_PKG_VERSION")))
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -530,6 +527,8 @@ fn verify_append(
 ) -> Result<Verified<AppendResult>, ClientError> {
     let receipt: Receipt = serde_json::from_value(r.receipt)
         .map_err(|e| ClientError::verification(ErrorCode::ReceiptInvalid, format!("receipt: {e}")))?;
+    // Checked here too, so the message names both NodeIds without a code prefix; the SDK checks
+    // it again, since only its check stands behind the `Verified`.
     if receipt.node_id != expected {
         return Err(ClientError::verification(
             ErrorCode::NodeIdMismatch,
@@ -539,15 +538,9 @@ fn verify_append(
             ),
         ));
     }
-    let evidence = trust
-        .verify_receipt(&receipt, at)
-        .map_err(|e| ClientError::verification(e.code(), &e))?
-        .into_inner();
-    Ok(Verified::new(AppendResult {
-        created: r.created,
-        receipt,
-        evidence,
-    }))
+    trust
+        .verify_append(r.created, receipt, expected, at)
+        .map_err(|e| ClientError::verification(e.code(), &e))
 }
 
 /// `POST /v1/nodes` with one node: 201 (created) or 200 (already present), the receipt for
