@@ -162,6 +162,15 @@ pub(super) fn read_chunk<Sn: Snapshot>(
             }
             next += 1;
         }
+        // The leaf hash first: damaged content is NODE_ID_MISMATCH whatever else it breaks.
+        let id = NodeId::of_canonical(bytes);
+        if stored.get((i - start) as usize).copied().flatten() != Some(id.leaf_hash()) {
+            fault = Some(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::NodeIdMismatch,
+                message: format!("leaf {i}: the stored content does not hash to the leaf hash in the tree; the store is damaged"),
+            });
+            return false;
+        }
         let node_type = match serde_json::from_slice::<TypeOnly>(bytes) {
             Ok(t) => t.node_type.into_owned(),
             Err(e) => {
@@ -172,14 +181,6 @@ pub(super) fn read_chunk<Sn: Snapshot>(
                 return false;
             }
         };
-        let id = NodeId::of_canonical(bytes);
-        if stored.get((i - start) as usize).copied().flatten() != Some(id.leaf_hash()) {
-            fault = Some(LedgerError::Integrity {
-                code: evl_sdk::ErrorCode::NodeIdMismatch,
-                message: format!("leaf {i}: the stored content does not hash to the leaf hash in the tree; the store is damaged"),
-            });
-            return false;
-        }
         leaves.push(id.leaf_hash());
         let line = ListingLine {
             id,
