@@ -838,3 +838,44 @@ async fn corruption_records_need_the_admin_scope() {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(size(&a), 2);
 }
+
+/// Store failures reach HTTP with their own status and code, through the group commit too.
+#[test]
+fn store_errors_map_to_their_statuses() {
+    use evl_ledger::LedgerError;
+    use evl_ledger::store::{StoreError, Version};
+    use evl_server::http::error::ApiError;
+    let cases: Vec<(LedgerError, u16)> = vec![
+        (LedgerError::Store(StoreError::Full("no space".into())), 507),
+        (LedgerError::Store(StoreError::Unavailable("closed".into())), 503),
+        (LedgerError::Store(StoreError::Damaged("page".into())), 500),
+        (
+            LedgerError::Store(StoreError::Conflict {
+                expected: Version::default(),
+                found: Version {
+                    tree_size: 1,
+                    last_anchor: None,
+                },
+            }),
+            409,
+        ),
+        (
+            LedgerError::Group(std::sync::Arc::new(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::MerkleMismatch,
+                message: "right edge".into(),
+            })),
+            409,
+        ),
+        (
+            LedgerError::Group(std::sync::Arc::new(LedgerError::Store(StoreError::Full(
+                "x".into(),
+            )))),
+            507,
+        ),
+    ];
+    for (e, status) in cases {
+        let code = e.code();
+        let a: ApiError = e.into();
+        assert_eq!(a.status().as_u16(), status, "{code}");
+    }
+}

@@ -622,3 +622,22 @@ fn redb_read_only_store_reads_and_never_writes() {
         "a read-only open changed the file"
     );
 }
+
+/// A full disk or quota is `STORAGE_FULL`, whichever way the OS reports it; other I/O errors
+/// are not.
+#[test]
+fn a_full_disk_is_storage_full() {
+    use super::redb_store::io_error;
+    for e in [
+        std::io::Error::from_raw_os_error(28),  // ENOSPC
+        std::io::Error::from_raw_os_error(122), // EDQUOT
+        std::io::Error::from(std::io::ErrorKind::StorageFull),
+        std::io::Error::from(std::io::ErrorKind::QuotaExceeded),
+    ] {
+        assert_eq!(io_error(e).code(), "STORAGE_FULL");
+    }
+    assert_eq!(
+        io_error(std::io::Error::from_raw_os_error(5)).code(),
+        "STORAGE_ERROR"
+    ); // EIO
+}
