@@ -2,7 +2,7 @@
 //! streaming verifier while what it carries is bulk-loaded, and the loaded store is checked
 //! once more before it is reported. A failure at any point leaves a store the caller discards.
 //!
-//! The store is written with [`Store::load`] ([`RedbStore::bulk_commit`] for redb): large non-durable transactions and one
+//! The store is written with [`Store::load`] (`RedbStore::bulk_commit` for redb): large non-durable transactions and one
 //! durable commit at the end. The caller (`evl restore`) loads into a temporary directory and
 //! renames it into place only after this returns `Ok`, so a crash never leaves a half-written
 //! store where the operator looks.
@@ -10,7 +10,6 @@
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
 use crate::state::{STORE_FORMAT, meta};
-use crate::store::redb_store::RedbStore;
 use crate::store::{Batch, NewNode, Redact, Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::pack::backup::{BACKUP_PATH, BackupParams, Item};
 use evl_sdk::pack::export::{FRONTIER_PATH, FrontierFile};
@@ -124,8 +123,8 @@ fn integrity(code: ErrorCode, message: impl Into<String>) -> LedgerError {
 }
 
 /// The loader: what the store holds so far and the open batch.
-struct Loader<'a> {
-    store: &'a RedbStore,
+struct Loader<'a, S: Store> {
+    store: &'a S,
     batch: Batch,
     batch_bytes: usize,
     /// Leaves in the store and the batch.
@@ -154,7 +153,7 @@ struct Loader<'a> {
     writer: Option<SyncSender<Batch>>,
 }
 
-impl Loader<'_> {
+impl<S: Store> Loader<'_, S> {
     fn cut_size(&self) -> Option<u64> {
         self.cut.and_then(|(_, s)| s)
     }
@@ -393,9 +392,9 @@ impl Loader<'_> {
 /// tree's, `base` naming the previous PackId), and at the end verifies the restored anchor chain
 /// against the restored tree. `progress` is called with the restored tree size after each
 /// entry. On error the store holds a partial load: discard it.
-pub fn restore(
+pub fn restore<S: Store>(
     backups: Vec<(String, Box<dyn Read + '_>)>,
-    store: RedbStore,
+    store: S,
     req: &RestoreRequest,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RestoreReport, LedgerError> {
@@ -626,8 +625,8 @@ fn in_file(name: &str, e: LedgerError) -> LedgerError {
 }
 
 /// Verifies and loads one backup file.
-fn restore_file(
-    loader: &mut Loader<'_>,
+fn restore_file<S: Store>(
+    loader: &mut Loader<'_, S>,
     name: &str,
     source: Box<dyn Read + '_>,
     req: &RestoreRequest,
@@ -665,8 +664,8 @@ fn restore_file(
 }
 
 /// Reads, verifies and queues one file (see [`restore_file`]).
-fn read_file(
-    loader: &mut Loader<'_>,
+fn read_file<S: Store>(
+    loader: &mut Loader<'_, S>,
     name: &str,
     source: Box<dyn Read + '_>,
     req: &RestoreRequest,
@@ -752,8 +751,8 @@ fn pack_at(name: &str, e: PackError) -> LedgerError {
 
 /// `backup.json` of the next file: chained to what is restored so far (SPEC.md §9.9
 /// "Restoring"). Its own faults are the verifier's to report.
-fn check_params(
-    loader: &Loader<'_>,
+fn check_params<S: Store>(
+    loader: &Loader<'_, S>,
     data: &[u8],
     req: &RestoreRequest,
     previous: Option<&(PackReport, BackupParams)>,
@@ -825,7 +824,7 @@ fn check_params(
 
 /// `frontier.json` of an incremental backup must be the restored tree's at its start: the
 /// leaves before it are the ones restored.
-fn check_frontier(loader: &mut Loader<'_>, data: &[u8]) -> Result<(), LedgerError> {
+fn check_frontier<S: Store>(loader: &mut Loader<'_, S>, data: &[u8]) -> Result<(), LedgerError> {
     let Ok(theirs) = FrontierFile::parse(data) else {
         return Ok(()); // the verifier reports it
     };
