@@ -15,7 +15,7 @@ data (SPEC.md §4.1), so the peers compute the leaf hash themselves.
 Usage:
   python3 vectors/tlog_proof_peer.py PROOF.tlog-proof VKEY [--leaf-hash H | --leaf-data D]
   python3 vectors/tlog_proof_peer.py --vectors [DIR]     every vectors/generated/tlog-proof case
-Peers: PEERS_DIR (default ../shared/peers beside the checkout) after PEERS_DIR/setup.sh; BIN and
+Peers: PEERS_DIR (required; the peer verifiers' directory) after PEERS_DIR/setup.sh; BIN and
 VENV override PEERS_DIR/.build and PEERS_DIR/.venv as in setup.sh. Exit status 0 = peers accept
 (or, with --vectors, agree with every recorded verdict they can check).
 """
@@ -30,7 +30,9 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-PEERS = os.path.abspath(os.environ.get("PEERS_DIR", os.path.join(ROOT, "..", "..", "shared", "peers")))
+if not os.environ.get("PEERS_DIR"):
+    sys.exit("tlog_proof_peer.py: set PEERS_DIR to the peer verifiers' directory (installed by its setup.sh)")
+PEERS = os.path.abspath(os.environ["PEERS_DIR"])
 BIN = os.environ.get("BIN", os.path.join(PEERS, ".build"))
 VENV = os.environ.get("VENV", os.path.join(PEERS, ".venv"))
 GO = os.path.join(BIN, "peerverify")
