@@ -10,7 +10,7 @@
 
 use crate::error::LedgerError;
 use crate::store::StoreError;
-use evl_sdk::{ConsistencyProof, Receipt, SignedCheckpoint, TreeHead, TrustRoot};
+use evl_sdk::{ConsistencyProof, InclusionProof, NodeId, Receipt, SignedCheckpoint, TreeHead, TrustRoot};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,6 +44,24 @@ fn refuse(what: String) -> LedgerError {
     LedgerError::Store(StoreError::Damaged(what))
 }
 
+/// The tree head of a checkpoint the log stored (`text`), once its signature verifies under one
+/// of `trust`'s keys for the log's origin. Key validity times are not checked: the log signed
+/// it with its own key; a verifier checks times. The one check of stored checkpoints that
+/// answers, backups and consistency proofs rely on.
+pub(crate) fn signed_head(trust: &TrustRoot, text: &str) -> Result<TreeHead, String> {
+    let cp = SignedCheckpoint::parse(text.as_bytes())
+        .map_err(|e| format!("the stored checkpoint does not parse: {e}"))?;
+    if trust
+        .keys()
+        .iter()
+        .any(|k| cp.verify_with_origin(k.key(), trust.origin()).is_ok())
+    {
+        Ok(cp.checkpoint().head())
+    } else {
+        Err("the stored checkpoint's signature does not verify under the log's trust root".into())
+    }
+}
+
 /// The last checkpoint text whose signature verified, and its tree head.
 #[derive(Default)]
 pub(crate) struct CheckpointCache(Mutex<Option<(String, TreeHead)>>);
@@ -57,18 +75,7 @@ impl CheckpointCache {
         {
             return Ok(*head);
         }
-        let cp = SignedCheckpoint::parse(text.as_bytes())
-            .map_err(|e| format!("the stored checkpoint does not parse: {e}"))?;
-        let signed = trust
-            .keys()
-            .iter()
-            .any(|k| cp.verify_with_origin(k.key(), trust.origin()).is_ok());
-        if !signed {
-            return Err(
-                "the stored checkpoint's signature does not verify under the log's trust root".into(),
-            );
-        }
-        let head = cp.checkpoint().head();
+        let head = signed_head(trust, text)?;
         if let Ok(mut g) = self.0.lock() {
             *g = Some((text.to_owned(), head));
         }
@@ -104,16 +111,19 @@ pub(crate) fn check_inclusion(head: &TreeHead, r: &Receipt) -> Result<(), Ledger
             r.inclusion.index()
         )));
     }
-    head.verify_inclusion(&r.node_id.leaf_hash(), &r.inclusion)
-        .map(|_| ())
-        .map_err(|e| {
-            refuse(format!(
-                "the inclusion proof of {} (leaf {}) at size {} does not verify against the signed root: {e}",
-                r.node_id,
-                r.leaf_index,
-                head.size()
-            ))
-        })
+    check_proof(head, &r.node_id, &r.inclusion)
+}
+
+/// Checks an inclusion proof of `id` built from the store against a signed head before it is
+/// handed out (in a receipt or a pack).
+pub(crate) fn check_proof(head: &TreeHead, id: &NodeId, proof: &InclusionProof) -> Result<(), LedgerError> {
+    head.verify_inclusion(&id.leaf_hash(), proof).map(|_| ()).map_err(|e| {
+        refuse(format!(
+            "the inclusion proof of {id} (leaf {}) at size {} does not verify against the signed root: {e}",
+            proof.index(),
+            head.size()
+        ))
+    })
 }
 
 /// Checks a consistency proof built from the store against the two roots it connects.

@@ -301,30 +301,25 @@ pub fn verify<S: Store>(
     let trust = reader.trust_root();
     let src = SnapshotSource(&snap);
     // The latest checkpoint and the one at every anchored size.
-    let mut cps = Vec::new();
-    match snap.checkpoint(size) {
-        Ok(Some(text)) => cps.push((size, text)),
-        Ok(None) => {}
-        Err(e) => report
-            .failures
-            .push(store_failure("checkpoint", None, (0, size.get()), &e.into())),
+    let mut sizes = vec![size];
+    match reader.anchors() {
+        Ok(anchors) => sizes.extend(
+            anchors
+                .into_iter()
+                .filter_map(|a| a.anchor.ok())
+                .filter_map(|a| TreeSize::new(a.payload().tree_size))
+                .filter(|sz| *sz <= size),
+        ),
+        Err(e) => report.failures.push(store_failure("anchor", None, (0, 0), &e)),
     }
-    let anchors = reader.anchors().unwrap_or_else(|e| {
-        report.failures.push(store_failure("anchor", None, (0, 0), &e));
-        Vec::new()
-    });
-    for a in anchors {
-        if let Ok(a) = a.anchor
-            && let Some(sz) = TreeSize::new(a.payload().tree_size)
-            && sz <= size
-        {
-            match snap.checkpoint(sz) {
-                Ok(Some(t)) => cps.push((sz, t)),
-                Ok(None) => {}
-                Err(e) => report
-                    .failures
-                    .push(store_failure("checkpoint", None, (0, sz.get()), &e.into())),
-            }
+    let mut cps = Vec::new();
+    for sz in sizes {
+        match snap.checkpoint(sz) {
+            Ok(Some(t)) => cps.push((sz, t)),
+            Ok(None) => {}
+            Err(e) => report
+                .failures
+                .push(store_failure("checkpoint", None, (0, sz.get()), &e.into())),
         }
     }
     cps.sort();

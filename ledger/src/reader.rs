@@ -365,21 +365,8 @@ impl<S: Store> LedgerReader<S> {
     /// (its signature checked), otherwise the root computed from the stored hashes.
     fn head_in(&self, snap: &S::Snapshot, size: TreeSize) -> Result<TreeHead, LedgerError> {
         if let Some(text) = snap.checkpoint(size)? {
-            let cp = evl_sdk::SignedCheckpoint::parse(text.as_bytes())
-                .ok()
-                .filter(|cp| {
-                    self.shared
-                        .trust
-                        .keys()
-                        .iter()
-                        .any(|k| cp.verify_with_origin(k.key(), self.shared.trust.origin()).is_ok())
-                });
-            if let Some(cp) = cp {
-                return Ok(cp.checkpoint().head());
-            }
-            return Err(LedgerError::Store(StoreError::Damaged(format!(
-                "the stored checkpoint at size {size} does not verify under the log's trust root"
-            ))));
+            return crate::answer::signed_head(&self.shared.trust, &text)
+                .map_err(|m| LedgerError::Store(StoreError::Damaged(format!("size {size}: {m}"))));
         }
         let root = evl_sdk::root(&SnapshotSource(snap), size)?;
         Ok(TreeHead::new(size, root))

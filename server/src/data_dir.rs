@@ -113,14 +113,15 @@ impl DataDir {
         let store = RedbStore::open(store)
             .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
             .with_context(|| format!("cannot open {}", store.display()))?;
-        let origin = evl_ledger::store_origin(&store)?;
-        let key = evl_ledger::keyfile::read_private(&self.key(), &origin)
-            .with_context(|| format!("loading the signing key {}", self.key().display()))?;
-        Ok(Ledger::open(store, key, policy)?)
+        self.signing(store, policy)
     }
 
     fn ledger(&self, policy: AnchorPolicy, read_only: bool) -> Result<Ledger<RedbStore>> {
-        let store = self.open_store(read_only)?;
+        self.signing(self.open_store(read_only)?, policy)
+    }
+
+    /// A writer on `store` with this directory's signing key (named by the store's origin).
+    fn signing(&self, store: RedbStore, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
         let origin = evl_ledger::store_origin(&store)?;
         let key = evl_ledger::keyfile::read_private(&self.key(), &origin)
             .with_context(|| format!("loading the signing key {}", self.key().display()))?;

@@ -4,8 +4,6 @@
 
 use evl_client::Client;
 use evl_sdk::{NodeId, TreeHead, TreeSize, TrustRoot};
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,26 +23,6 @@ fn start() -> Server {
     Server { srv, addr, dir }
 }
 
-/// A raw HTTP/1.1 request with `Connection: close`; returns (status, body).
-fn raw(addr: &str, request: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 fn post(addr: &str, token: &str, ctype: &str, body: &[u8]) -> (u16, String) {
     let mut req = format!(
         "POST /v1/nodes HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -52,11 +30,11 @@ fn post(addr: &str, token: &str, ctype: &str, body: &[u8]) -> (u16, String) {
     )
     .into_bytes();
     req.extend_from_slice(body);
-    raw(addr, &req)
+    common::http_exchange(addr, &req)
 }
 
 fn get(addr: &str, path: &str) -> (u16, String) {
-    raw(
+    common::http_exchange(
         addr,
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
     )

@@ -11,26 +11,6 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// Sends `req` on a new connection and reads until the server closes it: (status, body).
-fn exchange(addr: &str, req: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(req).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 fn code(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body).map_or_else(
         |_| format!("<not JSON: {body:?}>"),
@@ -72,7 +52,7 @@ fn idle_and_slow_connections_are_closed_and_health_checks_are_answered() {
         .collect();
     // Health checks are answered meanwhile.
     let t = Instant::now();
-    let (s, body) = exchange(
+    let (s, body) = common::http_exchange(
         &srv.addr,
         b"GET /health/readiness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
@@ -110,14 +90,14 @@ fn a_connection_beyond_the_limit_gets_503_json() {
     std::thread::sleep(Duration::from_millis(500));
     let held: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(&srv.addr).unwrap()).collect();
     std::thread::sleep(Duration::from_millis(300)); // let the server accept them
-    let (s, body) = exchange(&srv.addr, b"GET /health/liveness HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (s, body) = common::http_exchange(&srv.addr, b"GET /health/liveness HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(s, 503, "{body}");
     assert_eq!(code(&body), "TOO_MANY_CONNECTIONS");
     drop(held);
     // Once they are gone, connections are served again.
     let t = Instant::now();
     loop {
-        let (s, body) = exchange(
+        let (s, body) = common::http_exchange(
             &srv.addr,
             b"GET /health/liveness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         );
@@ -133,18 +113,18 @@ fn a_connection_beyond_the_limit_gets_503_json() {
 fn protocol_errors_carry_the_json_body() {
     let dir = tempfile::tempdir().unwrap();
     let srv = common::Serve::start(&dir.path().join("data"), &["--origin", "limits.test/log"]);
-    let (s, body) = exchange(&srv.addr, b"THIS IS NOT HTTP\r\n\r\n");
+    let (s, body) = common::http_exchange(&srv.addr, b"THIS IS NOT HTTP\r\n\r\n");
     assert_eq!(s, 400, "{body}");
     assert_eq!(code(&body), "BAD_REQUEST");
     let big = format!(
         "GET /health/liveness HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(200 * 1024)
     );
-    let (s, body) = exchange(&srv.addr, big.as_bytes());
+    let (s, body) = common::http_exchange(&srv.addr, big.as_bytes());
     assert_eq!(s, 431, "{body}");
     assert_eq!(code(&body), "HEADER_TOO_LARGE");
     // A normal request is untouched.
-    let (s, body) = exchange(
+    let (s, body) = common::http_exchange(
         &srv.addr,
         b"GET /health/liveness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );

@@ -40,10 +40,10 @@ fn module_of(src: &Path, file: &Path, root: &str) -> String {
 }
 
 /// The module paths a line names: `crate::a::b::c` and `super::x::y` (resolved against `me`).
-fn named(line: &str, me: &str, is_mod_rs: bool) -> Vec<String> {
+fn named(line: &str, me: &str) -> Vec<String> {
     let mut out = Vec::new();
     let code = line.split("//").next().unwrap_or("");
-    for (prefix, base) in [("crate::", String::new()), ("super::", parent(me, is_mod_rs))] {
+    for (prefix, base) in [("crate::", String::new()), ("super::", parent(me))] {
         let mut rest = code;
         while let Some(i) = rest.find(prefix) {
             let before = rest[..i].chars().last();
@@ -63,7 +63,7 @@ fn named(line: &str, me: &str, is_mod_rs: bool) -> Vec<String> {
             } else {
                 format!("{base}::{}", segs.join("::"))
             };
-            out.push(full);
+            out.push(full.clone());
             // `use crate::{a, b::c}` names several modules.
             if rest.starts_with('{') || path.ends_with("::") {
                 let inner: String = rest
@@ -79,17 +79,10 @@ fn named(line: &str, me: &str, is_mod_rs: bool) -> Vec<String> {
                         .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                         .collect();
                     if !item.is_empty() {
-                        let head = if base.is_empty() {
-                            segs.join("::")
-                        } else if segs.is_empty() {
-                            base.clone()
-                        } else {
-                            format!("{base}::{}", segs.join("::"))
-                        };
-                        out.push(if head.is_empty() {
+                        out.push(if full.is_empty() {
                             item
                         } else {
-                            format!("{head}::{item}")
+                            format!("{full}::{item}")
                         });
                     }
                 }
@@ -99,9 +92,8 @@ fn named(line: &str, me: &str, is_mod_rs: bool) -> Vec<String> {
     out
 }
 
-/// The module `super` names from `me` (`me` is a `mod.rs` module when `is_mod_rs`).
-fn parent(me: &str, is_mod_rs: bool) -> String {
-    let _ = is_mod_rs; // `super` is the parent module whether `me` is a file or a directory
+/// The module `super` names from `me` (the parent, whether `me` is a file or a directory).
+fn parent(me: &str) -> String {
     match me.rfind("::") {
         Some(i) => me[..i].to_owned(),
         None => String::new(),
@@ -201,7 +193,7 @@ fn graph(c: &Crate) -> ModuleGraph {
         g.entry(me.clone()).or_default();
         let text = std::fs::read_to_string(file).unwrap();
         for (n, line) in text.lines().enumerate() {
-            for p in named(line, me, is_mod_rs) {
+            for p in named(line, me) {
                 let Some(target) = resolve(&p, &known) else {
                     continue;
                 };

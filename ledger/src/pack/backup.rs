@@ -161,17 +161,12 @@ impl<S: Store> Ledger<S> {
             trust_root: BackupParams::trust_root_value(reader.trust_root()),
         };
         // The root signed at the end, its signature checked: what the written leaves must rebuild.
-        let end_root = evl_sdk::SignedCheckpoint::parse(params.checkpoint.as_bytes())
-            .ok()
-            .filter(|cp| {
-                let trust = reader.trust_root();
-                trust.keys().iter().any(|k| cp.verify_with_origin(k.key(), trust.origin()).is_ok())
-            })
-            .map(|cp| cp.checkpoint().head().root())
-            .ok_or_else(|| {
+        let end_root = crate::answer::signed_head(reader.trust_root(), &params.checkpoint)
+            .map(|h| h.root())
+            .map_err(|m| {
                 integrity(
                     ErrorCode::SignatureInvalid,
-                    format!("the stored checkpoint at size {to} does not verify under the log's trust root; the store is damaged"),
+                    format!("size {to}: {m}; the store is damaged"),
                 )
             })?;
         prefix.push((BACKUP_PATH.to_owned(), params.to_bytes()));

@@ -183,15 +183,10 @@ impl Store for MemoryStore {
             .write()
             .map_err(|_| StoreError::Other("memory store lock poisoned".into()))?;
         // Validate first so a rejected batch changes nothing (atomicity).
-        if let Some(expected) = batch.expect {
-            let found = Version {
-                tree_size: s.nodes.len() as u64,
-                last_anchor: s.anchors.keys().next_back().copied(),
-            };
-            if found != expected {
-                return Err(StoreError::Conflict { expected, found });
-            }
-        }
+        batch.check_expect(Version {
+            tree_size: s.nodes.len() as u64,
+            last_anchor: s.anchors.keys().next_back().copied(),
+        })?;
         for (k, n) in batch.nodes.iter().enumerate() {
             if n.index.get() != (s.nodes.len() + k) as u64 {
                 return Err(StoreError::Invalid(format!(

@@ -155,6 +155,15 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// `Err(Conflict)` unless the store's version `found` is the one the batch expects
+    /// ([`Batch::expect`]); every backend checks it inside its commit.
+    pub fn check_expect(&self, found: Version) -> Result<(), StoreError> {
+        match self.expect {
+            Some(expected) if expected != found => Err(StoreError::Conflict { expected, found }),
+            _ => Ok(()),
+        }
+    }
+
     /// `Err` unless the redactions fit the module contract for a log of `size` leaves before
     /// this batch (content presence is the backend's check).
     pub fn check_redactions(&self, size: u64) -> Result<(), StoreError> {
@@ -247,6 +256,13 @@ pub trait Snapshot {
     /// one call (one round trip to a networked store instead of one per hash).
     fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
         at.iter().map(|&(level, index)| self.hash(level, index)).collect()
+    }
+    /// Whether one [`Snapshot::subtrees`] call is cheaper than the same reads one by one (a
+    /// networked store: one round trip instead of many). Readers then fetch all the hashes a
+    /// proof needs in one call (`source::prefetched`); for a local store (the default) they
+    /// read them directly, so a proof is built once.
+    fn prefers_batches(&self) -> bool {
+        false
     }
     /// How many entries the id map holds, when the backend can tell cheaply (`None` otherwise).
     /// Fewer than the tree size means the id map lost entries (damage): readers then find a

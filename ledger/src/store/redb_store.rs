@@ -86,6 +86,20 @@ pub(crate) fn io_error(io: std::io::Error) -> StoreError {
     }
 }
 
+/// Opens (or creates) the redb database at `path` for writing, inside the guard; redb runs
+/// its crash repair here when the file needs it.
+fn create_database(path: &Path) -> Result<Database, StoreError> {
+    guard(
+        || format!("opening {}", path.display()),
+        || {
+            Database::builder()
+                .set_cache_size(REDB_CACHE_BYTES)
+                .create(path)
+                .map_err(e)
+        },
+    )
+}
+
 /// The last stored anchor's sequence number.
 fn last_anchor(anchors: &impl ReadableTable<u64, &'static [u8]>) -> Result<Option<u64>, StoreError> {
     match anchors.last().map_err(e)? {
@@ -235,15 +249,7 @@ impl Drop for Db {
 impl RedbStore {
     /// Opens or creates the database file at `path` and its tables.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = guard(
-            || format!("opening {}", path.display()),
-            || {
-                Database::builder()
-                    .set_cache_size(REDB_CACHE_BYTES)
-                    .create(path)
-                    .map_err(e)
-            },
-        )?;
+        let db = create_database(path)?;
         Self::with_tables(db, path, None)
     }
 
@@ -322,15 +328,7 @@ impl RedbStore {
         }
         // Close the failed handle first: the file's lock is per open file.
         drop(g.0.take());
-        let db = guard(
-            || format!("reopening {}", self.path.display()),
-            || {
-                Database::builder()
-                    .set_cache_size(REDB_CACHE_BYTES)
-                    .create(&self.path)
-                    .map_err(e)
-            },
-        )?;
+        let db = create_database(&self.path)?;
         g.0 = Some(Handle::Rw(db));
         self.broken.store(false, Ordering::SeqCst);
         tracing::warn!(path = %self.path.display(), "reopened the store after an I/O failure");
@@ -353,15 +351,7 @@ impl RedbStore {
             path = %path.display(),
             "the store needs redb's crash repair (not closed cleanly, or its status byte is damaged); reading a repaired copy, the store itself is unchanged"
         );
-        let db = guard(
-            || format!("repairing a copy of {}", path.display()),
-            || {
-                Database::builder()
-                    .set_cache_size(REDB_CACHE_BYTES)
-                    .create(&copy)
-                    .map_err(e)
-            },
-        )?;
+        let db = create_database(&copy)?;
         Ok(Self {
             db: std::sync::RwLock::new(Db(Some(Handle::Copy {
                 db,
@@ -867,14 +857,11 @@ impl RedbStore {
         txn.set_quick_repair(true);
         {
             let mut meta = txn.open_table(META).map_err(e)?;
-            if let Some(expected) = batch.expect {
-                let found = Version {
+            if batch.expect.is_some() {
+                batch.check_expect(Version {
                     tree_size: stored_size(&meta)?,
                     last_anchor: last_anchor(&txn.open_table(ANCHORS).map_err(e)?)?,
-                };
-                if found != expected {
-                    return Err(StoreError::Conflict { expected, found });
-                }
+                })?;
             }
             let size = continued_size(&meta, batch)?;
             batch.check_redactions(size)?;

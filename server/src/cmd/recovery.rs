@@ -52,8 +52,12 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     let original = dir.store();
     // Holding a read-only handle keeps other writers (evl serve) out while we work.
     let hold = dir.reader()?;
-    let copy = original.with_extension(format!("redb.recover-{}", std::process::id()));
-    let _cleanup = RemoveOnDrop(copy.clone());
+    // A temporary path beside the store (removed on drop unless persisted over the store).
+    let copy = tempfile::Builder::new()
+        .prefix("ledger.redb.recover-")
+        .tempfile_in(dir.root())
+        .context("creating the recovery copy beside the store")?
+        .into_temp_path();
     std::fs::copy(&original, &copy).with_context(|| {
         format!(
             "copying {} to {} to repair the copy (recover needs as much free space as the store takes)",
@@ -81,7 +85,7 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     if swapped {
         std::fs::File::open(&copy)
             .and_then(|f| f.sync_all())
-            .and_then(|()| std::fs::rename(&copy, &original))
+            .and_then(|()| copy.persist(&original).map_err(|e| e.error))
             .and_then(|()| std::fs::File::open(dir.root()).and_then(|d| d.sync_all()))
             .with_context(|| format!("putting the repaired copy in place of {}", original.display()))?;
     }
@@ -137,13 +141,4 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Removes a file when dropped (the recovery copy, unless it was renamed into place).
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }

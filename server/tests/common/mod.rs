@@ -115,3 +115,26 @@ impl Drop for Serve {
         }
     }
 }
+
+/// Sends the raw HTTP/1.1 `request` on a new connection and reads until the server closes it:
+/// (status, body). Use `Connection: close` unless the test wants the server to close it.
+pub fn http_exchange(addr: &str, request: &[u8]) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
