@@ -143,8 +143,8 @@ def read_lines(root, path):
     return data.decode("utf-8", "replace").split("\n")
 
 
-def headings(lines):
-    """Yields (line number, level, text) for the markdown headings outside fenced code."""
+def outside_fences(lines):
+    """Yields (line number, line) for the markdown lines outside fenced code blocks."""
     fence = None
     for i, line in enumerate(lines, 1):
         m = FENCE_RE.match(line)
@@ -155,9 +155,15 @@ def headings(lines):
                 fence = None
             continue
         if fence is None:
-            h = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
-            if h:
-                yield i, len(h.group(1)), h.group(2)
+            yield i, line
+
+
+def headings(lines):
+    """Yields (line number, level, text) for the markdown headings outside fenced code."""
+    for i, line in outside_fences(lines):
+        h = re.match(r"^(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if h:
+            yield i, len(h.group(1)), h.group(2)
 
 
 def github_slugs(lines):
@@ -246,18 +252,8 @@ def check_links(root, path, lines, slug_cache):
     """Returns the faults of the relative links in a spec file, and how many it checked."""
     faults = []
     checked = 0
-    fence = None
     base = os.path.dirname(path)
-    for i, line in enumerate(lines, 1):
-        m = FENCE_RE.match(line)
-        if m:
-            if fence is None:
-                fence = m.group(1)
-            elif m.group(1) == fence:
-                fence = None
-            continue
-        if fence is not None:
-            continue
+    for i, line in outside_fences(lines):
         for lm in LINK_RE.finditer(CODE_SPAN_RE.sub("", line)):
             target = lm.group(2)
             if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):

@@ -283,20 +283,20 @@ impl RedbStore {
         })
     }
 
-    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+    /// The database handle, reopened first if an earlier failure closed it.
+    fn db(&self) -> Result<std::sync::RwLockReadGuard<'_, Db>, StoreError> {
         self.heal()?;
         self.db
             .read()
-            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))?
-            .begin_read()
+            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))
+    }
+
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        self.db()?.begin_read()
     }
 
     fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        self.heal()?;
-        self.db
-            .read()
-            .map_err(|_| StoreError::Other("the store handle lock is poisoned".into()))?
-            .begin_write()
+        self.db()?.begin_write()
     }
 
     /// Notes a failed call: a full disk or an I/O failure leaves redb refusing every call
