@@ -3,7 +3,7 @@
 //! (docs/design.md, "Time"). Above the writer: it signs with the writer's key under the
 //! writer's lock.
 
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::store::{Batch, Snapshot, Store};
 use crate::writer::{Ledger, lock};
 use evl_sdk::anchor::{ANCHOR_TYPE, ArchivedLink};
@@ -123,19 +123,21 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::Integrity {
                 code: ErrorCode::ChainBroken,
                 message: format!(
-                    "the anchor chain is broken at anchor {} ({}: {}); investigate, then start a new segment with `evl anchor new-chain --reason ...`",
+                    "the anchor chain is broken at anchor {} ({}: {}); no anchor is signed on a broken chain",
                     f.seq, f.code, f.message
                 ),
-            });
+            }
+            .advise(Next::NewChain));
         }
         let (seq, segment, prev, time) = match last {
             None => (0, 0, None, now),
             Some((seq, parsed)) => {
-                let a = parsed.map_err(|e| LedgerError::Integrity {
-                    code: ErrorCode::ChainBroken,
-                    message: format!(
-                        "the last anchor (seq {seq}) is unreadable ({e}); start a new segment with `evl anchor new-chain --reason ...`"
-                    ),
+                let a = parsed.map_err(|e| {
+                    LedgerError::Integrity {
+                        code: ErrorCode::ChainBroken,
+                        message: format!("the last anchor (seq {seq}) is unreadable ({e})"),
+                    }
+                    .advise(Next::NewChain)
                 })?;
                 let p = a.payload();
                 (seq + 1, p.segment, Some(a.id()), p.time)

@@ -71,6 +71,62 @@ pub enum LedgerError {
     /// (the same typed error for all of them; [`LedgerError::code`] is the inner one's).
     #[error(transparent)]
     Group(std::sync::Arc<LedgerError>),
+    /// An error that has a known next step for the operator. Displayed as the error alone:
+    /// the library says what failed, the CLI renders [`Next`] as the command to run, and the
+    /// HTTP API sends only the code and the message.
+    #[error("{error}")]
+    Advised {
+        /// What failed.
+        error: Box<LedgerError>,
+        /// What an operator can do about it.
+        next: Next,
+    },
+}
+
+/// The operator's next step after an error (rendered as `evl` commands by the CLI only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Next {
+    /// The store has not been initialized.
+    Init,
+    /// Find out what is damaged: a full verify lists every finding.
+    VerifyFull,
+    /// Stored hashes are damaged, not content: recovery rebuilds them without a backup.
+    RecoverHashes,
+    /// The content of `leaf` is lost: put it back from a backup, or record the loss.
+    RestoreContent {
+        /// The leaf whose content is lost.
+        leaf: u64,
+    },
+    /// Content whose loss is recorded: a backup can put it back.
+    RecoverContent,
+    /// The chain cannot be continued: investigate, then start a new segment.
+    NewChain,
+    /// Nothing is anchored that far yet: sign an anchor first.
+    AnchorCreate,
+    /// Larger than an evidence pack may be: make a compliance export instead.
+    Export,
+    /// A recovery needs the leaf that a full verify reports.
+    GiveIndex,
+}
+
+impl LedgerError {
+    /// Attaches the operator's next step.
+    pub fn advise(self, next: Next) -> Self {
+        LedgerError::Advised {
+            error: Box::new(self),
+            next,
+        }
+    }
+
+    /// The operator's next step, if one is known (looking through [`LedgerError::Group`]).
+    pub fn next(&self) -> Option<Next> {
+        match self {
+            LedgerError::Group(e) => e.next(),
+            LedgerError::Advised { next, .. } => Some(*next),
+            _ => None,
+        }
+    }
 }
 
 impl From<evl_sdk::tree::ProveError<StoreError>> for LedgerError {
@@ -102,13 +158,15 @@ impl LedgerError {
             LedgerError::ClockSkew(_) => "CLOCK_SKEW",
             LedgerError::Pack(e) => e.code().as_str(),
             LedgerError::Group(e) => e.code(),
+            LedgerError::Advised { error, .. } => error.code(),
         }
     }
 
-    /// The error itself, looking through [`LedgerError::Group`].
+    /// The error itself, looking through [`LedgerError::Group`] and [`LedgerError::Advised`].
     pub fn kind(&self) -> &LedgerError {
         match self {
             LedgerError::Group(e) => e.kind(),
+            LedgerError::Advised { error, .. } => error.kind(),
             e => e,
         }
     }

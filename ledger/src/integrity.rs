@@ -569,10 +569,14 @@ fn check_redactions<Sn: Snapshot>(
                 ErrorCode::NodeIdMismatch,
                 "the leaf has no stored content and no redaction/v1 record: content is lost".into(),
             )),
-            Err(LedgerError::Integrity { code, message }) => {
-                report.failures.push(leaf_failure("redaction", i, code, message));
-            }
-            Err(e) => return Err(e),
+            Err(e) => match e.kind() {
+                LedgerError::Integrity { code, message } => {
+                    report
+                        .failures
+                        .push(leaf_failure("redaction", i, *code, message.clone()));
+                }
+                _ => return Err(e),
+            },
         }
     }
     for (j, node) in records {

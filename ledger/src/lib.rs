@@ -36,7 +36,7 @@ pub use integrity as verify;
 
 pub use answer::{id_map_fallbacks, refused_answers};
 pub use chain::MAX_CLOCK_SKEW_SECS;
-pub use error::LedgerError;
+pub use error::{LedgerError, Next};
 pub use evl_sdk;
 pub use reader::{AsOfAnchor, ChainFailure, ChainReport, LedgerReader, StoredAnchor};
 pub use state::{STORE_FORMAT, store_origin};

@@ -1,7 +1,7 @@
 //! The read handle: nodes, proofs, checkpoints and anchors (STYLE rule 11: no signing key here).
 
 use crate::answer::{CheckpointCache, check_consistency, check_receipt};
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::records::{RecordIndex, contains};
 use crate::source::prefetched;
 use crate::state::{Shared, read_identity};
@@ -205,16 +205,18 @@ impl<S: Store> LedgerReader<S> {
                     Some(_) => ErrorCode::Corrupted,
                     None => ErrorCode::NodeIdMismatch,
                 },
-                message: match record {
+                message: match &record {
                     Some(r) => format!(
-                        "the stored content of node {id} (leaf {i}) is lost: {}; `evl recover --from-backup FILE` can put it back",
+                        "the stored content of node {id} (leaf {i}) is lost: {}; a backup can put it back",
                         r.describe()
                     ),
-                    None => format!(
-                        "the stored content of node {id} (leaf {i}) is damaged; run `evl verify --mode full`, then `evl recover --from-backup FILE` or `evl mark-corrupted --index {i}`"
-                    ),
+                    None => format!("the stored content of node {id} (leaf {i}) is damaged"),
                 },
-            });
+            }
+            .advise(match record {
+                Some(_) => Next::RecoverContent,
+                None => Next::RestoreContent { leaf: i },
+            }));
         }
         Ok((index, bytes))
     }
@@ -229,9 +231,9 @@ impl<S: Store> LedgerReader<S> {
     }
 
     fn as_of_in(&self, snap: &S::Snapshot, seq: u64) -> Result<AsOfAnchor, LedgerError> {
-        let bytes = snap.anchor(seq)?.ok_or_else(|| {
-            LedgerError::NotFound(format!("no anchor with seq {seq} (`evl anchor list` lists them)"))
-        })?;
+        let bytes = snap
+            .anchor(seq)?
+            .ok_or_else(|| LedgerError::NotFound(format!("no anchor with seq {seq}")))?;
         let integrity = |code: ErrorCode, message: String| LedgerError::Integrity { code, message };
         let anchor = Anchor::from_json(&bytes)
             .map_err(|e| integrity(e.code(), format!("stored anchor {seq}: {e}")))?;
@@ -247,24 +249,21 @@ impl<S: Store> LedgerReader<S> {
             })?
             .into_inner();
         let tree = snap.tree_size()?;
-        let size = TreeSize::new(summary.tree_size)
-            .filter(|s| *s <= tree)
-            .ok_or_else(|| {
-                integrity(
-                    ErrorCode::MerkleMismatch,
-                    format!(
-                        "anchor {seq} is for tree size {}, beyond this store's tree ({tree})",
-                        summary.tree_size
-                    ),
-                )
-            })?;
+        let size = Some(summary.tree_size).filter(|s| *s <= tree).ok_or_else(|| {
+            integrity(
+                ErrorCode::MerkleMismatch,
+                format!(
+                    "anchor {seq} is for tree size {}, beyond this store's tree ({tree})",
+                    summary.tree_size
+                ),
+            )
+        })?;
         if evl_sdk::root(&SnapshotSource(snap), size)? != summary.root {
             return Err(integrity(
                 ErrorCode::MerkleMismatch,
-                format!(
-                    "anchor {seq} does not match this store's root at size {size}; run `evl verify --mode full`"
-                ),
-            ));
+                format!("anchor {seq} does not match this store's root at size {size}"),
+            )
+            .advise(Next::VerifyFull));
         }
         Ok(AsOfAnchor {
             seq,
@@ -320,7 +319,7 @@ impl<S: Store> LedgerReader<S> {
                 .ok_or_else(|| LedgerError::NotFound("no checkpoint yet".into()))?,
             Some(s) => {
                 let cp = snap.checkpoint(s)?.ok_or_else(|| {
-                    LedgerError::NotFound(format!("no signed checkpoint at size {s}; omit --size, or use a size at which a checkpoint was signed (every commit and every anchor signs one; `evl anchor list` shows the anchored sizes)"))
+                    LedgerError::NotFound(format!("no signed checkpoint at size {s}; ask for the latest one, or for a size at which one was signed (every commit and every anchor signs one)"))
                 })?;
                 (s, cp)
             }
@@ -526,7 +525,7 @@ impl<S: Store> LedgerReader<S> {
             failure: None,
             last_good: None,
         };
-        let mut chain: Vec<Anchor> = Vec::new();
+        let mut walk = evl_sdk::anchor::ChainWalk::new();
         for (seq, bytes) in snap.anchors()? {
             let fail = |code: ErrorCode, message: String| ChainFailure {
                 seq,
@@ -542,22 +541,19 @@ impl<S: Store> LedgerReader<S> {
                 }
             };
             let p = anchor.payload().clone();
-            // A new segment's genesis may archive anchors after its link.
-            if let Some(link) = &p.archived {
-                while chain.last().is_some_and(|a| a.payload().seq > link.last_seq) {
-                    if let Some(a) = chain.pop() {
-                        report.archived.push(a.payload().seq);
-                        report.verified.pop();
-                    }
-                }
-                if chain.last().is_some_and(|a| a.payload().seq == link.last_seq) {
-                    report.failure = None;
-                }
-            } else if report.failure.is_some() {
+            // A new segment's genesis may archive anchors after its link (SPEC.md §7.3).
+            let retired = walk.retire(&anchor);
+            for s in retired.seqs {
+                report.archived.push(s);
+                report.verified.pop();
+            }
+            if retired.links_last {
+                report.failure = None;
+            } else if p.archived.is_none() && report.failure.is_some() {
                 report.archived.push(seq);
                 continue;
             }
-            let prev = chain.last();
+            let prev = walk.last();
             let proof = match prev {
                 Some(q)
                     if q.payload().tree_size > 0
@@ -606,7 +602,7 @@ impl<S: Store> LedgerReader<S> {
                         report.verified.push(s.clone());
                         report.last_good = Some(s.clone());
                     }
-                    chain.push(anchor);
+                    walk.push(anchor);
                 }
                 Err(e) => {
                     let mut msg = e.message().to_string();

@@ -3,7 +3,7 @@
 //! consult them to say why content is missing; verify, retention and recovery build on them.
 //! Above `store` and `state`, below the reader.
 
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::store::{Snapshot, StoreError};
 use evl_sdk::corruption::{CORRUPTION_TYPE, Corruption, Damage};
 use evl_sdk::redaction::Redaction;
@@ -151,9 +151,12 @@ pub(crate) fn redaction_at<Sn: Snapshot>(
         return Ok(None);
     };
     let i = index.get();
-    let broken = |m: String| LedgerError::Integrity {
-        code: ErrorCode::NodeIdMismatch,
-        message: format!("the redaction record of leaf {i} (at leaf {at}) {m}; run `evl verify --mode full`"),
+    let broken = |m: String| {
+        LedgerError::Integrity {
+            code: ErrorCode::NodeIdMismatch,
+            message: format!("the redaction record of leaf {i} (at leaf {at}) {m}"),
+        }
+        .advise(Next::VerifyFull)
     };
     let bytes = snap
         .node(at)?
@@ -185,7 +188,7 @@ pub(crate) fn missing_content<Sn: Snapshot>(snap: &Sn, id: &NodeId, index: LeafI
         Ok(Some(r)) => LedgerError::Integrity {
             code: ErrorCode::Redacted,
             message: format!(
-                "the content of node {id} (leaf {index}) was redacted by {} (leaf {}) at {}: {} (policy: {}); its leaf and proofs remain (`evl prove`)",
+                "the content of node {id} (leaf {index}) was redacted by {} (leaf {}) at {}: {} (policy: {}); its leaf and its inclusion proofs remain",
                 r.record_id,
                 r.record_index,
                 r.redaction.time(),

@@ -13,7 +13,7 @@
 //! The backup is untrusted input: it is read with the SDK's strict tar and zstd readers, one
 //! entry at a time, and nothing taken from it is used unless its hash is the tree's.
 
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::integrity::Failure;
 use crate::integrity::{Mode, Report, verify};
 use crate::reader::LedgerReader;
@@ -116,9 +116,9 @@ fn signed_roots<S: Store>(
         };
         if let Ok(s) = trust.verify_anchor(&a) {
             let s = s.into_inner();
-            if s.tree_size <= size.get() {
-                out.insert((s.tree_size, s.root));
-                sizes.extend(TreeSize::new(s.tree_size));
+            if s.tree_size <= size {
+                out.insert((s.tree_size.get(), s.root));
+                sizes.push(s.tree_size);
             }
         }
     }
@@ -257,9 +257,7 @@ impl<S: Store> Ledger<S> {
         let index = match (leaf, node) {
             (Some(i), _) => i,
             (None, Some(id)) => snap.index_of(&id)?.ok_or_else(|| {
-                LedgerError::NotFound(format!(
-                    "the id map has no leaf for {id}; pass --index (the leaf `evl verify --mode full` reports)"
-                ))
+                LedgerError::NotFound(format!("the id map has no leaf for {id}")).advise(Next::GiveIndex)
             })?,
             (None, None) => {
                 return Err(LedgerError::OutOfRange(
@@ -276,8 +274,9 @@ impl<S: Store> Ledger<S> {
         let stored = snap.hash(0, i)?.ok_or_else(|| {
             integrity(
                 ErrorCode::MerkleMismatch,
-                format!("the stored leaf hash of leaf {i} is missing; run `evl recover` (no backup needed)"),
+                format!("the stored leaf hash of leaf {i} is missing"),
             )
+            .advise(Next::RecoverHashes)
         })?;
         let content = snap.node(index)?.map(|b| NodeId::of_canonical(&b));
         if content.is_some_and(|c| c.leaf_hash() == stored) {
@@ -290,10 +289,9 @@ impl<S: Store> Ledger<S> {
         {
             return Err(integrity(
                 ErrorCode::MerkleMismatch,
-                format!(
-                    "at leaf {i} the stored leaf hash is damaged, not the content; run `evl recover` (no backup needed)"
-                ),
-            ));
+                format!("at leaf {i} the stored leaf hash is damaged, not the content"),
+            )
+            .advise(Next::RecoverHashes));
         }
         let id = match node {
             Some(id) if id.leaf_hash() == stored => id,
@@ -338,9 +336,10 @@ impl<S: Store> Ledger<S> {
             return Err(integrity(
                 ErrorCode::MerkleMismatch,
                 format!(
-                    "the stored hashes do not reproduce the signed checkpoint at size {size}, so appending the record would sign a wrong root; run `evl recover` first (stored hashes need no backup)"
+                    "the stored hashes do not reproduce the signed checkpoint at size {size}, so appending the record would sign a wrong root"
                 ),
-            ));
+            )
+            .advise(Next::RecoverHashes));
         }
         drop(snap);
         let detected = crate::time::now();
@@ -436,8 +435,9 @@ impl<S: Store> Ledger<S> {
                     None => {
                         if let Some(i) = content.iter().find(|i| !recorded.contains(i)) {
                             return Err(LedgerError::OutOfRange(format!(
-                                "the content of leaf {i} is damaged and can only be put back from a backup: pass --from-backup FILE, or record the loss with `evl mark-corrupted --index {i}`; nothing was changed"
-                            )));
+                                "the content of leaf {i} is damaged and can only be put back from a backup; nothing was changed"
+                            ))
+                            .advise(Next::RestoreContent { leaf: *i }));
                         }
                         BackupScan::default()
                     }
@@ -478,14 +478,15 @@ impl<S: Store> Ledger<S> {
                     return Err(integrity(
                         ErrorCode::PackIncomplete,
                         format!(
-                            "the backup holds no bytes for leaf {i} ({}); nothing was changed. Use another backup, or record the loss with `evl mark-corrupted --index {i}` and run recover again",
+                            "the backup holds no bytes for leaf {i} ({}); nothing was changed",
                             if covers {
                                 "it lists the leaf but carries no bytes hashing to the tree's entry"
                             } else {
                                 "it does not cover that leaf"
                             }
                         ),
-                    ));
+                    )
+                    .advise(Next::RestoreContent { leaf: i }));
                 }
             }
             // 2. Hashes: recompute bottom-up every damaged hash and every ancestor of a change.

@@ -15,7 +15,7 @@
 //! Freed pages of the store file may still hold redacted bytes until the file is rebuilt
 //! (`RedbStore::reclaim`); the redb backend records that in its metadata.
 
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::reader::LedgerReader;
 pub use crate::records::RedactionRef;
 use crate::records::{missing_content, redaction_at};
@@ -203,7 +203,7 @@ impl Candidate {
 /// The first verified anchor whose tree contains leaf `index` (anchors in chain order, tree
 /// sizes non-decreasing).
 fn first_anchor(chain: &[AnchorSummary], index: u64) -> Option<&AnchorSummary> {
-    let k = chain.partition_point(|a| a.tree_size <= index);
+    let k = chain.partition_point(|a| a.tree_size.get() <= index);
     chain.get(k)
 }
 
@@ -219,10 +219,10 @@ impl<S: Store> LedgerReader<S> {
         let snap = self.snapshot()?;
         let chain = match crate::pack::verified_chain(self) {
             Ok(c) => c,
-            Err(LedgerError::NotFound(_)) => Vec::new(),
+            Err(e) if matches!(e.kind(), LedgerError::NotFound(_)) => Vec::new(),
             Err(e) => return Err(e),
         };
-        let anchored = chain.iter().map(|a| a.tree_size).max().unwrap_or(0);
+        let anchored = chain.iter().map(|a| a.tree_size.get()).max().unwrap_or(0);
         let mut plan = RetentionPlan {
             now,
             anchored_leaves: anchored,
@@ -318,7 +318,9 @@ impl<S: Store> Ledger<S> {
                 let mut seen = BTreeSet::new();
                 for r in chunk {
                     let i = r.index;
-                    let bad = |m: String| LedgerError::OutOfRange(format!("cannot redact leaf {i} ({}): {m}", r.id));
+                    let bad = |m: String| {
+                        LedgerError::OutOfRange(format!("cannot redact leaf {i} ({}): {m}", r.id))
+                    };
                     if !seen.insert(i) {
                         return Err(bad("requested twice".into()));
                     }
@@ -330,10 +332,11 @@ impl<S: Store> Ledger<S> {
                         return Err(LedgerError::Integrity {
                             code: ErrorCode::NodeIdMismatch,
                             message: format!(
-                                "cannot redact leaf {i} ({}): its stored content is damaged; run `evl verify --mode full`",
+                                "cannot redact leaf {i} ({}): its stored content is damaged",
                                 r.id
                             ),
-                        });
+                        }
+                        .advise(Next::VerifyFull));
                     }
                     let node = Node::from_canonical(&bytes)?;
                     let record = Redaction::new(r.id, i.get(), node.node_type(), &r.reason, &r.policy, now)
@@ -374,7 +377,7 @@ pub fn uncovered<'a>(
         .as_ref()
         .filter(|_| archive.kind == PackKind::Export)
     else {
-        return not_this("is not a compliance export (make one with `evl archive`)");
+        return not_this("is not a compliance export (the archive operation makes one)");
     };
     if archive.origin != origin {
         return not_this("is of another log (origin differs)");

@@ -2,7 +2,7 @@
 //! keys and format tag of a store (docs/design.md, "Storage"). The bottom layer of the crate
 //! above `store`.
 
-use crate::error::LedgerError;
+use crate::error::{LedgerError, Next};
 use crate::store::{Snapshot, Store};
 use evl_sdk::TrustRoot;
 
@@ -38,9 +38,7 @@ pub(crate) fn read_identity<Sn: Snapshot>(snap: &Sn) -> Result<(String, TrustRoo
             )));
         }
         None => {
-            return Err(LedgerError::Mismatch(
-                "the store is not initialized (run `evl init`)".into(),
-            ));
+            return Err(LedgerError::Mismatch("the store is not initialized".into()).advise(Next::Init));
         }
     }
     let origin = snap

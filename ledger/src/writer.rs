@@ -313,7 +313,7 @@ impl<S: Store> Ledger<S> {
                 return Err(LedgerError::Rejected {
                     index,
                     error: evl_sdk::NodeError::Invalid(
-                        "redaction/v1 records are written only by the log's own redaction (`evl cleanup`)",
+                        "redaction/v1 records are written only by the log's own redaction (its retention cleanup)",
                     ),
                 });
             }
@@ -323,7 +323,7 @@ impl<S: Store> Ledger<S> {
                 return Err(LedgerError::Rejected {
                     index,
                     error: evl_sdk::NodeError::Invalid(
-                        "corruption/v1 records are appended only on an operator's authority (`evl mark-corrupted`, or an admin token)",
+                        "corruption/v1 records are appended only on an operator's authority (an admin token)",
                     ),
                 });
             }

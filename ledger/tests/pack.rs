@@ -60,7 +60,7 @@ fn evidence_pack_round_trip_with_dependencies() {
     assert_eq!(report.nodes[0].role, NodeRole::Subject);
     assert_eq!(report.nodes[1].id, a);
     assert_eq!(report.nodes[1].role, NodeRole::Dependency);
-    assert_eq!(report.nodes[1].index, 20);
+    assert_eq!(report.nodes[1].index.get(), 20);
     // The streaming reader agrees, and the pack's own trust root gives the same verdict.
     let streamed = verify_pack_reader(pack.as_slice(), Some(l.trust_root().clone()), &mut |_| {}).unwrap();
     assert_eq!(streamed.into_inner(), report);
@@ -113,7 +113,8 @@ fn unanchored_nodes_are_refused_with_advice() {
             &mut out,
         )
         .unwrap_err();
-    assert!(e.to_string().contains("evl anchor create"), "{e}");
+    assert_eq!(e.code(), "OUT_OF_RANGE", "{e}");
+    assert_eq!(e.next(), Some(evl_ledger::Next::AnchorCreate), "{e}");
 }
 
 fn export(l: &Ledger<MemoryStore>, req: &ExportRequest) -> Vec<u8> {

@@ -189,7 +189,7 @@ pub struct AnchorSummary {
     /// AnchorId.
     pub id: NodeId,
     /// Tree size.
-    pub tree_size: u64,
+    pub tree_size: TreeSize,
     /// Root hash (shown as hex in JSON).
     #[serde(serialize_with = "crate::hash::serialize_hex")]
     pub root: Digest,
@@ -225,7 +225,7 @@ impl ChainEvidence {
     /// The last anchored tree head, if any.
     pub fn head(&self) -> Option<TreeHead> {
         let a = self.anchors.last()?;
-        Some(TreeHead::new(TreeSize::new(a.tree_size)?, a.root))
+        Some(TreeHead::new(a.tree_size, a.root))
     }
 }
 
@@ -291,7 +291,7 @@ impl TrustRoot {
             seq: p.seq,
             segment: p.segment,
             id: a.id,
-            tree_size: p.tree_size,
+            tree_size: head.size(),
             root: head.root(),
             time: p.time,
             key: signed.key.clone(),
@@ -400,6 +400,71 @@ impl TrustRoot {
     }
 }
 
+/// The live anchor chain, walked in `seq` order (SPEC.md §7.3): the one place that knows how a
+/// segment genesis retires the anchors it abandons. Both the log's own chain check and the
+/// backup verifier walk stored anchors with it.
+#[derive(Clone, Debug, Default)]
+pub struct ChainWalk {
+    chain: Vec<Anchor>,
+}
+
+/// What [`ChainWalk::retire`] did before the next anchor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Retired {
+    /// The `seq`s the next anchor's `archived` link abandons (after `archived.last_seq`), last
+    /// first.
+    pub seqs: Vec<u64>,
+    /// The next anchor is a segment genesis whose link names the chain's (new) last anchor:
+    /// the walk resumes at an anchor it already verified.
+    pub links_last: bool,
+}
+
+impl ChainWalk {
+    /// An empty walk.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Before `next` is checked: if it is a segment genesis, drops the chain's anchors after
+    /// its `archived.last_seq` (rule 3: the new segment abandons them) and says which.
+    pub fn retire(&mut self, next: &Anchor) -> Retired {
+        let mut out = Retired::default();
+        if let Some(link) = &next.payload().archived {
+            while let Some(a) = self.chain.pop_if(|a| a.payload().seq > link.last_seq) {
+                out.seqs.push(a.payload().seq);
+            }
+            out.links_last = self
+                .chain
+                .last()
+                .is_some_and(|a| a.payload().seq == link.last_seq);
+        }
+        out
+    }
+
+    /// The chain's last anchor: the one `next` is checked against.
+    pub fn last(&self) -> Option<&Anchor> {
+        self.chain.last()
+    }
+
+    /// Appends an anchor that passed its checks.
+    pub fn push(&mut self, anchor: Anchor) {
+        self.chain.push(anchor);
+    }
+
+    /// The `seq`s of `anchors` (in `seq` order) that a later segment genesis abandons,
+    /// ascending.
+    pub fn archived(anchors: &[Anchor]) -> Vec<u64> {
+        let mut walk = ChainWalk::new();
+        let mut archived = Vec::new();
+        for a in anchors {
+            archived.extend(walk.retire(a).seqs);
+            walk.push(a.clone());
+        }
+        archived.sort_unstable();
+        archived
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,6 +539,42 @@ mod tests {
                 "without {m}"
             );
         }
+    }
+
+    #[test]
+    fn a_segment_genesis_retires_the_anchors_after_its_link() {
+        let a0 = payload(0, None).sign(&key());
+        let a1 = payload(1, Some(a0.id())).sign(&key());
+        let a2 = payload(2, Some(a1.id())).sign(&key());
+        let mut g = payload(3, None);
+        g.segment = 1;
+        g.segment_reason = Some("lost".into());
+        g.archived = Some(ArchivedLink {
+            segment: 0,
+            last_seq: 0,
+            last_anchor: a0.id(),
+        });
+        let g3 = g.sign(&key());
+        let a4 = payload(4, Some(g3.id())).sign(&key());
+        let all = [a0.clone(), a1.clone(), a2, g3.clone(), a4];
+        assert_eq!(ChainWalk::archived(&all), [1, 2]);
+        // Without a genesis nothing is retired.
+        assert!(ChainWalk::archived(&all[..3]).is_empty());
+        // The walk says whether the genesis links to the anchor it resumes from.
+        let mut walk = ChainWalk::new();
+        walk.push(a0);
+        walk.push(a1);
+        assert_eq!(
+            walk.retire(&g3),
+            Retired {
+                seqs: vec![1],
+                links_last: true
+            }
+        );
+        assert_eq!(walk.last().map(|a| a.payload().seq), Some(0));
+        // A link to an anchor the walk never accepted resumes nothing.
+        let mut walk = ChainWalk::new();
+        assert_eq!(walk.retire(&g3), Retired::default());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use crate::limits::MAX_TREE_SIZE;
 use crate::proof::{ConsistencyProof, InclusionProof};
 use core::fmt;
 
-/// A number of leaves in the log, at most [`MAX_TREE_SIZE`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// A number of leaves in the log, at most [`MAX_TREE_SIZE`]. Serialized as the bare integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(transparent)]
 pub struct TreeSize(u64);
 
 impl TreeSize {
@@ -45,8 +46,9 @@ impl fmt::Display for TreeSize {
     }
 }
 
-/// The 0-based position of a leaf, below [`MAX_TREE_SIZE`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// The 0-based position of a leaf, below [`MAX_TREE_SIZE`]. Serialized as the bare integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct LeafIndex(u64);
 
 impl LeafIndex {

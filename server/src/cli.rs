@@ -32,7 +32,7 @@ pub struct Out {
 /// What `evl docs` prints.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DocsKind {
-    /// docs/cli-reference.md.
+    /// docs/cli.md.
     Cli,
     /// The route table of docs/http-api.md.
     Routes,
@@ -158,7 +158,7 @@ pub enum Command {
         origin: String,
     },
     /// Print generated reference documentation: `cli` (every command's --help, as
-    /// docs/cli-reference.md) or `routes` (the route table of docs/http-api.md, from the OpenAPI
+    /// docs/cli.md) or `routes` (the route table of docs/http-api.md, from the OpenAPI
     /// document). A test fails when the committed files differ.
     #[command(hide = true)]
     Docs {

@@ -93,7 +93,7 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
                     Ok(Ok(Some(a))) => tracing::info!(seq = a.payload().seq, "policy anchor created"),
                     Ok(Ok(None)) => {}
                     Ok(Err(e)) => {
-                        if matches!(e, evl_ledger::LedgerError::Integrity { .. }) {
+                        if matches!(e.kind(), evl_ledger::LedgerError::Integrity { .. }) {
                             anchor_metrics
                                 .dsse_verification_failures
                                 .fetch_add(1, Ordering::Relaxed);

@@ -51,10 +51,8 @@ impl<S: Store> Ledger<S> {
         let mut anchors = Vec::new();
         for (seq, bytes) in snap.anchors()? {
             let a = Anchor::from_json(&bytes).map_err(|e| {
-                integrity(
-                    e.code(),
-                    format!("stored anchor {seq} does not parse ({e}); run `evl verify --mode full`"),
-                )
+                integrity(e.code(), format!("stored anchor {seq} does not parse ({e})"))
+                    .advise(crate::Next::VerifyFull)
             })?;
             anchors.push((seq, bytes, a));
         }
@@ -65,10 +63,11 @@ impl<S: Store> Ledger<S> {
             return Err(integrity(
                 ErrorCode::ChainBroken,
                 format!(
-                    "the stored anchor chain does not verify at anchor {} ({}: {}); run `evl verify --mode full`",
+                    "the stored anchor chain does not verify at anchor {} ({}: {})",
                     f.seq, f.code, f.message
                 ),
-            ));
+            )
+            .advise(crate::Next::VerifyFull));
         }
         let seqs: Vec<u64> = anchors.iter().map(|(s, _, _)| *s).collect();
         let chain = report
@@ -84,7 +83,7 @@ impl<S: Store> Ledger<S> {
         let reader = self.reader();
         let snap = reader.snapshot()?;
         let stored = self.stored_anchors(&snap)?;
-        let from = since(&stored, req)?.map_or(0, |a| a.tree_size);
+        let from = since(&stored, req)?.map_or(0, |a| a.tree_size.get());
         Ok(BackupRange {
             from,
             to: snap.tree_size()?.get(),
@@ -107,10 +106,9 @@ impl<S: Store> Ledger<S> {
         let checkpoint = snap.checkpoint(to)?.ok_or_else(|| {
             integrity(
                 ErrorCode::PackIncomplete,
-                format!(
-                    "no signed checkpoint is stored for the tree size {to}; run `evl verify --mode full`"
-                ),
+                format!("no signed checkpoint is stored for the tree size {to}"),
             )
+            .advise(crate::Next::VerifyFull)
         })?;
         let stored = self.stored_anchors(&snap)?;
         let since = since(&stored, req)?;
@@ -119,7 +117,7 @@ impl<S: Store> Ledger<S> {
                 "a base backup is named only for an incremental backup (--since-anchor)".into(),
             ));
         }
-        let from = since.as_ref().map_or(0, |a| a.tree_size);
+        let from = since.as_ref().map_or(0, |a| a.tree_size.get());
         let mut prefix: Vec<(String, Vec<u8>)> = Vec::new();
         for (seq, bytes, _) in &stored.anchors {
             prefix.push((format!("anchors/{seq:020}.json"), bytes.clone()));
@@ -128,11 +126,8 @@ impl<S: Store> Ledger<S> {
         // (§9.4 rule 6): the chain verifies by §7.2 also before `from`.
         for pair in stored.chain.windows(2) {
             let (q, p) = (&pair[0], &pair[1]);
-            if q.tree_size > 0 && q.tree_size < p.tree_size {
-                let (Some(m), Some(n)) = (TreeSize::new(q.tree_size), TreeSize::new(p.tree_size)) else {
-                    return Err(LedgerError::OutOfRange("anchored tree size out of range".into()));
-                };
-                let proof = prove_consistency(&SnapshotSource(&snap), m, n)?;
+            if q.tree_size > TreeSize::ZERO && q.tree_size < p.tree_size {
+                let proof = prove_consistency(&SnapshotSource(&snap), q.tree_size, p.tree_size)?;
                 prefix.push((format!("consistency/{:020}.json", p.seq), proof.to_json()));
             }
         }
@@ -154,7 +149,7 @@ impl<S: Store> Ledger<S> {
             since_anchor: since.as_ref().map(|a| AnchorRef {
                 seq: a.seq,
                 anchor: a.id,
-                tree_size: a.tree_size,
+                tree_size: a.tree_size.get(),
             }),
             base: req.base,
             time,
@@ -220,11 +215,7 @@ fn since(stored: &Stored, req: &BackupRequest) -> Result<Option<AnchorSummary>, 
         .find(|a| a.seq == seq)
         .cloned()
         .map(Some)
-        .ok_or_else(|| {
-            LedgerError::NotFound(format!(
-                "anchor {seq} is not in the verified anchor chain (`evl anchor list`)"
-            ))
-        })
+        .ok_or_else(|| LedgerError::NotFound(format!("anchor {seq} is not in the verified anchor chain")))
 }
 
 /// The entries of a backup in archive order: the prefix (anchors, `backup.json`, consistency

@@ -10,9 +10,7 @@ use evl_sdk::pack::manifest::{MANIFEST_TYPE, ManifestPayload};
 use evl_sdk::pack::{MAX_PACK_NODES, PackKind};
 use evl_sdk::proof::inclusion_proof_len;
 use evl_sdk::tlog_proof::TlogProof;
-use evl_sdk::{
-    LeafIndex, Node, NodeId, SignedCheckpoint, TreeSize, multiproof_len, prove_inclusion, prove_multi,
-};
+use evl_sdk::{LeafIndex, Node, NodeId, SignedCheckpoint, multiproof_len, prove_inclusion, prove_multi};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -85,24 +83,25 @@ impl<S: Store> Ledger<S> {
             nodes.insert(id, (index, bytes));
             if nodes.len() > MAX_PACK_NODES {
                 return Err(LedgerError::OutOfRange(format!(
-                    "more than {MAX_PACK_NODES} nodes; use a compliance export (`evl export --from-anchor`)"
-                )));
+                    "more than {MAX_PACK_NODES} nodes; a compliance export has no such limit"
+                ))
+                .advise(crate::Next::Export));
             }
         }
         // The proving anchor must cover every node.
         let chain = verified_chain(&reader)?;
         let last = pick(&chain, req.anchor)?;
         let max_index = nodes.values().map(|(i, _)| i.get()).max().unwrap_or_default();
-        if max_index >= last.tree_size {
+        if max_index >= last.tree_size.get() {
             return Err(LedgerError::OutOfRange(format!(
-                "leaf {max_index} is not covered by anchor {} (tree size {}); run `evl anchor create` first",
+                "leaf {max_index} is not covered by anchor {} (tree size {})",
                 last.seq, last.tree_size
-            )));
+            ))
+            .advise(crate::Next::AnchorCreate));
         }
         let first = req.trust_point.unwrap_or(last.seq);
         let mut entries = chain_entries(&reader, &snap, first, last.seq)?;
-        let size =
-            TreeSize::new(last.tree_size).ok_or_else(|| LedgerError::OutOfRange("tree size".into()))?;
+        let size = last.tree_size;
         let checkpoint = anchor_checkpoint(&snap, last.seq)?;
         let checkpoint =
             SignedCheckpoint::parse(checkpoint.as_bytes()).map_err(|e| LedgerError::Integrity {

@@ -38,7 +38,7 @@ pub(crate) fn chain_entries<S: Store>(
     let pos = |seq: u64| chain.iter().position(|a| a.seq == seq);
     let (Some(a), Some(b)) = (pos(first), pos(last)) else {
         return Err(LedgerError::NotFound(format!(
-            "anchors {first} and {last} must both be in the verified anchor chain (`evl anchor list`)"
+            "anchors {first} and {last} must both be in the verified anchor chain"
         )));
     };
     if a > b {
@@ -54,13 +54,10 @@ pub(crate) fn chain_entries<S: Store>(
             .ok_or_else(|| LedgerError::NotFound(format!("anchor {} is not stored", s.seq)))?;
         out.push((format!("anchors/{:020}.json", s.seq), bytes));
         if let Some(q) = prev
-            && q.tree_size > 0
+            && q.tree_size > TreeSize::ZERO
             && q.tree_size < s.tree_size
         {
-            let (Some(m), Some(n)) = (TreeSize::new(q.tree_size), TreeSize::new(s.tree_size)) else {
-                return Err(LedgerError::OutOfRange("anchored tree size out of range".into()));
-            };
-            let p = prove_consistency(&SnapshotSource(snap), m, n)?;
+            let p = prove_consistency(&SnapshotSource(snap), q.tree_size, s.tree_size)?;
             out.push((format!("consistency/{:020}.json", s.seq), p.to_json()));
         }
         prev = Some(s);
@@ -76,15 +73,16 @@ pub(crate) fn verified_chain<S: Store>(reader: &LedgerReader<S>) -> Result<Vec<A
         return Err(LedgerError::Integrity {
             code: evl_sdk::ErrorCode::ChainBroken,
             message: format!(
-                "the stored anchor chain does not verify at anchor {} ({}: {}); run `evl verify --mode full`",
+                "the stored anchor chain does not verify at anchor {} ({}: {})",
                 f.seq, f.code, f.message
             ),
-        });
+        }
+        .advise(crate::Next::VerifyFull));
     }
     if report.verified.is_empty() {
-        return Err(LedgerError::NotFound(
-            "this ledger has no anchor yet; run `evl anchor create` first".into(),
-        ));
+        return Err(
+            LedgerError::NotFound("this ledger has no anchor yet".into()).advise(crate::Next::AnchorCreate)
+        );
     }
     Ok(report.verified)
 }
@@ -96,11 +94,11 @@ pub(crate) fn pick(chain: &[AnchorSummary], seq: Option<u64>) -> Result<AnchorSu
             .last()
             .cloned()
             .ok_or_else(|| LedgerError::NotFound("no anchor".into())),
-        Some(s) => chain.iter().find(|a| a.seq == s).cloned().ok_or_else(|| {
-            LedgerError::NotFound(format!(
-                "anchor {s} is not in the verified anchor chain (`evl anchor list`)"
-            ))
-        }),
+        Some(s) => {
+            chain.iter().find(|a| a.seq == s).cloned().ok_or_else(|| {
+                LedgerError::NotFound(format!("anchor {s} is not in the verified anchor chain"))
+            })
+        }
     }
 }
 

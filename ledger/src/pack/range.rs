@@ -233,11 +233,14 @@ fn redacted_line<Sn: Snapshot>(snap: &Sn, index: u64) -> Result<ListingLine, Led
         Some(i) => crate::records::redaction_at(snap, i)?,
         None => None,
     };
-    let r = record.ok_or_else(|| LedgerError::Integrity {
-        code: evl_sdk::ErrorCode::PackIncomplete,
-        message: format!(
-            "leaf {index} has no stored content and no redaction record; an export needs every node (run `evl verify --mode full`)"
-        ),
+    let r = record.ok_or_else(|| {
+        LedgerError::Integrity {
+            code: evl_sdk::ErrorCode::PackIncomplete,
+            message: format!(
+                "leaf {index} has no stored content and no redaction record; an export needs every node"
+            ),
+        }
+        .advise(crate::Next::VerifyFull)
     })?;
     Ok(ListingLine {
         id: r.redaction.redacted(),
@@ -282,12 +285,12 @@ impl<S: Store> Ledger<S> {
         let chain = verified_chain(&self.reader())?;
         let to = pick(&chain, req.to_anchor)?;
         let start = match req.from_anchor {
-            Some(s) => pick(&chain, Some(s))?.tree_size,
+            Some(s) => pick(&chain, Some(s))?.tree_size.get(),
             None => 0,
         };
         Ok(ExportRange {
             start,
-            end: to.tree_size,
+            end: to.tree_size.get(),
         })
     }
 
@@ -329,7 +332,7 @@ impl<S: Store> Ledger<S> {
         let aref = |a: &evl_sdk::AnchorSummary| AnchorRef {
             seq: a.seq,
             anchor: a.id,
-            tree_size: a.tree_size,
+            tree_size: a.tree_size.get(),
         };
         let params = ExportParams {
             kind_tag: EXPORT_TYPE.to_owned(),
@@ -338,7 +341,7 @@ impl<S: Store> Ledger<S> {
             filter,
             prev_export: req.prev_export,
         };
-        let start = from.as_ref().map_or(0, |f| f.tree_size);
+        let start = from.as_ref().map_or(0, |f| f.tree_size.get());
         let mut prefix = chain_entries(&reader, &snap, from.as_ref().map_or(to.seq, |f| f.seq), to.seq)?;
         let frontier = match TreeSize::new(start) {
             Some(s) if s.get() > 0 => Frontier::load(&SnapshotSource(&snap), s)?,
@@ -347,14 +350,19 @@ impl<S: Store> Ledger<S> {
         prefix.push((EXPORT_PATH.to_owned(), params.to_bytes()));
         prefix.push((FRONTIER_PATH.to_owned(), FrontierFile::of(&frontier).to_bytes()));
         prefix.sort_by(|a, b| a.0.cmp(&b.0));
-        let rebuilt = Rebuilt::new(frontier, from.as_ref().map(|a| a.root), to.tree_size, to.root)?;
+        let rebuilt = Rebuilt::new(
+            frontier,
+            from.as_ref().map(|a| a.root),
+            to.tree_size.get(),
+            to.root,
+        )?;
         let entries = RangeEntries {
             snap: &snap,
             prefix: prefix.into_iter(),
             suffix: vec![("trust-root.json".to_owned(), reader.trust_root().to_json())].into_iter(),
             queued: None,
             pos: start,
-            end: to.tree_size,
+            end: to.tree_size.get(),
             params,
             progress,
             rebuilt,

@@ -620,6 +620,7 @@ fn in_file(name: &str, e: LedgerError) -> LedgerError {
             code,
             message: format!("{name}: {message}"),
         },
+        LedgerError::Advised { error, next } => in_file(name, *error).advise(next),
         other => other,
     }
 }

@@ -732,7 +732,7 @@ fn anchors_fetches_envelopes_and_proofs_and_verifies_the_chain() {
         chain
             .anchors
             .iter()
-            .map(|a| (a.seq, a.tree_size))
+            .map(|a| (a.seq, a.tree_size.get()))
             .collect::<Vec<_>>(),
         [(0, 3), (1, 5)]
     );
@@ -764,7 +764,7 @@ fn create_anchor_verifies_the_new_anchor() {
     let (base, seen) = responder(vec![ok(201, a0.to_json()), ok(200, a0.to_json())]);
     let client = Client::new(&base, Some("admin"), trust()).unwrap();
     let s = block_on(client.create_anchor()).unwrap();
-    assert_eq!((s.seq, s.tree_size), (0, 3));
+    assert_eq!((s.seq, s.tree_size.get()), (0, 3));
     assert_eq!(code(block_on(client.create_anchor())), "UNEXPECTED_RESPONSE");
     assert_eq!(seen.join().unwrap()[0].target, "POST /v1/anchors");
 }

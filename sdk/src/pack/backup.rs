@@ -228,27 +228,6 @@ fn malformed(path: &str, m: impl Into<String>) -> PackError {
     PackError::at(ErrorCode::PackMalformed, path, m)
 }
 
-/// Splits carried anchors (in `seq` order) into the chain and the archived ones: a segment
-/// genesis archives the anchors of the earlier segment after its `archived.last_seq`, as the
-/// log's own chain verification does (docs/design.md, anchors). Returns the `seq`s archived.
-pub(super) fn archived_seqs(anchors: &[Anchor]) -> Vec<u64> {
-    let mut chain: Vec<u64> = Vec::new();
-    let mut archived = Vec::new();
-    for a in anchors {
-        let p = a.payload();
-        if let Some(link) = &p.archived {
-            while chain.last().is_some_and(|s| *s > link.last_seq) {
-                if let Some(s) = chain.pop() {
-                    archived.push(s);
-                }
-            }
-        }
-        chain.push(p.seq);
-    }
-    archived.sort_unstable();
-    archived
-}
-
 /// A size the listing must reach with a given root.
 #[derive(Clone, Debug)]
 struct Check {
@@ -290,7 +269,7 @@ impl BackupState {
             .into_inner()
             .checkpoint
             .head();
-        let archived = archived_seqs(anchors);
+        let archived = crate::anchor::ChainWalk::archived(anchors);
         let mut checks = Vec::new();
         for a in anchors {
             let p = a.payload();

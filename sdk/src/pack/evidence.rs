@@ -166,7 +166,7 @@ impl Collected {
                 .tlog
                 .get(id)
                 .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, &path, "missing"))?;
-            if tp.extra() != Some(id.to_string().as_bytes()) || Some(&tp.index().get()) != indices.get(id) {
+            if tp.extra() != Some(id.to_string().as_bytes()) || Some(&tp.index()) != indices.get(id) {
                 return Err(malformed(
                     &path,
                     "extra is not the NodeId or index is not the node's leaf index",
@@ -202,24 +202,30 @@ impl Collected {
         let mut out: Vec<NodeReport> = self
             .nodes
             .iter()
-            .map(|(id, n)| NodeReport {
-                id: *id,
-                node_type: n.node_type().to_owned(),
-                index: indices.get(id).copied().unwrap_or_default(),
-                role: if subjects.binary_search(id).is_ok() {
-                    NodeRole::Subject
-                } else {
-                    NodeRole::Dependency
-                },
-                proof: proof_kind,
+            .map(|(id, n)| {
+                // check_proofs proved every node, so every node has its index.
+                let index = *indices
+                    .get(id)
+                    .ok_or_else(|| PackError::at(ErrorCode::PackIncomplete, &proof_path(id), "missing"))?;
+                Ok(NodeReport {
+                    id: *id,
+                    node_type: n.node_type().to_owned(),
+                    index,
+                    role: if subjects.binary_search(id).is_ok() {
+                        NodeRole::Subject
+                    } else {
+                        NodeRole::Dependency
+                    },
+                    proof: proof_kind,
+                })
             })
-            .collect();
+            .collect::<Result<_, PackError>>()?;
         out.sort_by_key(|r| (r.role != NodeRole::Subject, r.id));
         Ok((out, consensus))
     }
 
     /// Every node has exactly one inclusion proof at `head` and it verifies; returns indices.
-    fn check_proofs(&self, head: TreeHead) -> Result<BTreeMap<NodeId, u64>, PackError> {
+    fn check_proofs(&self, head: TreeHead) -> Result<BTreeMap<NodeId, crate::tree::LeafIndex>, PackError> {
         let mut indices = BTreeMap::new();
         match &self.multi {
             Some((ids, proof)) => {
@@ -254,7 +260,7 @@ impl Collected {
                 head.verify_multi(&leaves, proof)
                     .map_err(|e| PackError::at(e.code(), MULTI_PATH, e.to_string()))?;
                 for (id, i) in ids.iter().zip(proof.indices()) {
-                    indices.insert(*id, i.get());
+                    indices.insert(*id, *i);
                 }
             }
             None => {
@@ -268,7 +274,7 @@ impl Collected {
                         .verify_inclusion(&id.leaf_hash(), p)
                         .map_err(|e| PackError::at(e.code(), &path, e.to_string()))?
                         .into_inner();
-                    indices.insert(*id, ev.index.get());
+                    indices.insert(*id, ev.index);
                 }
                 if let Some(stray) = self.proofs.keys().find(|id| !self.nodes.contains_key(id)) {
                     return Err(malformed(

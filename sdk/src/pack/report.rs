@@ -5,6 +5,7 @@ use super::export::AnchorRef;
 use crate::anchor::{AnchorSummary, SegmentBreak};
 use crate::node::NodeId;
 use crate::time::Timestamp;
+use crate::tree::LeafIndex;
 use serde::{Deserialize, Serialize};
 
 /// Evidence pack, export or backup.
@@ -59,7 +60,7 @@ pub struct NodeReport {
     #[serde(rename = "type")]
     pub node_type: String,
     /// Its leaf index in the log.
-    pub index: u64,
+    pub index: LeafIndex,
     /// Subject or dependency.
     pub role: NodeRole,
     /// How its inclusion was proven.

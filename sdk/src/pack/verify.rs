@@ -782,7 +782,7 @@ impl ExportState {
             return Err(malformed(export::EXPORT_PATH, "missing"));
         };
         let matches = |a: Option<&crate::anchor::AnchorSummary>, r: &export::AnchorRef| {
-            a.is_some_and(|a| a.seq == r.seq && a.id == r.anchor && a.tree_size == r.tree_size)
+            a.is_some_and(|a| a.seq == r.seq && a.id == r.anchor && a.tree_size.get() == r.tree_size)
         };
         if !matches(anchors.last(), &p.to) {
             return Err(malformed(

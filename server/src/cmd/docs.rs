@@ -1,5 +1,5 @@
 //! `evl docs cli|routes`: reference documentation generated from the code, so it cannot drift:
-//! docs/cli-reference.md from clap (every command's long help), and the route table of
+//! docs/cli.md from clap (every command's long help), and the route table of
 //! docs/http-api.md from the OpenAPI document. `server/tests/docs_fresh.rs` fails when the
 //! committed copies differ from what this prints.
 
@@ -27,8 +27,9 @@ pub fn run(what: DocsKind) -> Result<ExitCode> {
 fn cli_reference() -> String {
     let mut out = String::from(
         "# `evl` command reference\n\n\
-         Generated from the code by `evl docs cli > docs/cli-reference.md`; do not edit (a test\n\
-         fails when it is stale). [cli.md](cli.md) explains the commands, with examples.\n",
+         Generated from the code by `evl docs cli > docs/cli.md`; do not edit (a test fails\n\
+         when it is stale). [cli-guide.md](cli-guide.md) explains the commands, with examples,\n\
+         output formats, exit codes and the data directory.\n",
     );
     let mut root = Cli::command().term_width(100);
     root.build();

@@ -223,7 +223,7 @@ fn print_report(r: &PackReport, file: &Path) {
             n.id,
             n.node_type,
             n.index,
-            r.anchors.last().map_or(0, |a| a.tree_size),
+            r.anchors.last().map_or(0, |a| a.tree_size.get()),
             if n.role == NodeRole::Subject {
                 "subject"
             } else {

@@ -93,7 +93,7 @@ pub async fn create<S: Store>(State(st): State<AppState<S>>) -> Result<Response,
     let a = match tokio::task::spawn_blocking(move || writer.anchor()).await? {
         Ok(a) => a,
         Err(e) => {
-            if matches!(e, evl_ledger::LedgerError::Integrity { .. }) {
+            if matches!(e.kind(), evl_ledger::LedgerError::Integrity { .. }) {
                 st.read
                     .metrics
                     .dsse_verification_failures

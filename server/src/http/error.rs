@@ -137,6 +137,8 @@ impl ApiError {
                 _ => ApiError::bad_request(e.code(), e.to_string()),
             },
             LedgerError::Group(inner) => ApiError::from_ledger(inner),
+            // The next step is the operator's (the CLI renders it); a client gets the error.
+            LedgerError::Advised { error, .. } => ApiError::from_ledger(error),
         }
     }
 }
