@@ -123,9 +123,16 @@ pub fn http_exchange(addr: &str, request: &[u8]) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
-    s.write_all(request).unwrap();
+    // Write while reading: a server may answer (413, 400) and close before it has read a
+    // large body, and the answer must still be read. A write cut off by that close is expected.
+    let mut w = s.try_clone().unwrap();
+    let request = request.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&request);
+    });
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
+    let _ = writer.join();
     let text = String::from_utf8_lossy(&out).into_owned();
     let status = text
         .split_whitespace()
