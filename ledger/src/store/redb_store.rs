@@ -975,7 +975,59 @@ pub struct Reclaimed {
     pub bytes_after: u64,
 }
 
+/// How one redb table uses the file (`RedbStore::table_bytes`): what storage v2's design was
+/// measured with (docs/design.md).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TableBytes {
+    /// The table.
+    pub table: &'static str,
+    /// Entries.
+    pub entries: u64,
+    /// Bytes of keys and values.
+    pub stored_bytes: u64,
+    /// Bytes of B-tree structure (page headers, branch pages).
+    pub metadata_bytes: u64,
+    /// Bytes of pages allocated to the table but holding nothing.
+    pub fragmented_bytes: u64,
+}
+
 impl RedbStore {
+    /// Per-table byte counts. This walks every page of every table (seconds at millions of
+    /// nodes): a measurement for `evl bench`, not something a server calls.
+    pub fn table_bytes(&self) -> Result<Vec<TableBytes>, StoreError> {
+        use redb::ReadableTableMetadata as _;
+        fn one<K: Key + 'static, V: Value + 'static>(
+            txn: &ReadTransaction,
+            table: &'static str,
+            def: TableDefinition<K, V>,
+        ) -> Result<TableBytes, StoreError> {
+            let t = txn.open_table(def).map_err(e)?;
+            let st = t.stats().map_err(e)?;
+            Ok(TableBytes {
+                table,
+                entries: t.len().map_err(e)?,
+                stored_bytes: st.stored_bytes(),
+                metadata_bytes: st.metadata_bytes(),
+                fragmented_bytes: st.fragmented_bytes(),
+            })
+        }
+        guard(
+            || "measuring the tables".into(),
+            || {
+                let txn = self.begin_read()?;
+                Ok(vec![
+                    one(&txn, "nodes", NODES)?,
+                    one(&txn, "ids", IDS)?,
+                    one(&txn, "hashes", HASHES)?,
+                    one(&txn, "checkpoints", CHECKPOINTS)?,
+                    one(&txn, "anchors", ANCHORS)?,
+                    one(&txn, "meta", META)?,
+                    one(&txn, "redactions", REDACTIONS)?,
+                ])
+            },
+        )
+    }
+
     /// Whether a commit redacted content since the file was last rebuilt by
     /// [`RedbStore::reclaim`]: until then, freed pages may still hold the redacted bytes.
     pub fn reclaim_pending(&self) -> Result<bool, StoreError> {
