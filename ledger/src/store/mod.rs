@@ -24,6 +24,7 @@ mod deferred_sync;
 mod guard;
 pub mod memory;
 pub mod redb_store;
+pub mod v2;
 
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash, TreeSize};
 
