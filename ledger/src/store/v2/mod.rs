@@ -5,5 +5,6 @@
 //! these codecs are backend-neutral (a networked store keeps one row per tile or segment).
 
 pub mod checksum;
+pub mod idrun;
 pub mod segment;
 pub mod tile;
