@@ -1,20 +1,20 @@
 //! The id map of storage v2 (docs/design.md, "Storage v2"): NodeId → leaf as immutable sorted
 //! runs, so that appending never rewrites a page at a random key.
 //!
-//! An entry is the first 8 bytes of a NodeId's digest (big-endian) and its leaf: 16 bytes.
-//! Each commit writes its new entries as one sorted run at level 0; when a level holds
-//! [`FAN_IN`] runs, they are merged into one run of the next level (size-tiered, so an entry
-//! is rewritten about `log₈ n` times, always sequentially). A lookup gives every leaf whose
-//! NodeId starts with the same 8 bytes; the caller confirms the one it wants against the
-//! leaf's stored hash, so short prefixes still give exact answers.
+//! An entry is a NodeId's digest and its leaf: 40 bytes. Each commit writes its new entries
+//! as one run sorted by digest, at level 0; when a level holds [`FAN_IN`] runs, they are
+//! merged into one run of the next level (size-tiered, so an entry is rewritten about
+//! `log₈ n` times, always sequentially). The full digest is kept so that a lookup is exact and
+//! the map can be listed in digest order (`Snapshot::scan_ids`).
 //!
 //! Rows, in one table keyed by `u64`:
 //! - `0`: the [`Manifest`], the list of live runs;
 //! - `run << 32 | c`: chunk `c` of run `run` (runs are numbered from 1), up to
 //!   [`CHUNK_ENTRIES`] entries;
 //! - `run << 32 | SUMMARY`: the run's [`Summary`]: the first prefix of each chunk (its fence)
-//!   and a blocked Bloom filter, so that a lookup of a NodeId the map does not hold (every new
-//!   node's dedup check) reads no chunk at all in most runs.
+//!   (first 8 bytes of its first digest) and a blocked Bloom filter over those 8-byte
+//!   prefixes, so that a lookup of a NodeId the map does not hold (every new node's dedup
+//!   check) reads no chunk at all in most runs.
 //!
 //! Every row ends with a checksum ([`super::checksum`]). A run, once written, never changes;
 //! its summary is cached in memory under the run's number and its summary's checksum.
@@ -22,11 +22,13 @@
 use super::checksum;
 use crate::store::StoreError;
 use evl_sdk::NodeId;
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Entries per chunk row. Rationale: 256 × 16 B = 4 KiB, one page of redb's.
-pub const CHUNK_ENTRIES: usize = 256;
+/// Entries per chunk row. Rationale: 128 × 40 B = 5 KiB, a little over one page of redb's,
+/// so a lookup reads about one page per run it cannot rule out.
+pub const CHUNK_ENTRIES: usize = 128;
 /// Runs a level holds before they merge into one run of the next. Rationale: a lookup checks
 /// up to `FAN_IN − 1` runs per level, and an entry is rewritten `log_FAN_IN n` times; 8 keeps
 /// both small (at 10 M nodes: about 8 rewrites, at most about 40 runs, each ruled out by its
@@ -44,19 +46,39 @@ pub const MANIFEST_KEY: u64 = 0;
 /// The row layout's version byte (every row kind).
 const VERSION: u8 = 1;
 
-/// The id-map key of a NodeId: the first 8 bytes of its digest.
-pub fn prefix(id: &NodeId) -> u64 {
-    let b = id.digest().as_bytes();
-    u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+/// The first 8 bytes of a digest, big-endian: what fences and Bloom filters hold.
+fn prefix_of(digest: &[u8; 32]) -> u64 {
+    u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ])
 }
 
-/// One entry: a NodeId prefix and its leaf. Runs are sorted by `(prefix, leaf)`.
+/// One entry: a NodeId's digest and its leaf. Runs are sorted by `(digest, leaf)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Entry {
-    /// [`prefix`] of the NodeId.
-    pub prefix: u64,
+    /// The NodeId's SHA-256 digest.
+    pub id: [u8; 32],
     /// The leaf index.
     pub leaf: u64,
+}
+
+impl Entry {
+    /// The entry of `id` at `leaf`.
+    pub fn new(id: &NodeId, leaf: u64) -> Self {
+        Self {
+            id: *id.digest().as_bytes(),
+            leaf,
+        }
+    }
+
+    /// The NodeId.
+    pub fn node_id(&self) -> NodeId {
+        NodeId::from_digest(evl_sdk::Digest::from_bytes(self.id))
+    }
+
+    fn prefix(&self) -> u64 {
+        prefix_of(&self.id)
+    }
 }
 
 /// Reads rows of the id map's table.
@@ -174,7 +196,7 @@ impl Manifest {
     }
 
     /// The manifest stored in `rows` (empty if none yet).
-    pub fn read(rows: &impl Rows) -> Result<Self, StoreError> {
+    pub fn read(rows: &dyn Rows) -> Result<Self, StoreError> {
         match rows.get(MANIFEST_KEY)? {
             Some(row) => Self::decode(&row),
             None => Ok(Self {
@@ -200,17 +222,24 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn build(entries: &[Entry]) -> Self {
-        let fences = entries.chunks(CHUNK_ENTRIES).map(|c| c[0].prefix).collect();
-        let blocks = (entries.len() as u64 * BLOOM_BITS_PER_ENTRY).div_ceil(512).max(1);
-        let mut bloom = vec![[0u64; 8]; blocks as usize];
-        for e in entries {
-            let (b, bits) = Self::probes(e.prefix, blocks);
-            for bit in bits {
-                bloom[b][(bit / 64) as usize] |= 1 << (bit % 64);
-            }
+    /// An empty summary sized for a run of `entries` entries.
+    fn sized(entries: u64) -> Self {
+        let blocks = (entries * BLOOM_BITS_PER_ENTRY).div_ceil(512).max(1);
+        Self {
+            fences: Vec::with_capacity(entries.div_ceil(CHUNK_ENTRIES as u64) as usize),
+            bloom: vec![[0u64; 8]; blocks as usize],
         }
-        Self { fences, bloom }
+    }
+
+    /// Adds the `k`-th entry of the run (a new chunk starts every [`CHUNK_ENTRIES`]).
+    fn add(&mut self, k: u64, e: &Entry) {
+        if k.is_multiple_of(CHUNK_ENTRIES as u64) {
+            self.fences.push(e.prefix());
+        }
+        let (b, bits) = Self::probes(e.prefix(), self.bloom.len() as u64);
+        for bit in bits {
+            self.bloom[b][(bit / 64) as usize] |= 1 << (bit % 64);
+        }
     }
 
     /// The block and the bits in it for `prefix` (already uniform: a prefix of SHA-256).
@@ -292,11 +321,11 @@ fn chunk_key(run: u64, chunk: u64) -> u64 {
 }
 
 fn encode_chunk(entries: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(3 + 16 * entries.len() + checksum::CHECKSUM_LEN);
+    let mut out = Vec::with_capacity(3 + 40 * entries.len() + checksum::CHECKSUM_LEN);
     out.push(VERSION);
     out.extend_from_slice(&(entries.len() as u16).to_be_bytes());
     for e in entries {
-        out.extend_from_slice(&e.prefix.to_be_bytes());
+        out.extend_from_slice(&e.id);
         out.extend_from_slice(&e.leaf.to_be_bytes());
     }
     checksum::seal(out)
@@ -307,13 +336,13 @@ fn decode_chunk(row: &[u8], run: u64, chunk: u64) -> Result<Vec<Entry>, StoreErr
     let mut c = Cursor(checksum::open(row, || format!("the id map's {what}"))?);
     c.version(&what)?;
     let n = u16::from_be_bytes(c.take::<2>(&what)?) as usize;
-    if n == 0 || n > CHUNK_ENTRIES || c.0.len() != 16 * n {
+    if n == 0 || n > CHUNK_ENTRIES || c.0.len() != 40 * n {
         return Err(damaged(&what, format!("{n} entries do not fit the row")));
     }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(Entry {
-            prefix: c.u64(&what)?,
+            id: c.take::<32>(&what)?,
             leaf: c.u64(&what)?,
         });
     }
@@ -333,7 +362,7 @@ pub struct SummaryCache(Mutex<HashMap<SummaryKey, Arc<Summary>>>);
 type SummaryKey = (u64, [u8; 32]);
 
 impl SummaryCache {
-    fn get(&self, rows: &impl Rows, run: &RunInfo) -> Result<Arc<Summary>, StoreError> {
+    fn get(&self, rows: &dyn Rows, run: &RunInfo) -> Result<Arc<Summary>, StoreError> {
         let key = (run.id, run.summary_sum);
         if let Some(s) = self.0.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(s);
@@ -356,14 +385,15 @@ impl SummaryCache {
     }
 }
 
-/// Every leaf whose NodeId has this prefix, newest run first.
+/// The leaf of `id`, if the map holds it (the newest run's entry first).
 pub fn lookup(
-    rows: &impl Rows,
+    rows: &dyn Rows,
     manifest: &Manifest,
     cache: &SummaryCache,
-    prefix: u64,
-) -> Result<Vec<u64>, StoreError> {
-    let mut out = Vec::new();
+    id: &NodeId,
+) -> Result<Option<u64>, StoreError> {
+    let digest = id.digest().as_bytes();
+    let prefix = prefix_of(digest);
     for run in manifest.runs.iter().rev() {
         let s = cache.get(rows, run)?;
         if !s.may_hold(prefix) {
@@ -375,67 +405,165 @@ pub fn lookup(
                 .get(chunk_key(run.id, c))?
                 .ok_or_else(|| damaged(&format!("chunk {c} of run {}", run.id), "missing"))?;
             let entries = decode_chunk(&row, run.id, c)?;
-            let from = entries.partition_point(|e| e.prefix < prefix);
-            out.extend(
-                entries[from..]
-                    .iter()
-                    .take_while(|e| e.prefix == prefix)
-                    .map(|e| e.leaf),
-            );
+            let at = entries.partition_point(|e| &e.id < digest);
+            if let Some(e) = entries.get(at).filter(|e| &e.id == digest) {
+                return Ok(Some(e.leaf));
+            }
         }
     }
-    Ok(out)
+    Ok(None)
 }
 
-/// Every entry of a run, in order.
-fn read_run(rows: &impl Rows, run: &RunInfo) -> Result<Vec<Entry>, StoreError> {
-    let chunks = run.entries.div_ceil(CHUNK_ENTRIES as u64);
-    let mut out = Vec::with_capacity(run.entries as usize);
-    for c in 0..chunks {
-        let row = rows
-            .get(chunk_key(run.id, c))?
-            .ok_or_else(|| damaged(&format!("chunk {c} of run {}", run.id), "missing"))?;
-        out.extend(decode_chunk(&row, run.id, c)?);
-    }
-    if out.len() as u64 != run.entries {
-        return Err(damaged(
-            &format!("run {}", run.id),
-            format!("{} entries, the manifest says {}", out.len(), run.entries),
-        ));
-    }
-    Ok(out)
+/// Reads one run chunk by chunk, in order: at most one chunk in memory.
+struct RunCursor {
+    run: RunInfo,
+    chunk: u64,
+    buf: std::vec::IntoIter<Entry>,
+    head: Option<Entry>,
+    seen: u64,
 }
 
-/// Calls `f` with every entry of every run (no order across runs); stops when `f` says so.
+impl RunCursor {
+    fn new(rows: &dyn Rows, run: RunInfo) -> Result<Self, StoreError> {
+        let mut c = Self {
+            run,
+            chunk: 0,
+            buf: Vec::new().into_iter(),
+            head: None,
+            seen: 0,
+        };
+        c.advance(rows)?;
+        Ok(c)
+    }
+
+    /// Moves `head` to the next entry (`None` at the end, after checking the count).
+    fn advance(&mut self, rows: &dyn Rows) -> Result<(), StoreError> {
+        let what = || format!("run {}", self.run.id);
+        loop {
+            if let Some(e) = self.buf.next() {
+                if self.head.is_some_and(|h| h > e) {
+                    return Err(damaged(&what(), "its entries are out of order"));
+                }
+                self.head = Some(e);
+                self.seen += 1;
+                return Ok(());
+            }
+            if self.chunk == self.run.entries.div_ceil(CHUNK_ENTRIES as u64) {
+                if self.seen != self.run.entries {
+                    return Err(damaged(
+                        &what(),
+                        format!("{} entries, the manifest says {}", self.seen, self.run.entries),
+                    ));
+                }
+                self.head = None;
+                return Ok(());
+            }
+            let row = rows
+                .get(chunk_key(self.run.id, self.chunk))?
+                .ok_or_else(|| damaged(&format!("chunk {} of run {}", self.chunk, self.run.id), "missing"))?;
+            self.buf = decode_chunk(&row, self.run.id, self.chunk)?.into_iter();
+            self.chunk += 1;
+        }
+    }
+}
+
+/// The runs' entries merged in digest order, one chunk per run in memory.
+struct Merge {
+    cursors: Vec<RunCursor>,
+    heap: BinaryHeap<Reverse<(Entry, usize)>>,
+}
+
+impl Merge {
+    fn new(rows: &dyn Rows, runs: &[RunInfo]) -> Result<Self, StoreError> {
+        let cursors = runs
+            .iter()
+            .map(|r| RunCursor::new(rows, *r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let heap = cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.head.map(|e| Reverse((e, i))))
+            .collect();
+        Ok(Self { cursors, heap })
+    }
+
+    fn next(&mut self, rows: &dyn Rows) -> Result<Option<Entry>, StoreError> {
+        let Some(Reverse((e, i))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let c = &mut self.cursors[i];
+        c.advance(rows)?;
+        if let Some(n) = c.head {
+            self.heap.push(Reverse((n, i)));
+        }
+        Ok(Some(e))
+    }
+}
+
+/// Calls `f` with every entry of every run in digest order; stops when `f` says so.
 pub fn scan(
-    rows: &impl Rows,
+    rows: &dyn Rows,
     manifest: &Manifest,
     f: &mut dyn FnMut(Entry) -> bool,
 ) -> Result<(), StoreError> {
-    for run in &manifest.runs {
-        for e in read_run(rows, run)? {
-            if !f(e) {
-                return Ok(());
-            }
+    let mut m = Merge::new(rows, &manifest.runs)?;
+    while let Some(e) = m.next(rows)? {
+        if !f(e) {
+            break;
         }
     }
     Ok(())
 }
 
-fn write_run(rows: &mut impl RowsMut, id: u64, level: u8, entries: &[Entry]) -> Result<RunInfo, StoreError> {
+/// Where [`write_run`] takes its entries from: given the rows (a merge reads the runs it
+/// merges between the chunks it writes), the next entry in order.
+type NextEntry<'a> = dyn FnMut(&dyn Rows) -> Result<Option<Entry>, StoreError> + 'a;
+
+/// Writes a run from entries in order (`total` of them), chunk by chunk, with its summary.
+fn write_run(
+    rows: &mut impl RowsMut,
+    id: u64,
+    level: u8,
+    total: u64,
+    next: &mut NextEntry<'_>,
+) -> Result<RunInfo, StoreError> {
     if id >= 1 << 32 {
         return Err(StoreError::Invalid("the id map ran out of run numbers".into()));
     }
-    for (c, chunk) in entries.chunks(CHUNK_ENTRIES).enumerate() {
-        rows.put(chunk_key(id, c as u64), encode_chunk(chunk))?;
+    let mut summary = Summary::sized(total);
+    let mut chunk = Vec::with_capacity(CHUNK_ENTRIES);
+    let mut k = 0u64;
+    while let Some(e) = next(&*rows)? {
+        summary.add(k, &e);
+        chunk.push(e);
+        k += 1;
+        if chunk.len() == CHUNK_ENTRIES {
+            rows.put(
+                chunk_key(id, (k - 1) / CHUNK_ENTRIES as u64),
+                encode_chunk(&chunk),
+            )?;
+            chunk.clear();
+        }
     }
-    let summary = Summary::build(entries).encode();
+    if !chunk.is_empty() {
+        rows.put(
+            chunk_key(id, (k - 1) / CHUNK_ENTRIES as u64),
+            encode_chunk(&chunk),
+        )?;
+    }
+    if k != total {
+        return Err(damaged(
+            &format!("merge into run {id}"),
+            format!("{k} entries, expected {total}"),
+        ));
+    }
+    let summary = summary.encode();
     let summary_sum = *blake3::hash(&summary).as_bytes();
     rows.put(chunk_key(id, SUMMARY), summary)?;
     Ok(RunInfo {
         id,
         level,
-        entries: entries.len() as u64,
+        entries: total,
         summary_sum,
     })
 }
@@ -448,25 +576,27 @@ fn delete_run(rows: &mut impl RowsMut, run: &RunInfo) -> Result<(), StoreError> 
 }
 
 /// Adds a commit's new entries as one run, then merges every level that reached [`FAN_IN`]
-/// runs; writes the new manifest and returns it. All inside the caller's transaction.
+/// runs (streaming: one chunk per run in memory); writes the new manifest and returns it.
+/// All inside the caller's transaction.
 pub fn add(rows: &mut impl RowsMut, mut entries: Vec<Entry>) -> Result<Manifest, StoreError> {
-    let mut m = Manifest::read(rows)?;
+    let mut m = Manifest::read(&*rows)?;
     if entries.is_empty() {
         return Ok(m);
     }
     entries.sort_unstable();
-    let run = write_run(rows, m.next_id, 0, &entries)?;
+    let total = entries.len() as u64;
+    let mut it = entries.into_iter();
+    let run = write_run(rows, m.next_id, 0, total, &mut |_| Ok(it.next()))?;
     m.next_id += 1;
     m.runs.push(run);
     while let Some(level) = (0..=u8::MAX).find(|l| m.runs.iter().filter(|r| r.level == *l).count() >= FAN_IN)
     {
         let (old, keep): (Vec<RunInfo>, Vec<RunInfo>) = m.runs.iter().partition(|r| r.level == level);
-        let mut merged = Vec::with_capacity(old.iter().map(|r| r.entries as usize).sum());
-        for r in &old {
-            merged.extend(read_run(rows, r)?);
-        }
-        merged.sort_unstable();
-        let run = write_run(rows, m.next_id, level.saturating_add(1), &merged)?;
+        let total = old.iter().map(|r| r.entries).sum();
+        let mut merge = Merge::new(&*rows, &old)?;
+        let run = write_run(rows, m.next_id, level.saturating_add(1), total, &mut |r| {
+            merge.next(r)
+        })?;
         m.next_id += 1;
         for r in &old {
             delete_run(rows, r)?;
@@ -506,25 +636,32 @@ mod tests {
         NodeId::of_canonical(format!(r#"{{"i":{i}}}"#).as_bytes())
     }
 
+    /// A NodeId whose first 8 bytes equal those of `id(0)`: a prefix collision.
+    fn twin(i: u64) -> NodeId {
+        let mut d = *id(i).digest().as_bytes();
+        d[..8].copy_from_slice(&id(0).digest().as_bytes()[..8]);
+        NodeId::from_digest(evl_sdk::Digest::from_bytes(d))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
-        /// Against a plain map: after any sequence of commits, every stored NodeId's prefix
-        /// finds its leaf, prefixes not stored find nothing, the manifest counts every entry,
-        /// and no level is left holding FAN_IN runs.
+        /// Against a plain map: after any sequence of commits, every stored NodeId finds its
+        /// leaf (also when many share their first 8 bytes), absent ones find nothing, the scan
+        /// lists every entry once in digest order, the manifest counts them, no level is left
+        /// holding FAN_IN runs, and merged-away runs leave no rows.
         #[test]
         fn runs_answer_like_a_map(batches in proptest::collection::vec(0usize..300, 1..40), collide in 0u64..4) {
             let mut rows = Mem::default();
             let cache = SummaryCache::default();
-            let mut model: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+            let mut model: BTreeMap<[u8; 32], u64> = BTreeMap::new();
             let mut leaf = 0u64;
             let mut m = Manifest::read(&rows).unwrap();
             for n in batches {
                 let mut entries = Vec::new();
                 for _ in 0..n {
-                    // Every `collide`-th entry shares the prefix of leaf 0 (prefix collisions).
-                    let p = if collide > 0 && leaf.is_multiple_of(collide + 5) { prefix(&id(0)) } else { prefix(&id(leaf)) };
-                    entries.push(Entry { prefix: p, leaf });
-                    model.entry(p).or_default().push(leaf);
+                    let nid = if collide > 0 && leaf.is_multiple_of(collide + 5) { twin(leaf) } else { id(leaf) };
+                    entries.push(Entry::new(&nid, leaf));
+                    model.insert(*nid.digest().as_bytes(), leaf);
                     leaf += 1;
                 }
                 m = add(&mut rows, entries).unwrap();
@@ -534,22 +671,17 @@ mod tests {
             }
             prop_assert_eq!(m.entries(), leaf);
             prop_assert_eq!(Manifest::read(&rows).unwrap(), m.clone());
-            for (p, leaves) in &model {
-                let mut got = lookup(&rows, &m, &cache, *p).unwrap();
-                got.sort_unstable();
-                prop_assert_eq!(&got, leaves);
+            for (d, l) in &model {
+                let nid = NodeId::from_digest(evl_sdk::Digest::from_bytes(*d));
+                prop_assert_eq!(lookup(&rows, &m, &cache, &nid).unwrap(), Some(*l));
             }
             for i in 0..50 {
-                let absent = prefix(&id(1_000_000 + i));
-                if !model.contains_key(&absent) {
-                    prop_assert!(lookup(&rows, &m, &cache, absent).unwrap().is_empty());
-                }
+                prop_assert_eq!(lookup(&rows, &m, &cache, &id(1_000_000 + i)).unwrap(), None);
+                prop_assert_eq!(lookup(&rows, &m, &cache, &twin(1_000_000 + i)).unwrap(), None);
             }
             let mut all = Vec::new();
-            scan(&rows, &m, &mut |e| { all.push(e.leaf); true }).unwrap();
-            all.sort_unstable();
-            prop_assert_eq!(all, (0..leaf).collect::<Vec<_>>());
-            // Merged-away runs left no rows behind: chunks + summaries + the manifest.
+            scan(&rows, &m, &mut |e| { all.push((e.id, e.leaf)); true }).unwrap();
+            prop_assert_eq!(all, model.into_iter().collect::<Vec<_>>());
             let live: u64 = m.runs.iter().map(|r| r.entries.div_ceil(CHUNK_ENTRIES as u64) + 1).sum();
             prop_assert_eq!(rows.0.len() as u64, live + 1);
         }
@@ -569,8 +701,8 @@ mod tests {
 
     #[test]
     fn a_new_nodes_lookup_reads_few_chunks() {
-        // 64 runs' worth of entries, then 2,000 prefixes that are not stored: the Bloom
-        // filters rule most runs out without reading a chunk.
+        // 64 commits' runs, then 2,000 NodeIds that are not stored: the Bloom filters rule
+        // almost every run out without reading a chunk.
         struct Counting<'a>(&'a Mem, std::cell::Cell<u64>);
         impl Rows for Counting<'_> {
             fn get(&self, key: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -584,23 +716,15 @@ mod tests {
         let mut m = Manifest::default();
         for b in 0..64u64 {
             let entries = (b * 1000..(b + 1) * 1000)
-                .map(|i| Entry {
-                    prefix: prefix(&id(i)),
-                    leaf: i,
-                })
+                .map(|i| Entry::new(&id(i), i))
                 .collect();
             m = add(&mut rows, entries).unwrap();
         }
         let counting = Counting(&rows, std::cell::Cell::new(0));
         let cache = SummaryCache::default();
         for i in 0..2000 {
-            assert!(
-                lookup(&counting, &m, &cache, prefix(&id(10_000_000 + i)))
-                    .unwrap()
-                    .is_empty()
-            );
+            assert_eq!(lookup(&counting, &m, &cache, &id(10_000_000 + i)).unwrap(), None);
         }
-        // Runs × lookups would be m.runs.len() × 2,000; about 1 % of that is allowed through.
         let reads = counting.1.get();
         assert!(
             reads <= m.runs.len() as u64 * 2000 / 25,
@@ -612,7 +736,7 @@ mod tests {
         let mut bad = rows.0[&key].clone();
         bad[4] ^= 1;
         rows.0.insert(key, bad);
-        let first = decode_chunk(&rows.0[&chunk_key(m.runs[0].id, 0)], m.runs[0].id, 0);
-        assert_eq!(first.map(|_| ()).map_err(|e| e.code()), Err("STORE_DAMAGED"));
+        let e = scan(&rows, &m, &mut |_| true).unwrap_err();
+        assert_eq!(e.code(), "STORE_DAMAGED");
     }
 }
