@@ -6,8 +6,9 @@ use crate::error::{LedgerError, Next};
 use crate::store::{Snapshot, Store};
 use evl_sdk::TrustRoot;
 
-/// The store format this code writes (meta key `format`).
-pub const STORE_FORMAT: &str = "evl-store/1";
+/// The store format a new store gets unless it is made in the `evl-store/2` layout (meta key
+/// `format`; each backend reports its own with `Snapshot::format`).
+pub const STORE_FORMAT: &str = crate::store::FORMAT_1;
 
 /// Meta keys.
 pub(crate) mod meta {
@@ -30,11 +31,12 @@ pub fn store_origin<S: Store>(store: &S) -> Result<String, LedgerError> {
 
 pub(crate) fn read_identity<Sn: Snapshot>(snap: &Sn) -> Result<(String, TrustRoot), LedgerError> {
     match snap.meta(meta::FORMAT)? {
-        Some(f) if f == STORE_FORMAT.as_bytes() => {}
+        Some(f) if f == snap.format().as_bytes() => {}
         Some(f) => {
             return Err(LedgerError::Mismatch(format!(
-                "store format {:?} is not {STORE_FORMAT}",
-                String::from_utf8_lossy(&f)
+                "store format {:?} is not {}, the format of this store's tables",
+                String::from_utf8_lossy(&f),
+                snap.format()
             )));
         }
         None => {

@@ -3,7 +3,7 @@
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
 use crate::source::CachedSource;
-use crate::state::{STORE_FORMAT, Shared, meta, read_identity};
+use crate::state::{Shared, meta, read_identity};
 use crate::store::{Batch, NewNode, Snapshot, Store, StoreError};
 use evl_sdk::{
     Checkpoint, Frontier, LeafIndex, Node, NodeId, Receipt, SecretKey, Timestamp, TreeHead, TreeSize,
@@ -132,10 +132,11 @@ impl<S: Store> Ledger<S> {
         let empty = Checkpoint::new(&origin, TreeHead::new(TreeSize::ZERO, evl_sdk::empty_root()))
             .and_then(|c| c.sign(&key))
             .map_err(|e| LedgerError::Mismatch(e.to_string()))?;
+        let format = store.snapshot()?.format();
         store.commit(Batch {
             checkpoints: vec![(TreeSize::ZERO, empty.to_text())],
             meta: vec![
-                (meta::FORMAT.into(), STORE_FORMAT.as_bytes().to_vec()),
+                (meta::FORMAT.into(), format.as_bytes().to_vec()),
                 (meta::ORIGIN.into(), origin.as_bytes().to_vec()),
                 (meta::TRUST_ROOT.into(), trust.to_json()),
             ],

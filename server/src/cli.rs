@@ -606,6 +606,10 @@ pub struct BenchArgs {
     /// Directory for the temporary store (default: the system temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Store format of the temporary store: 1 (`evl-store/1`, what `evl init` writes) or 2
+    /// (`evl-store/2`: segments, hash tiles and id runs; docs/design.md, "Storage v2").
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub store_format: u8,
     #[command(flatten)]
     pub out: Out,
 }

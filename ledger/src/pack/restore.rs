@@ -9,7 +9,7 @@
 
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
-use crate::state::{STORE_FORMAT, meta};
+use crate::state::meta;
 use crate::store::{Batch, NewNode, Redact, Snapshot, SnapshotSource, Store, StoreError};
 use evl_sdk::pack::backup::{BACKUP_PATH, BackupParams, Item};
 use evl_sdk::pack::export::{FRONTIER_PATH, FrontierFile};
@@ -399,9 +399,12 @@ pub fn restore<S: Store>(
     progress: &mut dyn FnMut(u64),
 ) -> Result<RestoreReport, LedgerError> {
     let _span = tracing::info_span!("restore", files = backups.len()).entered();
-    if store.snapshot()?.meta(meta::FORMAT)?.is_some() {
+    let target = store.snapshot()?;
+    if target.meta(meta::FORMAT)?.is_some() {
         return Err(LedgerError::Mismatch("the target store is not empty".into()));
     }
+    let format = target.format();
+    drop(target);
     let mut loader = Loader {
         store: &store,
         batch: Batch::default(),
@@ -536,7 +539,7 @@ pub fn restore<S: Store>(
     }
     let anchors_written = loader.batch.anchors.len() as u64;
     loader.batch.meta = vec![
-        (meta::FORMAT.into(), STORE_FORMAT.as_bytes().to_vec()),
+        (meta::FORMAT.into(), format.as_bytes().to_vec()),
         (meta::ORIGIN.into(), trust.origin().as_bytes().to_vec()),
         (meta::TRUST_ROOT.into(), trust.to_json()),
     ];

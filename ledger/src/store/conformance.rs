@@ -641,3 +641,132 @@ fn a_full_disk_is_storage_full() {
         "STORAGE_ERROR"
     ); // EIO
 }
+
+// ---- evl-store/2 (docs/design.md, "Storage v2"): the same suites on the v2 layout. ----
+
+fn v2(dir: &tempfile::TempDir) -> super::redb_store::RedbStore {
+    let s = super::redb_store::RedbStore::create_v2(&dir.path().join("v2.redb")).unwrap();
+    assert_eq!(s.format(), super::FORMAT_2);
+    s
+}
+
+#[test]
+fn redb_v2_store_passes_the_suites() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    suite(&v2(&a));
+    redaction_suite(&v2(&b));
+    error_suite(&v2(&c));
+}
+
+/// A v2 store reopens in its layout (detected from its tables), with the same root, every
+/// node and every id, across tile and segment boundaries; a read-only open reads it too.
+#[test]
+fn redb_v2_store_reopens_in_its_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.redb");
+    let mut f = Frontier::new();
+    {
+        let s = super::redb_store::RedbStore::create_v2(&path).unwrap();
+        // Uneven commits: segments start mid-bundle, tiles are rewritten partially.
+        let mut at = 0;
+        for n in [1, 7, 250, 3, 300, 1, 513] {
+            s.commit(batch(&mut f, at, n)).unwrap();
+            at += n;
+        }
+        assert!(
+            super::redb_store::RedbStore::create_v2(&path).is_err(),
+            "create_v2 needs a new file"
+        );
+    }
+    for read_only in [false, true] {
+        let s = if read_only {
+            super::redb_store::RedbStore::open_read_only(&path).unwrap()
+        } else {
+            super::redb_store::RedbStore::open(&path).unwrap()
+        };
+        assert_eq!(s.format(), super::FORMAT_2);
+        let snap = s.snapshot().unwrap();
+        assert_eq!(snap.format(), super::FORMAT_2);
+        let size = snap.tree_size().unwrap();
+        assert_eq!(size.get(), 1075);
+        assert_eq!(
+            evl_sdk::root(&super::SnapshotSource(&snap), size).unwrap(),
+            f.root()
+        );
+        for i in 0..size.get() {
+            let n = node(i);
+            let li = LeafIndex::new(i).unwrap();
+            assert_eq!(snap.node(li).unwrap().as_deref(), Some(n.bytes()), "leaf {i}");
+            assert_eq!(snap.index_of(&n.id()).unwrap(), Some(li), "id of leaf {i}");
+            assert_eq!(snap.hash(0, i).unwrap(), Some(n.id().leaf_hash()));
+        }
+        let mut seen = 0;
+        snap.scan_nodes(100, 900, &mut |i, b| {
+            assert_eq!(b, node(i).bytes());
+            seen += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, 800);
+        let mut ids = Vec::new();
+        snap.scan_ids(&mut |id, i| {
+            ids.push((id, i));
+            true
+        })
+        .unwrap();
+        assert_eq!(ids.len(), 1075);
+        assert!(
+            ids.windows(2).all(|w| w[0].0 < w[1].0),
+            "scan_ids is in digest order"
+        );
+        assert_eq!(snap.id_count().unwrap(), Some(1075));
+    }
+    // A v1 file stays v1.
+    let v1 = dir.path().join("v1.redb");
+    assert_eq!(
+        super::redb_store::RedbStore::open(&v1).unwrap().format(),
+        super::FORMAT_1
+    );
+    assert_eq!(
+        super::redb_store::RedbStore::open(&v1).unwrap().format(),
+        super::FORMAT_1
+    );
+}
+
+/// The v2 load store: bulk commits, redaction suite, reopen as a plain v2 store.
+#[test]
+fn redb_v2_load_store_passes_the_suites_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    let s = super::redb_store::RedbStore::create_for_load_v2(&path).unwrap();
+    suite(&s);
+    drop(s);
+    let s = super::redb_store::RedbStore::open(&path).unwrap();
+    assert_eq!(s.format(), super::FORMAT_2);
+    assert!(s.snapshot().unwrap().tree_size().unwrap().get() > 0);
+    redaction_suite(&super::redb_store::RedbStore::create_for_load_v2(&dir.path().join("r.redb")).unwrap());
+    let mut f = Frontier::new();
+    let path = dir.path().join("b.redb");
+    {
+        let s = super::redb_store::RedbStore::create_for_load_v2(&path).unwrap();
+        s.bulk_commit(&batch(&mut f, 0, 600), false).unwrap();
+        s.bulk_commit(&batch(&mut f, 600, 100), true).unwrap();
+        // A NodeId already loaded is refused.
+        let mut again = batch(&mut f.clone(), 0, 1);
+        again.nodes[0].index = LeafIndex::new(700).unwrap();
+        again.hashes.clear();
+        again.tree_size = TreeSize::new(701);
+        let e = s.bulk_commit(&again, true).unwrap_err();
+        assert_eq!(e.code(), "DUPLICATE_NODE_ID", "{e}");
+    }
+    let s = super::redb_store::RedbStore::open(&path).unwrap();
+    let snap = s.snapshot().unwrap();
+    assert_eq!(
+        evl_sdk::root(&super::SnapshotSource(&snap), TreeSize::new(700).unwrap()).unwrap(),
+        f.root()
+    );
+}

@@ -28,6 +28,13 @@ pub mod v2;
 
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash, TreeSize};
 
+/// The store format tag of the `evl-store/1` layout (one row per node, hash and id-map entry;
+/// docs/design.md, "Storage"): what the meta key `format` holds.
+pub const FORMAT_1: &str = "evl-store/1";
+/// The store format tag of the `evl-store/2` layout (segments, hash tiles, id runs;
+/// docs/design.md, "Storage v2").
+pub const FORMAT_2: &str = "evl-store/2";
+
 /// A storage failure, by the kind a caller acts on. Each kind has a stable code
 /// ([`StoreError::code`]); the message says what failed, never what command to run next (the
 /// CLI adds that).
@@ -270,6 +277,11 @@ pub trait Snapshot {
     /// node by its leaf hash instead of answering "not found".
     fn id_count(&self) -> Result<Option<u64>, StoreError> {
         Ok(None)
+    }
+    /// The store format tag of this store's layout ([`FORMAT_1`], [`FORMAT_2`]): the ledger
+    /// writes it at init and refuses to open a store whose `format` meta says otherwise.
+    fn format(&self) -> &'static str {
+        FORMAT_1
     }
     /// The version of this state: its tree size and last anchor ([`Batch::expect`]).
     fn version(&self) -> Result<Version, StoreError> {

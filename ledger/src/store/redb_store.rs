@@ -2,7 +2,8 @@
 
 use super::deferred_sync::{DeferredSync, Writeback};
 use super::guard::guard;
-use super::{Batch, Repair, Snapshot, Store, StoreError, StoreStats, Version};
+use super::v2::redb::{self as v2, Caches, IDRUNS, SEGMENTS, TILES, V2Snapshot};
+use super::{Batch, FORMAT_1, FORMAT_2, Repair, Snapshot, Store, StoreError, StoreStats, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
     Database, Durability, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -10,6 +11,7 @@ use redb::{
 };
 use redb::{Key, TableHandle, Value};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Leaf index → canonical node bytes.
 const NODES: TableDefinition<u64, &[u8]> = TableDefinition::new("nodes");
@@ -51,7 +53,7 @@ fn hkey(level: u32, index: u64) -> u128 {
 }
 
 /// A redb error as the [`StoreError`] kind callers act on.
-fn e(err: impl Into<redb::Error>) -> StoreError {
+pub(crate) fn e(err: impl Into<redb::Error>) -> StoreError {
     use redb::Error as R;
     match err.into() {
         R::Corrupted(m) => StoreError::Damaged(m),
@@ -150,8 +152,11 @@ fn write_rest(
     txn: &WriteTransaction,
     meta: &mut Table<&str, &[u8]>,
     batch: &Batch,
+    layout: &Layout,
 ) -> Result<(), StoreError> {
-    put_hashes(txn, &batch.hashes)?;
+    if let Layout::V1 = layout {
+        put_hashes(txn, &batch.hashes)?;
+    }
     let mut cps = txn.open_table(CHECKPOINTS).map_err(e)?;
     for (s, cp) in &batch.checkpoints {
         cps.insert(s.get(), cp.as_str()).map_err(e)?;
@@ -170,8 +175,35 @@ fn write_rest(
     Ok(())
 }
 
+/// Which tables hold the nodes, the tree and the id map: `evl-store/1` (`nodes`, `hashes`,
+/// `ids`) or `evl-store/2` (`segments`, `tiles`, `idruns`; docs/design.md, "Storage v2").
+/// Read from the file when it is opened; a new file is `evl-store/1` unless made by
+/// [`RedbStore::create_v2`].
+#[derive(Clone)]
+enum Layout {
+    V1,
+    V2(Arc<Caches>),
+}
+
+impl Layout {
+    /// The layout of the file `txn` reads: v2 if it has the `segments` table.
+    fn of(tables: impl Iterator<Item = redb::UntypedTableHandle>) -> Layout {
+        let mut v2 = false;
+        for t in tables {
+            v2 |= t.name() == SEGMENTS.name();
+        }
+        if v2 {
+            Layout::V2(Arc::default())
+        } else {
+            Layout::V1
+        }
+    }
+}
+
 /// A redb-backed store in one file.
 pub struct RedbStore {
+    /// The table layout (format 1 or 2).
+    layout: Layout,
     /// The database; replaced by [`RedbStore::heal`] after an I/O failure closed it.
     db: std::sync::RwLock<Db>,
     /// Set when a write failed with a full disk or an I/O error: redb then refuses every call
@@ -250,7 +282,28 @@ impl RedbStore {
     /// Opens or creates the database file at `path` and its tables.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = create_database(path)?;
-        Self::with_tables(db, path, None)
+        Self::with_tables(db, path, None, false)
+    }
+
+    /// Creates a new store file at `path` (which must not exist) in the `evl-store/2` layout
+    /// (docs/design.md, "Storage v2"). [`RedbStore::open`] opens it again in that layout.
+    pub fn create_v2(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} exists; a v2 store is created in a new file",
+                path.display()
+            )));
+        }
+        let db = create_database(path)?;
+        Self::with_tables(db, path, None, true)
+    }
+
+    /// The store format of this file's layout: `evl-store/1` or `evl-store/2`.
+    pub fn format(&self) -> &'static str {
+        match self.layout {
+            Layout::V1 => FORMAT_1,
+            Layout::V2(_) => FORMAT_2,
+        }
     }
 
     /// Opens the existing store at `path` for reading only: nothing is written to the file
@@ -275,7 +328,12 @@ impl RedbStore {
         let Some(db) = db else {
             return Self::open_repaired_copy(path);
         };
+        let layout = guard(
+            || format!("reading the tables of {}", path.display()),
+            || Ok(Layout::of(db.begin_read().map_err(e)?.list_tables().map_err(e)?)),
+        )?;
         Ok(Self {
+            layout,
             db: std::sync::RwLock::new(Db(Some(Handle::Ro(db)))),
             broken: false.into(),
             path: path.to_path_buf(),
@@ -352,7 +410,12 @@ impl RedbStore {
             "the store needs redb's crash repair (not closed cleanly, or its status byte is damaged); reading a repaired copy, the store itself is unchanged"
         );
         let db = create_database(&copy)?;
+        let layout = guard(
+            || format!("reading the tables of {}", copy.display()),
+            || Ok(Layout::of(db.begin_read().map_err(e)?.list_tables().map_err(e)?)),
+        )?;
         Ok(Self {
+            layout,
             db: std::sync::RwLock::new(Db(Some(Handle::Copy {
                 db,
                 _scratch: scratch,
@@ -392,7 +455,27 @@ impl RedbStore {
             .set_cache_size(REDB_CACHE_BYTES)
             .create_with_backend(backend)
             .map_err(e)?;
-        Self::with_tables(db, path, Some(Writeback::new(handle)))
+        Self::with_tables(db, path, Some(Writeback::new(handle)), false)
+    }
+
+    /// [`RedbStore::create_for_load`] in the `evl-store/2` layout (what a restore into storage
+    /// v2 and `evl migrate` write).
+    pub fn create_for_load_v2(path: &Path) -> Result<Self, StoreError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|err| match io_error(err) {
+                StoreError::Other(m) => StoreError::Other(format!("creating {}: {m}", path.display())),
+                e => e,
+            })?;
+        let (backend, handle) = DeferredSync::new(file).map_err(e)?;
+        let db = Database::builder()
+            .set_cache_size(REDB_CACHE_BYTES)
+            .create_with_backend(backend)
+            .map_err(e)?;
+        Self::with_tables(db, path, Some(Writeback::new(handle)), true)
     }
 
     /// Commits `txn` durably: redb's commit, then, for a store made by
@@ -405,13 +488,36 @@ impl RedbStore {
         }
     }
 
-    fn with_tables(db: Database, path: &Path, deferred: Option<Writeback>) -> Result<Self, StoreError> {
+    fn with_tables(
+        db: Database,
+        path: &Path,
+        deferred: Option<Writeback>,
+        new_v2: bool,
+    ) -> Result<Self, StoreError> {
         let db = Db(Some(Handle::Rw(db)));
         let txn = db.begin_write()?;
+        let layout = {
+            let tables: Vec<_> = txn.list_tables().map_err(e)?.collect();
+            let layout = if tables.is_empty() && new_v2 {
+                Layout::V2(Arc::default())
+            } else {
+                Layout::of(tables.into_iter())
+            };
+            match layout {
+                Layout::V1 => {
+                    txn.open_table(NODES).map_err(e)?;
+                    txn.open_table(IDS).map_err(e)?;
+                    txn.open_table(HASHES).map_err(e)?;
+                }
+                Layout::V2(_) => {
+                    txn.open_table(SEGMENTS).map_err(e)?;
+                    txn.open_table(TILES).map_err(e)?;
+                    txn.open_table(IDRUNS).map_err(e)?;
+                }
+            }
+            layout
+        };
         {
-            txn.open_table(NODES).map_err(e)?;
-            txn.open_table(IDS).map_err(e)?;
-            txn.open_table(HASHES).map_err(e)?;
             txn.open_table(CHECKPOINTS).map_err(e)?;
             txn.open_table(ANCHORS).map_err(e)?;
             txn.open_table(META).map_err(e)?;
@@ -419,6 +525,7 @@ impl RedbStore {
         }
         txn.commit().map_err(e)?;
         Ok(Self {
+            layout,
             db: std::sync::RwLock::new(db),
             broken: false.into(),
             path: path.to_path_buf(),
@@ -459,7 +566,29 @@ impl RedbStore {
         } else {
             txn.set_durability(Durability::None).map_err(e)?;
         }
-        {
+        if let Layout::V2(caches) = &self.layout {
+            let mut meta = txn.open_table(META).map_err(e)?;
+            let size = continued_size(&meta, batch)?;
+            let end = batch.tree_size.map_or(size, TreeSize::get);
+            if let Some(r) = batch
+                .redact
+                .iter()
+                .find(|r| r.record.get() >= end || r.record <= r.index)
+            {
+                return Err(StoreError::Invalid(format!(
+                    "redaction of leaf {} by a record at leaf {}: the record must follow the leaf, inside the tree",
+                    r.index, r.record
+                )));
+            }
+            if v2::write_batch(&txn, batch, caches, true)? {
+                meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
+            }
+            let mut redactions = txn.open_table(REDACTIONS).map_err(e)?;
+            for r in &batch.redact {
+                redactions.insert(r.index.get(), r.record.get()).map_err(e)?;
+            }
+            write_rest(&txn, &mut meta, batch, &self.layout)?;
+        } else {
             let mut meta = txn.open_table(META).map_err(e)?;
             let size = continued_size(&meta, batch)?;
             let mut nodes = txn.open_table(NODES).map_err(e)?;
@@ -499,7 +628,7 @@ impl RedbStore {
                     });
                 }
             }
-            write_rest(&txn, &mut meta, batch)?;
+            write_rest(&txn, &mut meta, batch, &self.layout)?;
         }
         if durable {
             self.commit_durably(txn)
@@ -516,6 +645,10 @@ impl RedbStore {
     #[doc(hidden)]
     pub fn overwrite_node(&self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
         let txn = self.begin_write()?;
+        if let Layout::V2(_) = &self.layout {
+            v2::overwrite_node(&txn, index, bytes)?;
+            return self.commit_durably(txn);
+        }
         txn.open_table(NODES)
             .map_err(e)?
             .insert(index, bytes)
@@ -527,6 +660,10 @@ impl RedbStore {
     #[doc(hidden)]
     pub fn overwrite_hash(&self, level: u32, index: u64, hash: &[u8; 32]) -> Result<(), StoreError> {
         let txn = self.begin_write()?;
+        if let Layout::V2(caches) = &self.layout {
+            v2::overwrite_hash(&txn, level, index, hash, caches)?;
+            return self.commit_durably(txn);
+        }
         txn.open_table(HASHES)
             .map_err(e)?
             .insert(hkey(level, index), hash)
@@ -537,6 +674,11 @@ impl RedbStore {
     /// Test hook: deletes a NodeId's id-map entry (a damaged id map).
     #[doc(hidden)]
     pub fn remove_id(&self, id: &NodeId) -> Result<(), StoreError> {
+        if let Layout::V2(_) = &self.layout {
+            return Err(StoreError::Invalid(
+                "an evl-store/2 id map is immutable runs; entries are not removed one by one".into(),
+            ));
+        }
         let txn = self.begin_write()?;
         txn.open_table(IDS)
             .map_err(e)?
@@ -557,14 +699,22 @@ impl RedbStore {
 /// A redb read transaction with its tables open.
 pub struct RedbSnapshot {
     _txn: ReadTransaction,
-    nodes: ReadOnlyTable<u64, &'static [u8]>,
-    ids: ReadOnlyTable<&'static [u8; 32], u64>,
-    hashes: ReadOnlyTable<u128, &'static [u8; 32]>,
+    data: Data,
     checkpoints: ReadOnlyTable<u64, &'static str>,
     anchors: ReadOnlyTable<u64, &'static [u8]>,
     meta: ReadOnlyTable<&'static str, &'static [u8]>,
     redactions: ReadOnlyTable<u64, u64>,
     size: u64,
+}
+
+/// The tables that differ between the layouts.
+enum Data {
+    V1 {
+        nodes: ReadOnlyTable<u64, &'static [u8]>,
+        ids: ReadOnlyTable<&'static [u8; 32], u64>,
+        hashes: ReadOnlyTable<u128, &'static [u8; 32]>,
+    },
+    V2(V2Snapshot),
 }
 
 impl RedbSnapshot {
@@ -573,18 +723,21 @@ impl RedbSnapshot {
             .ok_or_else(|| StoreError::Damaged("the stored tree size is out of range".into()))
     }
     fn node_raw(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+        let nodes = match &self.data {
+            Data::V1 { nodes, .. } => nodes,
+            Data::V2(v) => return v.node(index.get(), self.size),
+        };
         if index.get() >= self.size {
             return Ok(None);
         }
-        Ok(self
-            .nodes
-            .get(index.get())
-            .map_err(e)?
-            .map(|g| g.value().to_vec()))
+        Ok(nodes.get(index.get()).map_err(e)?.map(|g| g.value().to_vec()))
     }
     fn index_of_raw(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
-        Ok(self
-            .ids
+        let ids = match &self.data {
+            Data::V1 { ids, .. } => ids,
+            Data::V2(v) => return v.index_of(id, self.size),
+        };
+        Ok(ids
             .get(id.digest().as_bytes())
             .map_err(e)?
             .map(|g| g.value())
@@ -592,8 +745,11 @@ impl RedbSnapshot {
             .and_then(LeafIndex::new))
     }
     fn hash_raw(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
-        Ok(self
-            .hashes
+        let hashes = match &self.data {
+            Data::V1 { hashes, .. } => hashes,
+            Data::V2(v) => return v.hash(level, index, self.size),
+        };
+        Ok(hashes
             .get(hkey(level, index))
             .map_err(e)?
             .map(|g| Digest::from_bytes(*g.value())))
@@ -635,7 +791,11 @@ impl RedbSnapshot {
         to: u64,
         f: &mut dyn FnMut(u64, &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        for r in self.nodes.range(from..to.min(self.size)).map_err(e)? {
+        let nodes = match &self.data {
+            Data::V1 { nodes, .. } => nodes,
+            Data::V2(v) => return v.scan_nodes(from, to, self.size, f),
+        };
+        for r in nodes.range(from..to.min(self.size)).map_err(e)? {
             let (k, v) = r.map_err(e)?;
             if !f(k.value(), v.value()) {
                 break;
@@ -661,7 +821,11 @@ impl RedbSnapshot {
         Ok(())
     }
     fn scan_ids_raw(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
-        for r in self.ids.iter().map_err(e)? {
+        let ids = match &self.data {
+            Data::V1 { ids, .. } => ids,
+            Data::V2(v) => return v.scan_ids(self.size, f),
+        };
+        for r in ids.iter().map_err(e)? {
             let (k, v) = r.map_err(e)?;
             let index = v.value();
             if index < self.size && !f(NodeId::from_digest(Digest::from_bytes(*k.value())), index) {
@@ -687,8 +851,12 @@ impl RedbSnapshot {
         to: u64,
         f: &mut dyn FnMut(u64, Option<Digest>) -> bool,
     ) -> Result<(), StoreError> {
+        let hashes = match &self.data {
+            Data::V1 { hashes, .. } => hashes,
+            Data::V2(v) => return v.scan_hashes(level, from, to, self.size, f),
+        };
         let mut expect = from;
-        for r in self.hashes.range(hkey(level, from)..hkey(level, to)).map_err(e)? {
+        for r in hashes.range(hkey(level, from)..hkey(level, to)).map_err(e)? {
             let (k, v) = r.map_err(e)?;
             let i = k.value() as u64;
             while expect < i {
@@ -718,6 +886,12 @@ impl Snapshot for RedbSnapshot {
     fn tree_size(&self) -> Result<TreeSize, StoreError> {
         self.tree_size_raw()
     }
+    fn format(&self) -> &'static str {
+        match self.data {
+            Data::V1 { .. } => FORMAT_1,
+            Data::V2(_) => FORMAT_2,
+        }
+    }
     fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
         guard(|| format!("reading leaf {index}"), || self.node_raw(index))
     }
@@ -743,7 +917,10 @@ impl Snapshot for RedbSnapshot {
         use redb::ReadableTableMetadata as _;
         guard(
             || "counting the id map".into(),
-            || Ok(Some(self.ids.len().map_err(e)?)),
+            || match &self.data {
+                Data::V1 { ids, .. } => Ok(Some(ids.len().map_err(e)?)),
+                Data::V2(v) => Ok(Some(v.id_count())),
+            },
         )
     }
     fn version(&self) -> Result<Version, StoreError> {
@@ -837,10 +1014,16 @@ impl RedbStore {
             }
             None => 0,
         };
+        let data = match &self.layout {
+            Layout::V1 => Data::V1 {
+                nodes: txn.open_table(NODES).map_err(e)?,
+                ids: txn.open_table(IDS).map_err(e)?,
+                hashes: txn.open_table(HASHES).map_err(e)?,
+            },
+            Layout::V2(caches) => Data::V2(V2Snapshot::open(&txn, caches.clone())?),
+        };
         Ok(RedbSnapshot {
-            nodes: txn.open_table(NODES).map_err(e)?,
-            ids: txn.open_table(IDS).map_err(e)?,
-            hashes: txn.open_table(HASHES).map_err(e)?,
+            data,
             checkpoints: txn.open_table(CHECKPOINTS).map_err(e)?,
             anchors: txn.open_table(ANCHORS).map_err(e)?,
             redactions: txn.open_table(REDACTIONS).map_err(e)?,
@@ -865,6 +1048,19 @@ impl RedbStore {
             }
             let size = continued_size(&meta, batch)?;
             batch.check_redactions(size)?;
+            if let Layout::V2(caches) = &self.layout {
+                let removed = v2::write_batch(&txn, batch, caches, false)?;
+                let mut redactions = txn.open_table(REDACTIONS).map_err(e)?;
+                for r in &batch.redact {
+                    redactions.insert(r.index.get(), r.record.get()).map_err(e)?;
+                }
+                if removed {
+                    meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
+                }
+                write_rest(&txn, &mut meta, batch, &self.layout)?;
+                drop((redactions, meta));
+                return self.commit_durably(txn);
+            }
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             let mut ids = txn.open_table(IDS).map_err(e)?;
             for n in &batch.nodes {
@@ -886,7 +1082,7 @@ impl RedbStore {
             if !batch.redact.is_empty() {
                 meta.insert(META_RECLAIM_PENDING, b"1".as_slice()).map_err(e)?;
             }
-            write_rest(&txn, &mut meta, batch)?;
+            write_rest(&txn, &mut meta, batch, &self.layout)?;
         }
         // Durability::Immediate (redb's default): returns after the commit is fsynced.
         self.commit_durably(txn)
@@ -900,6 +1096,11 @@ impl RedbStore {
             let size = stored_size(&meta)?;
             // Dropping the transaction without commit writes nothing.
             repair.check_bounds(size)?;
+            if let Layout::V2(caches) = &self.layout {
+                v2::write_repair(&txn, repair, size, caches)?;
+                drop(meta);
+                return self.commit_durably(txn);
+            }
             let mut nodes = txn.open_table(NODES).map_err(e)?;
             for (i, bytes) in &repair.nodes {
                 nodes.insert(i.get(), bytes.as_slice()).map_err(e)?;
@@ -1015,15 +1216,25 @@ impl RedbStore {
             || "measuring the tables".into(),
             || {
                 let txn = self.begin_read()?;
-                Ok(vec![
-                    one(&txn, "nodes", NODES)?,
-                    one(&txn, "ids", IDS)?,
-                    one(&txn, "hashes", HASHES)?,
+                let mut out = match self.layout {
+                    Layout::V1 => vec![
+                        one(&txn, "nodes", NODES)?,
+                        one(&txn, "ids", IDS)?,
+                        one(&txn, "hashes", HASHES)?,
+                    ],
+                    Layout::V2(_) => vec![
+                        one(&txn, "segments", SEGMENTS)?,
+                        one(&txn, "idruns", IDRUNS)?,
+                        one(&txn, "tiles", TILES)?,
+                    ],
+                };
+                out.extend([
                     one(&txn, "checkpoints", CHECKPOINTS)?,
                     one(&txn, "anchors", ANCHORS)?,
                     one(&txn, "meta", META)?,
                     one(&txn, "redactions", REDACTIONS)?,
-                ])
+                ]);
+                Ok(out)
             },
         )
     }

@@ -104,7 +104,12 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
 
     // Append: `threads` writers, `batch` nodes per call, durable group commits.
     let key = SecretKey::from_seed("bench.local/ledger", &[42u8; 32])?;
-    let store = RedbStore::open(&tmp.path().join("ledger.redb"))?;
+    let path = tmp.path().join("ledger.redb");
+    let store = match args.store_format {
+        2 => RedbStore::create_v2(&path)?,
+        _ => RedbStore::open(&path)?,
+    };
+    let format = store.format();
     let ledger = Ledger::init(store, key, evl_ledger::time::now(), AnchorPolicy::default())?;
     let threads = args.threads.max(1) as u64;
     let batch = args.batch.max(1) as u64;
@@ -166,6 +171,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
 
     let v = serde_json::json!({
         "nodes": n, "node_bytes_avg": canonical_bytes / sample, "threads": threads, "batch": batch,
+        "store_format": format,
         "jcs_sha256_nodes_per_s": jcs_rate,
         "append_nodes_per_s": append_rate, "append_ratio_to_jcs": ratio(append_rate, jcs_rate),
         "proof_us_p50": percentile(&lat, 0.5), "proof_us_p99": percentile(&lat, 0.99),
@@ -176,7 +182,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     });
     emit(args.out.output, &v, || {
         crate::outln!(
-            "evl bench: {n} nodes of ~{} B, {threads} threads × batches of {batch}",
+            "evl bench: {n} nodes of ~{} B, {threads} threads × batches of {batch}, {format}",
             canonical_bytes / sample
         );
         crate::outln!(

@@ -6,5 +6,6 @@
 
 pub mod checksum;
 pub mod idrun;
+pub mod redb;
 pub mod segment;
 pub mod tile;

@@ -82,10 +82,10 @@ impl Segment {
     }
 
     /// Splits consecutive nodes, the first at leaf `first`, into segments: at most
-    /// [`SEGMENT_MAX`] each, none crossing a multiple of it. Refuses a node longer than a
-    /// length can say.
-    pub fn split(first: u64, nodes: &[&[u8]]) -> Result<Vec<Segment>, StoreError> {
-        if let Some(n) = nodes.iter().find(|n| n.len() >= REDACTED as usize) {
+    /// [`SEGMENT_MAX`] each, none crossing a multiple of it (`None`: a leaf without content, as
+    /// a restore loads a redacted one). Refuses a node longer than a length can say.
+    pub fn split(first: u64, nodes: &[Option<&[u8]>]) -> Result<Vec<Segment>, StoreError> {
+        if let Some(n) = nodes.iter().flatten().find(|n| n.len() >= REDACTED as usize) {
             return Err(StoreError::Invalid(format!(
                 "a node of {} bytes is longer than a segment can hold",
                 n.len()
@@ -99,7 +99,7 @@ impl Segment {
             let (now, later) = rest.split_at(room.min(rest.len()));
             out.push(Segment {
                 first: at,
-                nodes: now.iter().map(|n| Some(n.to_vec())).collect(),
+                nodes: now.iter().map(|n| n.map(<[u8]>::to_vec)).collect(),
             });
             at += now.len() as u64;
             rest = later;
@@ -187,7 +187,7 @@ mod tests {
         #[test]
         fn split_keeps_every_node_at_its_leaf(first in 0u64..2000, n in 0u64..700) {
             let nodes: Vec<Vec<u8>> = (first..first + n).map(node).collect();
-            let refs: Vec<&[u8]> = nodes.iter().map(Vec::as_slice).collect();
+            let refs: Vec<Option<&[u8]>> = nodes.iter().map(|n| Some(n.as_slice())).collect();
             let segs = Segment::split(first, &refs).unwrap();
             let mut next = first;
             for s in &segs {
@@ -208,7 +208,7 @@ mod tests {
         #[test]
         fn redaction_removes_the_bytes_from_the_row(k in 0u64..40) {
             let nodes: Vec<Vec<u8>> = (0..40).map(|i| format!("secret-{i:04}-{}", "x".repeat(20)).into_bytes()).collect();
-            let refs: Vec<&[u8]> = nodes.iter().map(Vec::as_slice).collect();
+            let refs: Vec<Option<&[u8]>> = nodes.iter().map(|n| Some(n.as_slice())).collect();
             let mut s = Segment::split(512, &refs).unwrap().remove(0);
             prop_assert!(s.redact(512 + k));
             prop_assert!(!s.redact(512 + k));
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn a_segment_may_not_cross_a_bundle_boundary() {
         let nodes: Vec<Vec<u8>> = (0..2).map(node).collect();
-        let refs: Vec<&[u8]> = nodes.iter().map(Vec::as_slice).collect();
+        let refs: Vec<Option<&[u8]>> = nodes.iter().map(|n| Some(n.as_slice())).collect();
         // Stored at 254 it fits (254, 255); the same row read as if at 255 would cross 256.
         let s = Segment::split(254, &refs).unwrap();
         assert_eq!(s.len(), 1);

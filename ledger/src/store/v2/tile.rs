@@ -124,6 +124,23 @@ impl Tile {
             .copied()
     }
 
+    /// Test hook: replaces one stored hash without recomputing the levels above it (a damaged
+    /// tile whose checksum was rewritten, as the damage tests need).
+    #[doc(hidden)]
+    pub fn set(&mut self, l: u32, k: u64, hash: Digest) -> bool {
+        match self
+            .levels
+            .get_mut(l as usize)
+            .and_then(|v| v.get_mut(usize::try_from(k).ok()?))
+        {
+            Some(slot) => {
+                *slot = hash;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The hash of the whole tile (tree level `8·L + 8`), once it is full.
     pub fn root(&self) -> Option<Digest> {
         let top = &self.levels[TILE_HEIGHT as usize - 1];
