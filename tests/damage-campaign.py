@@ -37,6 +37,7 @@ Run it
 ------
     python3 tests/damage-campaign.py target/debug/evl                     # 200 trials, seed 1
     python3 tests/damage-campaign.py /tmp/evl --trials 30 --seed 7 --out r.json --workdir /tmp/w
+    python3 tests/damage-campaign.py /tmp/evl --store-format 2             # on an evl-store/2 ledger
 The binary is used as given (copy it first if it may be rebuilt during the run). Needs only
 Python 3's standard library. Trial directories with a finding are kept under WORKDIR/trials/
 (with `damaged.redb`, the untouched damaged file, and the commands' stderr); the others are
@@ -274,9 +275,10 @@ class Pristine:
     def anchor(self):
         self.must(["--data", self.P, "anchor", "create"], "anchor create")
 
-    def build(self, n_nodes=1500, batches=5, n_expiring=30):
+    def build(self, n_nodes=1500, batches=5, n_expiring=30, store_format=None):
         os.makedirs(self.dir)
-        self.must(["--data", self.P, "init", "--origin", ORIGIN], "init")
+        fmt = [] if store_format is None else ["--store-format", str(store_format)]
+        self.must(["--data", self.P, "init", "--origin", ORIGIN] + fmt, "init")
         counter = 0
 
         def campaign_nodes(k):
@@ -805,7 +807,7 @@ class Campaign:
         log(f"workdir {self.workdir}; seed {self.args.seed}; {self.args.trials} trials")
         log("building the pristine ledger…")
         self.P = Pristine(self.runner, self.workdir, random.Random(f"{self.args.seed}-pristine"))
-        self.P.build(n_nodes=self.args.nodes)
+        self.P.build(n_nodes=self.args.nodes, store_format=self.args.store_format)
         log(f"  pristine: {len(self.P.ids)} leaves, {self.P.anchors} anchors, {len(self.P.redacted)} redacted, "
             f"store {self.P.store_bytes} bytes ({self.P.store_bytes // PAGE} pages), "
             f"built in {time.monotonic() - t0:.1f}s")
@@ -934,6 +936,8 @@ def main():
     ap.add_argument("--nodes", type=int, default=1500, help="x-campaign nodes in the pristine ledger")
     ap.add_argument("--http-every", type=int, default=5, help="HTTP round every N trials (0: never)")
     ap.add_argument("--keep-all", action="store_true", help="keep every trial directory")
+    ap.add_argument("--store-format", type=int, choices=[1, 2], default=None,
+                    help="`evl init --store-format N` for the pristine ledger (default: evl's default)")
     args = ap.parse_args()
     sys.exit(Campaign(args).run())
 

@@ -56,6 +56,10 @@ pub struct Failure {
     pub code: &'static str,
     /// Detail.
     pub message: String,
+    /// For a run of consecutive positions the engine could not read (content, leaf hashes or
+    /// stored hashes of one level): the last one; `leaf_index` or `position` names the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<u64>,
 }
 
 /// The verification report.
@@ -118,6 +122,7 @@ fn leaf_failure(what: &'static str, i: u64, code: ErrorCode, message: String) ->
         position: Some((0, i)),
         code: code.as_str(),
         message,
+        last: None,
     }
 }
 
@@ -198,6 +203,7 @@ pub fn verify<S: Store>(
                 } else {
                     format!("leaves {from}..={to}: the stored content cannot be read: {e}")
                 },
+                last: (to > from).then_some(to),
             });
         }
         if let Err(e) = check_redactions(&snap, &gaps, &records, &mut report) {
@@ -294,6 +300,7 @@ pub fn verify<S: Store>(
             position: Some((*level, *k)),
             code: ErrorCode::MerkleMismatch.as_str(),
             message: format!("stored hash at level {level}, index {k} does not match its children"),
+            last: None,
         });
     }
 
@@ -332,6 +339,7 @@ pub fn verify<S: Store>(
             position: Some((0, sz.get())),
             code: code.as_str(),
             message,
+            last: None,
         };
         let parsed = match SignedCheckpoint::parse(text.as_bytes()) {
             Ok(p) => p,
@@ -373,6 +381,7 @@ pub fn verify<S: Store>(
                     position: Some((0, f.seq)),
                     code: f.code,
                     message: f.message,
+                    last: None,
                 });
             }
         }
@@ -404,6 +413,7 @@ fn store_failure(what: &'static str, leaf: Option<u64>, position: (u32, u64), e:
         position: Some(position),
         code: e.code(),
         message: format!("the store cannot be read here: {e}"),
+        last: None,
     }
 }
 
@@ -438,6 +448,7 @@ fn read_level<Sn: Snapshot>(
             );
             if last > k {
                 f.message = format!("stored hashes {level}/{k}..={level}/{last}: {}", f.message);
+                f.last = Some(last);
             }
             failures.push(f);
         }
@@ -525,6 +536,7 @@ impl Window {
                     position: Some((0, i)),
                     code: e.code(),
                     message: format!("leaf {i}: the id map entry of {id} cannot be read: {e}"),
+                    last: None,
                 }),
             },
         }

@@ -114,6 +114,10 @@ impl<S: Store> LedgerReader<S> {
     pub fn trust_root(&self) -> &TrustRoot {
         &self.shared.trust
     }
+    /// The store's format tag (`evl-store/1`, `evl-store/2`).
+    pub fn store_format(&self) -> Result<&'static str, LedgerError> {
+        Ok(self.snapshot()?.format())
+    }
     /// Store statistics.
     pub fn stats(&self) -> crate::store::StoreStats {
         self.shared.store.stats()

@@ -49,8 +49,8 @@ fn scan_records<Sn: Snapshot>(
     f: &mut dyn FnMut(Record),
 ) -> Result<(), LedgerError> {
     let needle = format!("\"type\":\"{CORRUPTION_TYPE}\"");
-    let mut failure: Option<StoreError> = None;
-    snap.scan_nodes(from, to, &mut |i, bytes| {
+    let failure: std::cell::RefCell<Option<StoreError>> = std::cell::RefCell::new(None);
+    let mut visit = |i: u64, bytes: &[u8]| -> bool {
         if !contains(bytes, needle.as_bytes()) {
             return true;
         }
@@ -59,7 +59,7 @@ fn scan_records<Sn: Snapshot>(
             Ok(Some(h)) if h == id.leaf_hash() => {}
             Ok(_) => return true, // a damaged record explains nothing
             Err(e) => {
-                failure = Some(e);
+                *failure.borrow_mut() = Some(e);
                 return false;
             }
         }
@@ -75,8 +75,36 @@ fn scan_records<Sn: Snapshot>(
             });
         }
         true
-    })?;
-    failure.map_or(Ok(()), |e| Err(e.into()))
+    };
+    // Content the engine cannot read is skipped (an unreadable record explains nothing; verify
+    // reports the leaves): the scan resumes after the first leaf that fails to read.
+    let mut start = from;
+    while start < to {
+        let mut next = start;
+        let scanned = snap.scan_nodes(start, to, &mut |i, bytes| {
+            next = i + 1;
+            visit(i, bytes)
+        });
+        if scanned.is_ok() || failure.borrow().is_some() {
+            break;
+        }
+        let mut j = next;
+        while j < to {
+            let read = LeafIndex::new(j).map(|x| snap.node(x));
+            j += 1;
+            match read {
+                Some(Ok(Some(bytes))) => {
+                    if !visit(j - 1, &bytes) {
+                        break;
+                    }
+                }
+                Some(Ok(None)) => {}
+                Some(Err(_)) | None => break,
+            }
+        }
+        start = j;
+    }
+    failure.into_inner().map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// Every intact record in `snap`, by damaged leaf (an O(n) scan with a byte prefilter).

@@ -399,14 +399,23 @@ impl<S: Store> Ledger<S> {
             let mut repair = Repair::default();
             let mut id_leaves = Vec::new();
             for f in &found {
+                // A run the engine could not read names its first and last position.
+                let run = |first: u64| first..=f.last.unwrap_or(first).max(first);
                 match (f.what, f.leaf_index, f.position) {
                     ("node", Some(i), _) => {
-                        content.insert(i);
+                        for j in run(i) {
+                            // Content a redaction removed is not missing: it stays absent.
+                            if f.last.is_none() || snap.redaction(leaf_index(j)?)?.is_none() {
+                                content.insert(j);
+                            }
+                        }
                     }
                     ("leaf_hash", Some(i), _) => {
-                        let bytes = stored_node(&snap, i)?;
-                        map.insert((0, i), NodeId::of_canonical(&bytes).leaf_hash());
-                        dirty.entry(0).or_default().insert(i);
+                        for j in run(i) {
+                            let bytes = stored_node(&snap, j)?;
+                            map.insert((0, j), NodeId::of_canonical(&bytes).leaf_hash());
+                            dirty.entry(0).or_default().insert(j);
+                        }
                     }
                     ("id_map", Some(i), _) => {
                         let bytes = stored_node(&snap, i)?;
@@ -414,7 +423,7 @@ impl<S: Store> Ledger<S> {
                         id_leaves.push(i);
                     }
                     ("hash", None, Some((level, k))) => {
-                        dirty.entry(level).or_default().insert(k);
+                        dirty.entry(level).or_default().extend(run(k));
                     }
                     _ => {} // checkpoints and anchors: not repaired here
                 }

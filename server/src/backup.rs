@@ -15,8 +15,8 @@
 
 use crate::data_dir::DataDir;
 use evl_ledger::pack::{BackupRequest, PackSummary, RestoreReport, RestoreRequest, restore};
-use evl_ledger::store::Store;
 use evl_ledger::store::redb_store::RedbStore;
+use evl_ledger::store::{Store, StoreFormat};
 use evl_ledger::{Ledger, LedgerError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ fn parent_of(p: &Path) -> PathBuf {
 }
 
 /// Syncs a directory's entries (a rename or a new file in it) to disk.
-fn sync_dir(p: &Path) -> Result<(), LedgerError> {
+pub(crate) fn sync_dir(p: &Path) -> Result<(), LedgerError> {
     std::fs::File::open(p)
         .and_then(|d| d.sync_all())
         .map_err(io(format!("syncing {}", p.display())))
@@ -160,11 +160,12 @@ fn remove_stale(parent: &Path) -> Result<Vec<PathBuf>, LedgerError> {
 
 /// Restores `backups` (a full backup, then incremental ones in order) into the new data
 /// directory `target` (see the module doc): `ledger.redb` and `trust-root.json`, never a key.
-/// `progress` gets the restored tree size as the load goes.
+/// The store is made in `format`. `progress` gets the restored tree size as the load goes.
 pub fn restore_dir(
     backups: &[PathBuf],
     target: &Path,
     req: &RestoreRequest,
+    format: StoreFormat,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored, RestoreError> {
     let occupied = match std::fs::read_dir(target) {
@@ -195,7 +196,7 @@ pub fn restore_dir(
             parent.display()
         )))?;
     let data = DataDir::new(tmp.path());
-    let store = RedbStore::create_for_load(&data.store()).map_err(LedgerError::from)?;
+    let store = RedbStore::create_for_load_as(&data.store(), format).map_err(LedgerError::from)?;
     let report = restore(files, store, req, progress)?;
     // The trust root next to the store, as `evl init` writes it (from the restored store).
     let reopened = RedbStore::open(&data.store()).map_err(LedgerError::from)?;

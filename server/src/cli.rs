@@ -2,6 +2,7 @@
 //! doc comments; keep them true.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use evl_ledger::store::StoreFormat;
 use std::path::PathBuf;
 
 /// Evidence Ledger: an append-only, content-addressed Merkle log for supply-chain evidence.
@@ -56,6 +57,12 @@ pub enum Command {
         /// The log's origin: its unique name, also the signing key's name (no spaces or '+').
         #[arg(long, default_value = "evl.local/ledger")]
         origin: String,
+        /// The store format: 2 (`evl-store/2`: segments, hash tiles and id runs, whose append
+        /// cost does not grow with the log; docs/design.md, "Storage v2") or 1 (`evl-store/1`,
+        /// one B-tree row per node, id-map entry and stored hash, the format before v2).
+        /// `evl migrate` converts an existing store either way.
+        #[arg(long, default_value = "2", value_parser = parse_store_format)]
+        store_format: StoreFormat,
         #[command(flatten)]
         out: Out,
     },
@@ -214,6 +221,21 @@ pub enum Command {
     /// backup and must be put back from where they are kept. --to-anchor SEQ restores the
     /// ledger as it stood at that anchor (point-in-time recovery) and reports what was left out.
     Restore(RestoreArgs),
+    /// Convert the data directory's store to another format (default 2, `evl-store/2`;
+    /// docs/design.md, "Storage v2"), verifying as it goes, and swap only when the copy
+    /// verifies.
+    ///
+    /// A full backup of the store streams (in memory) into a restore in a temporary directory
+    /// inside --data, checked exactly as `evl restore` checks a backup (every NodeId, the
+    /// leaves against the signed checkpoint, every anchor and checkpoint signature); the new
+    /// store is then verified in full and compared with the old one (tree size, every signed
+    /// checkpoint and anchor, byte for byte). Only then the old file is kept as
+    /// `ledger.evl-store-N.redb` (a hard link) and the new one renamed over `ledger.redb`, so
+    /// `ledger.redb` is always one complete store. Receipts and proofs are byte-identical
+    /// afterwards. Needs the signing key (the in-memory backup is signed) and free space for a
+    /// second copy; stop `evl serve` first. A store already in the target format is left as
+    /// it is.
+    Migrate(MigrateArgs),
     /// Record that a node's stored content is damaged (as `evl verify --mode full` reports:
     /// "FAIL NODE_ID_MISMATCH leaf I"): appends a `corruption/v1` node naming the damaged entry,
     /// so the loss is visible to everyone and proofs for other entries keep working. Reads of the
@@ -446,6 +468,20 @@ pub struct RestoreArgs {
     /// consistent with the trust root it carries.
     #[arg(long, value_name = "FILE")]
     pub trust_root: Option<PathBuf>,
+    /// The format of the restored store: 2 (`evl-store/2`, what `evl init` writes) or 1
+    /// (`evl-store/1`). A backup is the same whatever format it was taken from.
+    #[arg(long, default_value = "2", value_parser = parse_store_format)]
+    pub store_format: StoreFormat,
+    #[command(flatten)]
+    pub out: Out,
+}
+
+/// `evl migrate` options.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// The format to convert to: 1 or 2.
+    #[arg(long, default_value = "2", value_parser = parse_store_format)]
+    pub to_format: StoreFormat,
     #[command(flatten)]
     pub out: Out,
 }
@@ -606,10 +642,10 @@ pub struct BenchArgs {
     /// Directory for the temporary store (default: the system temp dir).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Store format of the temporary store: 1 (`evl-store/1`, what `evl init` writes) or 2
-    /// (`evl-store/2`: segments, hash tiles and id runs; docs/design.md, "Storage v2").
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub store_format: u8,
+    /// Store format of the temporary store: 1 (`evl-store/1`) or 2 (`evl-store/2`: segments,
+    /// hash tiles and id runs, what `evl init` writes; docs/design.md, "Storage v2").
+    #[arg(long, default_value = "2", value_parser = parse_store_format)]
+    pub store_format: StoreFormat,
     #[command(flatten)]
     pub out: Out,
 }
@@ -709,4 +745,12 @@ pub enum ProofCommand {
         #[command(flatten)]
         out: Out,
     },
+}
+
+/// `--store-format`: a format number this build writes (1 or 2).
+pub fn parse_store_format(s: &str) -> Result<StoreFormat, String> {
+    s.parse::<u8>()
+        .ok()
+        .and_then(StoreFormat::from_number)
+        .ok_or_else(|| format!("{s:?} is not a store format this build writes (1 or 2)"))
 }

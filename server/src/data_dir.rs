@@ -11,8 +11,8 @@
 //! ```
 
 use anyhow::{Context as _, Result, bail};
-use evl_ledger::store::StoreError;
 use evl_ledger::store::redb_store::RedbStore;
+use evl_ledger::store::{StoreError, StoreFormat};
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader};
 use std::path::{Path, PathBuf};
 
@@ -128,10 +128,12 @@ impl DataDir {
         Ok(Ledger::open(store, key, policy)?)
     }
 
-    /// Creates the store (for `init`).
-    pub fn create_store(&self) -> Result<RedbStore> {
+    /// Creates the store in `format` (for `init`).
+    pub fn create_store(&self, format: StoreFormat) -> Result<RedbStore> {
         std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
-        RedbStore::open(&self.store()).with_context(|| format!("creating {}", self.store().display()))
+        RedbStore::create(&self.store(), format)
+            .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+            .with_context(|| format!("creating {}", self.store().display()))
     }
 }
 
@@ -146,6 +148,8 @@ pub struct InitInfo {
     pub public_key_pem: String,
     /// Where things are.
     pub store: PathBuf,
+    /// The store's format tag (`evl-store/1`, `evl-store/2`).
+    pub store_format: &'static str,
     /// The private key file.
     pub signing_key: PathBuf,
     /// The trust root file.
@@ -154,8 +158,17 @@ pub struct InitInfo {
     pub admin_token: PathBuf,
 }
 
-/// Creates a ledger in `dir`: store, signing key (0600), public key, trust root, admin token.
+/// The store format `evl init` and `evl serve` (on an empty data directory) write unless told.
+pub const DEFAULT_STORE_FORMAT: StoreFormat = StoreFormat::V2;
+
+/// Creates a ledger in `dir` in the default store format ([`initialize_as`]).
 pub fn initialize(dir: &DataDir, origin: &str) -> Result<InitInfo> {
+    initialize_as(dir, origin, DEFAULT_STORE_FORMAT)
+}
+
+/// Creates a ledger in `dir`: store (in `format`), signing key (0600), public key, trust root,
+/// admin token.
+pub fn initialize_as(dir: &DataDir, origin: &str, format: StoreFormat) -> Result<InitInfo> {
     if dir.is_initialized() || dir.key().exists() {
         bail!(
             "{} already holds a ledger\n  hint: use another --data directory, or remove this one if you really mean to start over",
@@ -166,7 +179,7 @@ pub fn initialize(dir: &DataDir, origin: &str) -> Result<InitInfo> {
     let key = evl_sdk::SecretKey::from_seed(origin, &seed).map_err(|e| {
         anyhow::anyhow!("invalid origin {origin:?}: {e} (no spaces or '+', at most 256 bytes)")
     })?;
-    let store = dir.create_store()?;
+    let store = dir.create_store(format)?;
     evl_ledger::keyfile::write_private(&dir.key(), &seed)?;
     let public_key_pem = evl_ledger::keyfile::public_pem(key.public().raw());
     std::fs::write(dir.public_key(), &public_key_pem).context("writing public-key.pem")?;
@@ -183,6 +196,7 @@ pub fn initialize(dir: &DataDir, origin: &str) -> Result<InitInfo> {
         vkey,
         public_key_pem,
         store: dir.store(),
+        store_format: format.tag(),
         signing_key: dir.key(),
         trust_root: dir.trust_root(),
         admin_token: dir.admin_token(),

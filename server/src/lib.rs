@@ -9,4 +9,5 @@ pub mod config;
 pub mod data_dir;
 pub mod http;
 pub mod listen;
+pub mod migrate;
 pub mod serve;

@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use evl_ledger::pack::{BackupRequest, RestoreRequest};
+use evl_ledger::store::StoreFormat;
 use evl_ledger::store::memory::MemoryStore;
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader};
@@ -184,6 +185,7 @@ fn restore_dir_is_all_or_nothing() {
             &[file.to_path_buf()],
             target,
             &RestoreRequest::default(),
+            StoreFormat::V1,
             &mut |_| {},
         )
     };

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use evl_ledger::pack::verify_pack_reader;
+use evl_ledger::store::StoreFormat;
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::verify::{Mode, verify};
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader};
@@ -145,12 +146,21 @@ fn killed_backups_and_restores_leave_nothing_partial() {
         if target.exists() {
             std::fs::remove_dir_all(&target).unwrap();
         }
-        run_and_kill("restore", &out, &target, rng.delay(run, full));
+        // Odd runs restore into an `evl-store/2` store (issue 14).
+        let (mode, format) = if run % 2 == 1 {
+            ("restore-v2", StoreFormat::V2)
+        } else {
+            ("restore", StoreFormat::V1)
+        };
+        run_and_kill(mode, &out, &target, rng.delay(run, full));
         if !target.exists() {
             absent += 1;
             continue;
         }
-        let reader = LedgerReader::open(RedbStore::open(&target.join("ledger.redb")).unwrap())
+        let store = RedbStore::open(&target.join("ledger.redb"))
+            .unwrap_or_else(|e| panic!("restore run {run}: a half-written store was left in place: {e}"));
+        assert_eq!(store.store_format(), format, "restore run {run}");
+        let reader = LedgerReader::open(store)
             .unwrap_or_else(|e| panic!("restore run {run}: a half-written store was left in place: {e}"));
         assert_eq!(reader.tree_size().unwrap(), size, "restore run {run}");
         assert_eq!(reader.root_at(size).unwrap(), root, "restore run {run}");

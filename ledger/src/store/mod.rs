@@ -23,6 +23,7 @@ pub mod conformance;
 mod deferred_sync;
 mod guard;
 pub mod memory;
+mod redb_shared;
 pub mod redb_store;
 pub mod v2;
 
@@ -34,6 +35,53 @@ pub const FORMAT_1: &str = "evl-store/1";
 /// The store format tag of the `evl-store/2` layout (segments, hash tiles, id runs;
 /// docs/design.md, "Storage v2").
 pub const FORMAT_2: &str = "evl-store/2";
+
+/// The layouts this build writes; a store's format is fixed when its file is made
+/// (`evl init --store-format`, `evl restore --store-format`, `evl migrate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StoreFormat {
+    /// [`FORMAT_1`]: one B-tree row per node, id-map entry and stored hash.
+    V1,
+    /// [`FORMAT_2`]: segments, hash tiles and id runs.
+    V2,
+}
+
+impl StoreFormat {
+    /// Every format, oldest first.
+    pub const ALL: [StoreFormat; 2] = [StoreFormat::V1, StoreFormat::V2];
+
+    /// The tag the meta key `format` holds.
+    pub fn tag(self) -> &'static str {
+        match self {
+            StoreFormat::V1 => FORMAT_1,
+            StoreFormat::V2 => FORMAT_2,
+        }
+    }
+
+    /// The number operators type (`--store-format 2`).
+    pub fn number(self) -> u8 {
+        match self {
+            StoreFormat::V1 => 1,
+            StoreFormat::V2 => 2,
+        }
+    }
+
+    /// The format numbered `n`, if this build knows it.
+    pub fn from_number(n: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.number() == n)
+    }
+
+    /// The format tagged `tag`, if this build knows it.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.tag() == tag)
+    }
+}
+
+impl std::fmt::Display for StoreFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tag())
+    }
+}
 
 /// A storage failure, by the kind a caller acts on. Each kind has a stable code
 /// ([`StoreError::code`]); the message says what failed, never what command to run next (the

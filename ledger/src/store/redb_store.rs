@@ -2,8 +2,11 @@
 
 use super::deferred_sync::{DeferredSync, Writeback};
 use super::guard::guard;
+pub(crate) use super::redb_shared::{REDACTIONS, e, io_error};
 use super::v2::redb::{self as v2, Caches, IDRUNS, SEGMENTS, TILES, V2Snapshot};
-use super::{Batch, FORMAT_1, FORMAT_2, Repair, Snapshot, Store, StoreError, StoreStats, Version};
+use super::{
+    Batch, FORMAT_1, FORMAT_2, Repair, Snapshot, Store, StoreError, StoreFormat, StoreStats, Version,
+};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
 use redb::{
     Database, Durability, ReadOnlyDatabase, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -25,8 +28,6 @@ const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoint
 const ANCHORS: TableDefinition<u64, &[u8]> = TableDefinition::new("anchors");
 /// Metadata: `tree_size` (u64 BE), `origin`, `trust_root`, `format`, `reclaim_pending`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
-/// Redacted leaf index → leaf index of its `redaction/v1` record (SPEC.md §3.4).
-const REDACTIONS: TableDefinition<u64, u64> = TableDefinition::new("redactions");
 
 /// The meta key a commit with redactions sets and [`RedbStore::reclaim`] clears: the file may
 /// still hold redacted bytes in freed pages (docs/design.md, space reclamation).
@@ -50,42 +51,6 @@ const META_SIZE: &str = "tree_size";
 
 fn hkey(level: u32, index: u64) -> u128 {
     (u128::from(level) << 64) | u128::from(index)
-}
-
-/// A redb error as the [`StoreError`] kind callers act on.
-pub(crate) fn e(err: impl Into<redb::Error>) -> StoreError {
-    use redb::Error as R;
-    match err.into() {
-        R::Corrupted(m) => StoreError::Damaged(m),
-        R::Io(io) => io_error(io),
-        R::PreviousIo => StoreError::Unavailable(
-            "an earlier I/O error (for example a full disk) closed the store until it is reopened".into(),
-        ),
-        R::DatabaseAlreadyOpen => StoreError::Unavailable("the store is in use by another process".into()),
-        R::LockPoisoned(_) | R::TransactionPoisoned => StoreError::Damaged(
-            "an earlier failure of the storage engine left this handle unusable; reopen the store".into(),
-        ),
-        R::RepairAborted => StoreError::Unavailable(
-            "the store was not closed cleanly and needs the engine's repair, which a read-only open does not run".into(),
-        ),
-        R::UpgradeRequired(v) => {
-            StoreError::Other(format!("the file is in redb file format {v}, which this version does not read"))
-        }
-        other => StoreError::Other(other.to_string()),
-    }
-}
-
-/// An I/O error as a [`StoreError`]: a full disk or quota is [`StoreError::Full`].
-pub(crate) fn io_error(io: std::io::Error) -> StoreError {
-    use std::io::ErrorKind;
-    // ENOSPC = 28, EDQUOT = 122 on Linux (redb may wrap them without a kind).
-    if matches!(io.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
-        || matches!(io.raw_os_error(), Some(28 | 122))
-    {
-        StoreError::Full(io.to_string())
-    } else {
-        StoreError::Other(format!("I/O: {io}"))
-    }
 }
 
 /// Opens (or creates) the redb database at `path` for writing, inside the guard; redb runs
@@ -298,6 +263,38 @@ impl RedbStore {
         Self::with_tables(db, path, None, true)
     }
 
+    /// Creates a new store file at `path` (which must not exist) in `format`.
+    pub fn create(path: &Path, format: StoreFormat) -> Result<Self, StoreError> {
+        match format {
+            StoreFormat::V2 => Self::create_v2(path),
+            StoreFormat::V1 => {
+                if path.exists() {
+                    return Err(StoreError::Invalid(format!(
+                        "{} exists; a store is created in a new file",
+                        path.display()
+                    )));
+                }
+                Self::open(path)
+            }
+        }
+    }
+
+    /// [`RedbStore::create_for_load`] in `format`.
+    pub fn create_for_load_as(path: &Path, format: StoreFormat) -> Result<Self, StoreError> {
+        match format {
+            StoreFormat::V1 => Self::create_for_load(path),
+            StoreFormat::V2 => Self::create_for_load_v2(path),
+        }
+    }
+
+    /// The layout of this file, as a [`StoreFormat`].
+    pub fn store_format(&self) -> StoreFormat {
+        match self.layout {
+            Layout::V1 => StoreFormat::V1,
+            Layout::V2(_) => StoreFormat::V2,
+        }
+    }
+
     /// The store format of this file's layout: `evl-store/1` or `evl-store/2`.
     pub fn format(&self) -> &'static str {
         match self.layout {
@@ -495,35 +492,42 @@ impl RedbStore {
         new_v2: bool,
     ) -> Result<Self, StoreError> {
         let db = Db(Some(Handle::Rw(db)));
-        let txn = db.begin_write()?;
-        let layout = {
-            let tables: Vec<_> = txn.list_tables().map_err(e)?.collect();
-            let layout = if tables.is_empty() && new_v2 {
-                Layout::V2(Arc::default())
-            } else {
-                Layout::of(tables.into_iter())
-            };
-            match layout {
-                Layout::V1 => {
-                    txn.open_table(NODES).map_err(e)?;
-                    txn.open_table(IDS).map_err(e)?;
-                    txn.open_table(HASHES).map_err(e)?;
+        // The engine walks its table tree here: a damaged page must be an error, not a panic.
+        let layout = guard(
+            || format!("opening the tables of {}", path.display()),
+            || {
+                let txn = db.begin_write()?;
+                let layout = {
+                    let tables: Vec<_> = txn.list_tables().map_err(e)?.collect();
+                    let layout = if tables.is_empty() && new_v2 {
+                        Layout::V2(Arc::default())
+                    } else {
+                        Layout::of(tables.into_iter())
+                    };
+                    match layout {
+                        Layout::V1 => {
+                            txn.open_table(NODES).map_err(e)?;
+                            txn.open_table(IDS).map_err(e)?;
+                            txn.open_table(HASHES).map_err(e)?;
+                        }
+                        Layout::V2(_) => {
+                            txn.open_table(SEGMENTS).map_err(e)?;
+                            txn.open_table(TILES).map_err(e)?;
+                            txn.open_table(IDRUNS).map_err(e)?;
+                        }
+                    }
+                    layout
+                };
+                {
+                    txn.open_table(CHECKPOINTS).map_err(e)?;
+                    txn.open_table(ANCHORS).map_err(e)?;
+                    txn.open_table(META).map_err(e)?;
+                    txn.open_table(REDACTIONS).map_err(e)?;
                 }
-                Layout::V2(_) => {
-                    txn.open_table(SEGMENTS).map_err(e)?;
-                    txn.open_table(TILES).map_err(e)?;
-                    txn.open_table(IDRUNS).map_err(e)?;
-                }
-            }
-            layout
-        };
-        {
-            txn.open_table(CHECKPOINTS).map_err(e)?;
-            txn.open_table(ANCHORS).map_err(e)?;
-            txn.open_table(META).map_err(e)?;
-            txn.open_table(REDACTIONS).map_err(e)?;
-        }
-        txn.commit().map_err(e)?;
+                txn.commit().map_err(e)?;
+                Ok(layout)
+            },
+        )?;
         Ok(Self {
             layout,
             db: std::sync::RwLock::new(db),
@@ -1267,16 +1271,23 @@ impl RedbStore {
             .open(path)
             .map_err(e)?;
         let read = src.begin_read().map_err(e)?;
+        // Both layouts' tables (evl-store/1: nodes, ids, hashes; evl-store/2: segments, tiles,
+        // idruns) and the ones they share; a table is copied when the file has it.
         let known = [
             NODES.name(),
             IDS.name(),
             HASHES.name(),
+            SEGMENTS.name(),
+            TILES.name(),
+            IDRUNS.name(),
             CHECKPOINTS.name(),
             ANCHORS.name(),
             META.name(),
             REDACTIONS.name(),
         ];
+        let mut present = Vec::new();
         for t in read.list_tables().map_err(e)? {
+            present.push(t.name().to_owned());
             if !known.contains(&t.name()) {
                 return Err(StoreError::Invalid(format!(
                     "table {:?} is unknown to this version; not rebuilding the store (it would be lost)",
@@ -1311,9 +1322,17 @@ impl RedbStore {
                 .set_cache_size(REDB_CACHE_BYTES)
                 .create_with_backend(backend)
                 .map_err(e)?;
-            copy_table(&read, &dst, NODES)?;
-            copy_table(&read, &dst, IDS)?;
-            copy_table(&read, &dst, HASHES)?;
+            let has = |name: &str| present.iter().any(|p| p == name);
+            if has(NODES.name()) {
+                copy_table(&read, &dst, NODES)?;
+                copy_table(&read, &dst, IDS)?;
+                copy_table(&read, &dst, HASHES)?;
+            }
+            for t in [SEGMENTS, TILES, IDRUNS] {
+                if has(t.name()) {
+                    copy_table(&read, &dst, t)?;
+                }
+            }
             copy_table(&read, &dst, CHECKPOINTS)?;
             copy_table(&read, &dst, ANCHORS)?;
             copy_table(&read, &dst, REDACTIONS)?;

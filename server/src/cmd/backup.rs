@@ -132,7 +132,9 @@ pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
         "{spinner} restoring: {pos} leaves verified and loaded ({per_sec})",
         format == Format::Table,
     );
-    let result = restore_dir(&a.backups, &a.target, &req, &mut |n| b.set_position(n));
+    let result = restore_dir(&a.backups, &a.target, &req, a.store_format, &mut |n| {
+        b.set_position(n)
+    });
     b.finish_and_clear();
     let done = match result {
         Ok(d) => d,

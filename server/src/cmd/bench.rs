@@ -105,10 +105,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     // Append: `threads` writers, `batch` nodes per call, durable group commits.
     let key = SecretKey::from_seed("bench.local/ledger", &[42u8; 32])?;
     let path = tmp.path().join("ledger.redb");
-    let store = match args.store_format {
-        2 => RedbStore::create_v2(&path)?,
-        _ => RedbStore::open(&path)?,
-    };
+    let store = RedbStore::create(&path, args.store_format)?;
     let format = store.format();
     let ledger = Ledger::init(store, key, evl_ledger::time::now(), AnchorPolicy::default())?;
     let threads = args.threads.max(1) as u64;

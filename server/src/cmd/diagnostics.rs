@@ -91,7 +91,6 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
     let mut status = status;
     status["evl_version"] = json!(env!("CARGO_PKG_VERSION"));
     status["git_commit"] = json!(option_env!("EVL_GIT_COMMIT").unwrap_or("unknown"));
-    status["store_format"] = json!(evl_ledger::STORE_FORMAT);
     status["generated"] = json!(now);
     status["data_dir"] = json!(dir.root());
     let mut stats = stats;
@@ -172,8 +171,8 @@ fn store_parts(
         json!({"seq": p.seq, "segment": p.segment, "tree_size": p.tree_size, "time": p.time,
             "age_seconds": now.unix() - p.time.unix(), "entries_since": size.saturating_sub(p.tree_size)})
     });
-    let status =
-        json!({"origin": r.origin(), "tree_size": size, "last_anchor": last_json, "store_bytes": disk});
+    let status = json!({"origin": r.origin(), "tree_size": size, "last_anchor": last_json, "store_bytes": disk,
+        "store_format": r.store_format()?});
     let stats = json!({
         "store_file": dir.store(), "disk_bytes": disk, "tree_size": size, "anchors": stored.len(),
         "bytes_per_leaf": disk.checked_div(size).unwrap_or(0),

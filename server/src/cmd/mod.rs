@@ -9,6 +9,7 @@ mod diagnostics;
 mod docs;
 mod evidence;
 mod init;
+mod migrate;
 mod pack;
 mod proof;
 mod read;
@@ -28,7 +29,11 @@ use std::process::ExitCode;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let dir = DataDir::new(&cli.data);
     match cli.command {
-        Command::Init { origin, out } => init::run(&dir, &origin, out.output),
+        Command::Init {
+            origin,
+            store_format,
+            out,
+        } => init::run(&dir, &origin, store_format, out.output),
         Command::Append {
             files,
             batch,
@@ -74,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::VerifyPack(a) => evidence::verify_pack(&dir, &a),
         Command::Backup(a) => backup::backup(&dir, &a),
         Command::Restore(a) => backup::restore(&a),
+        Command::Migrate(a) => migrate::run(&dir, &a),
         Command::MarkCorrupted(a) => recovery::mark(&dir, &a),
         Command::Recover(a) => recovery::recover(&dir, &a),
         Command::Diagnostics(a) => diagnostics::run(&dir, &a),

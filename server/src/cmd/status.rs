@@ -17,9 +17,10 @@ pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {
         serde_json::json!({"seq": p.seq, "segment": p.segment, "tree_size": p.tree_size, "time": p.time, "age_seconds": now.unix() - p.time.unix()})
     });
     let disk = r.stats().disk_bytes;
+    let store_format = r.store_format()?;
     let v = serde_json::json!({
         "origin": r.origin(), "tree_size": size.get(), "anchors": anchors.len(), "last_anchor": last_json,
-        "store_bytes": disk, "data_dir": dir.root(),
+        "store_bytes": disk, "store_format": store_format, "data_dir": dir.root(),
     });
     emit(format, &v, || {
         crate::outln!("origin:      {}", r.origin());
@@ -37,7 +38,11 @@ pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {
             }
             None => crate::outln!("last anchor: none (run `evl anchor create`)"),
         }
-        crate::outln!("store:       {} ({})", dir.store().display(), bytes(disk));
+        crate::outln!(
+            "store:       {} ({}, {store_format})",
+            dir.store().display(),
+            bytes(disk)
+        );
     });
     Ok(ExitCode::SUCCESS)
 }

@@ -2,11 +2,13 @@
 //! so that tests/backup_crash.rs can SIGKILL it part way:
 //!
 //! - `backup-child backup DATA_DIR OUT`: a full backup of the crash-test ledger in DATA_DIR;
-//! - `backup-child restore BACKUP TARGET`: a restore of BACKUP into the new directory TARGET.
+//! - `backup-child restore BACKUP TARGET`: a restore of BACKUP into the new directory TARGET
+//!   (`restore-v2`: the same into an `evl-store/2` store).
 //!
 //! Prints `done` when it finishes.
 
 use evl_ledger::pack::{BackupRequest, RestoreRequest};
+use evl_ledger::store::StoreFormat;
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::{AnchorPolicy, Ledger};
 use evl_sdk::SecretKey;
@@ -18,8 +20,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match (args.get(1).map(String::as_str), args.get(2), args.get(3)) {
         (Some("backup"), Some(data), Some(out)) => backup(Path::new(data), Path::new(out)),
-        (Some("restore"), Some(file), Some(target)) => restore(Path::new(file), Path::new(target)),
-        _ => Err("usage: backup-child backup DATA_DIR OUT | restore BACKUP TARGET".into()),
+        (Some("restore"), Some(file), Some(target)) => {
+            restore(Path::new(file), Path::new(target), StoreFormat::V1)
+        }
+        (Some("restore-v2"), Some(file), Some(target)) => {
+            restore(Path::new(file), Path::new(target), StoreFormat::V2)
+        }
+        _ => Err("usage: backup-child backup DATA_DIR OUT | restore[-v2] BACKUP TARGET".into()),
     };
     match result {
         Ok(()) => println!("done"),
@@ -40,11 +47,12 @@ fn backup(data: &Path, out: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn restore(file: &Path, target: &Path) -> Result<(), String> {
+fn restore(file: &Path, target: &Path, format: StoreFormat) -> Result<(), String> {
     restore_dir(
         &[PathBuf::from(file)],
         target,
         &RestoreRequest::default(),
+        format,
         &mut |_| {},
     )
     .map(|_| ())

@@ -6,7 +6,7 @@
 use super::idrun::{self, Entry, Manifest, Rows, RowsMut, SummaryCache};
 use super::segment::{SEGMENT_MAX, Segment};
 use super::tile::{Tile, TileAddr, locate};
-use crate::store::redb_store::e;
+use crate::store::redb_shared::{REDACTIONS, e};
 use crate::store::{Batch, Repair, StoreError};
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash};
 use redb::{ReadOnlyTable, ReadableTable, Table, TableDefinition, WriteTransaction};
@@ -414,9 +414,20 @@ pub(crate) fn write_repair(
                     .map_err(e)?
                     .map_or(u64::MAX, |(k, _)| k.value());
                 let end = next.min((first / SEGMENT_MAX + 1) * SEGMENT_MAX).min(size);
-                let nodes: Option<Vec<Option<&[u8]>>> = (first..end)
-                    .map(|j| given.get(&j).map(|b| Some(b.as_slice())))
-                    .collect();
+                // Leaves a redaction emptied stay empty; every other leaf must be given.
+                let redactions = txn.open_table(REDACTIONS).map_err(e)?;
+                let mut nodes: Option<Vec<Option<&[u8]>>> = Some(Vec::new());
+                for j in first..end {
+                    let slot = match given.get(&j) {
+                        Some(b) => Some(Some(b.as_slice())),
+                        None if redactions.get(j).map_err(e)?.is_some() => Some(None),
+                        None => None,
+                    };
+                    nodes = nodes.zip(slot).map(|(mut v, x)| {
+                        v.push(x);
+                        v
+                    });
+                }
                 let nodes = nodes.ok_or_else(|| {
                     StoreError::Damaged(format!(
                         "the segment at leaf {first} cannot be read, and the repair does not hold all of leaves {first}..{end} to rebuild it"

@@ -1,0 +1,357 @@
+//! Converting a data directory's store to another format (`evl migrate`), verified, with the old
+//! file kept (docs/operations/README.md, "Migrating a store"; docs/design.md, "Storage v2").
+//!
+//! 1. The store is opened read-only with the directory's signing key (a backup's manifest is
+//!    signed), so the source is never written to.
+//! 2. A full backup of it streams, through an in-process pipe, into the same restore that
+//!    `evl restore` runs: a new store file in the target format, in a temporary directory
+//!    inside DIR (`.evl-migrate-<pid>-<random>/`), loaded and verified as it goes (every
+//!    NodeId, the leaves folded to the signed checkpoint, every anchor's signature, chain and
+//!    root, every checkpoint's signature and root), against the directory's `trust-root.json`.
+//! 3. The new file is checked again as a whole: `verify --mode full` (every node re-hashed,
+//!    every stored hash recomputed), and the same tree size, signed checkpoints and anchors as
+//!    the source, byte for byte.
+//! 4. Only then the swap: the old file is hard-linked as `ledger.evl-store-<N>.redb` (kept,
+//!    nothing is deleted), the new one is renamed over `ledger.redb`, and the directory is
+//!    synced. A rename replaces atomically, so at every instant `ledger.redb` is one complete
+//!    store, the old or the new, whatever kills the process; a killed migration leaves only
+//!    its temporary directory, which the next `evl migrate` removes.
+
+use crate::backup::sync_dir;
+use crate::data_dir::DataDir;
+use evl_ledger::integrity::{Mode, verify};
+use evl_ledger::pack::{BackupRequest, RestoreRequest, restore};
+use evl_ledger::store::redb_store::RedbStore;
+use evl_ledger::store::{Snapshot, Store, StoreFormat};
+use evl_ledger::{AnchorPolicy, Ledger, LedgerError, LedgerReader, Next};
+use evl_sdk::ErrorCode;
+use serde::Serialize;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The prefix of a migration's temporary directory inside the data directory.
+pub const MIGRATE_PREFIX: &str = ".evl-migrate-";
+
+/// Where a migration is, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Copying and verifying leaves: `done` of `total`.
+    Copy,
+    /// Verifying the new store as a whole: `done` of `total` nodes.
+    Verify,
+}
+
+/// What a finished migration did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Migrated {
+    /// The format the store had.
+    pub from: &'static str,
+    /// The format it has now.
+    pub to: &'static str,
+    /// False when the store was already in the target format (nothing was done).
+    pub changed: bool,
+    /// The tree size (equal before and after).
+    pub tree_size: u64,
+    /// Nodes copied with their content.
+    pub nodes: u64,
+    /// Leaves copied without content (redacted before the migration).
+    pub redacted: u64,
+    /// Signed checkpoints copied, each byte for byte.
+    pub checkpoints: u64,
+    /// Anchors copied, each byte for byte.
+    pub anchors: u64,
+    /// Where the old store file is kept (a hard link made before the swap).
+    pub kept: Option<PathBuf>,
+    /// Bytes of the old and of the new file.
+    pub old_bytes: u64,
+    /// Bytes of the new file.
+    pub new_bytes: u64,
+    /// Temporary directories of earlier migrations that did not finish, removed.
+    pub stale_removed: Vec<PathBuf>,
+}
+
+fn io(what: String) -> impl FnOnce(std::io::Error) -> LedgerError {
+    move |e| LedgerError::Io(format!("{what}: {e}"))
+}
+
+fn mismatch(what: String) -> LedgerError {
+    LedgerError::Integrity {
+        code: ErrorCode::MerkleMismatch,
+        message: format!("the migrated store differs from the source: {what}"),
+    }
+}
+
+/// Why a migration did not happen: a stable code and a message. The store is unchanged.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// The name the old file would be kept under is taken by another file
+    /// (`TARGET_NOT_EMPTY`).
+    KeptExists(PathBuf),
+    /// The store could not be read, did not verify, or the new one could not be written: the
+    /// ledger's code (`NODE_ID_MISMATCH`, `STORAGE_UNAVAILABLE`, `STORAGE_FULL`, …).
+    Ledger(LedgerError),
+}
+
+impl From<LedgerError> for MigrateError {
+    fn from(e: LedgerError) -> Self {
+        MigrateError::Ledger(e)
+    }
+}
+
+impl From<evl_ledger::store::StoreError> for MigrateError {
+    fn from(e: evl_ledger::store::StoreError) -> Self {
+        MigrateError::Ledger(e.into())
+    }
+}
+
+impl std::fmt::Display for MigrateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MigrateError::KeptExists(p) => write!(
+                f,
+                "TARGET_NOT_EMPTY: {} exists and is not this store; the old store is kept under that name, so move that file away first",
+                p.display()
+            ),
+            MigrateError::Ledger(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for MigrateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MigrateError::Ledger(e) => Some(e),
+            MigrateError::KeptExists(_) => None,
+        }
+    }
+}
+
+impl MigrateError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MigrateError::KeptExists(_) => "TARGET_NOT_EMPTY",
+            MigrateError::Ledger(e) => e.code(),
+        }
+    }
+    /// The ledger error, if it is one (for the CLI's next-step hint).
+    pub fn ledger(&self) -> Option<&LedgerError> {
+        match self {
+            MigrateError::Ledger(e) => Some(e),
+            MigrateError::KeptExists(_) => None,
+        }
+    }
+}
+
+/// The name the old store file is kept under.
+pub fn kept_name(format: StoreFormat) -> String {
+    format!("ledger.evl-store-{}.redb", format.number())
+}
+
+/// Converts the store of `dir` to `to` (see the module doc). The caller holds no handle on the
+/// store; a running `evl serve` makes this fail with `STORAGE_UNAVAILABLE` (the file is in use).
+pub fn migrate(
+    dir: &DataDir,
+    to: StoreFormat,
+    progress: &mut dyn FnMut(Phase, u64, u64),
+) -> Result<Migrated, MigrateError> {
+    let stale_removed = remove_stale(dir.root())?;
+    if !dir.is_initialized() {
+        return Err(
+            LedgerError::Mismatch(format!("no ledger in {}", dir.root().display()))
+                .advise(Next::Init)
+                .into(),
+        );
+    }
+    let store = RedbStore::open_read_only(&dir.store())?;
+    let from = store.store_format();
+    let src_snap = store.snapshot()?;
+    let size = src_snap.tree_size()?.get();
+    let origin = evl_ledger::store_origin(&store)?;
+    let key = evl_ledger::keyfile::read_private(&dir.key(), &origin)?;
+    let source = Ledger::open(store, key, AnchorPolicy::default())?;
+    let old_bytes = std::fs::metadata(dir.store()).map(|m| m.len()).unwrap_or(0);
+    if from == to {
+        return Ok(Migrated {
+            from: from.tag(),
+            to: to.tag(),
+            changed: false,
+            tree_size: size,
+            nodes: 0,
+            redacted: 0,
+            checkpoints: 0,
+            anchors: 0,
+            kept: None,
+            old_bytes,
+            new_bytes: old_bytes,
+            stale_removed,
+        });
+    }
+    let kept = dir.root().join(kept_name(from));
+    if kept.exists() && !same_file(&kept, &dir.store()) {
+        return Err(MigrateError::KeptExists(kept));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("{MIGRATE_PREFIX}{}-", std::process::id()))
+        .tempdir_in(dir.root())
+        .map_err(io(format!(
+            "creating a temporary directory in {}",
+            dir.root().display()
+        )))?;
+    let new_path = tmp.path().join("ledger.redb");
+    let target = RedbStore::create_for_load_as(&new_path, to)?;
+
+    // 2. Backup → pipe → restore. The backup runs on its own thread; whichever side fails
+    // first closes its end, and the backup's own error is the one reported.
+    let trust = source.trust_root().clone();
+    let (reader, writer) = std::io::pipe().map_err(io("creating a pipe".into()))?;
+    let src = &source;
+    let report = std::thread::scope(|s| {
+        let backup = s.spawn(move || {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
+            let r = src.backup(&BackupRequest::default(), &mut w, &mut |_| {});
+            r.and_then(|_| w.flush().map_err(io("streaming the backup".into())))
+        });
+        let req = RestoreRequest {
+            trust_root: Some(trust),
+            to_anchor: None,
+        };
+        let file: Box<dyn std::io::Read> = Box::new(std::io::BufReader::with_capacity(1 << 20, reader));
+        let restored = restore(vec![("the store".into(), file)], target, &req, &mut |n| {
+            progress(Phase::Copy, n, size)
+        });
+        let backed_up = backup
+            .join()
+            .unwrap_or_else(|_| Err(LedgerError::Io("the backup thread stopped".into())));
+        match (backed_up, restored) {
+            (Err(e), _) => Err(e),
+            (Ok(()), r) => r,
+        }
+    })?;
+
+    // 3. The new file as a whole, against the source.
+    let new_store = RedbStore::open(&new_path)?;
+    if new_store.store_format() != to {
+        return Err(mismatch(format!("its format is not {to}")).into());
+    }
+    let new_snap = new_store.snapshot()?;
+    let new_reader = LedgerReader::open(new_store)?;
+    let checked = verify(&new_reader, Mode::Full, &mut |done, total| {
+        progress(Phase::Verify, done, total)
+    })?;
+    if let Some(f) = checked.failures.first() {
+        return Err(MigrateError::Ledger(LedgerError::Integrity {
+            code: ErrorCode::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str() == f.code)
+                .unwrap_or(ErrorCode::MerkleMismatch),
+            message: format!(
+                "the migrated store does not verify ({} failures; first: {})",
+                checked.failures.len(),
+                f.message
+            ),
+        }));
+    }
+    let anchors = compare(&src_snap, &new_snap, size)?;
+    drop(new_snap);
+    drop(new_reader);
+    drop(src_snap);
+    drop(source);
+
+    // 4. The swap.
+    if !kept.exists() {
+        std::fs::hard_link(dir.store(), &kept)
+            .map_err(io(format!("keeping the old store as {}", kept.display())))?;
+    }
+    sync_dir(dir.root())?;
+    std::fs::rename(&new_path, dir.store()).map_err(io(format!(
+        "moving the migrated store into place at {}",
+        dir.store().display()
+    )))?;
+    sync_dir(dir.root())?;
+    let new_bytes = std::fs::metadata(dir.store()).map(|m| m.len()).unwrap_or(0);
+    drop(tmp);
+    Ok(Migrated {
+        from: from.tag(),
+        to: to.tag(),
+        changed: true,
+        tree_size: size,
+        nodes: report.nodes,
+        redacted: report.redacted,
+        checkpoints: report.checkpoints,
+        anchors,
+        kept: Some(kept),
+        old_bytes,
+        new_bytes,
+        stale_removed,
+    })
+}
+
+/// Tree size, every signed checkpoint and every anchor byte for byte; the number of anchors.
+fn compare(old: &impl Snapshot, new: &impl Snapshot, size: u64) -> Result<u64, LedgerError> {
+    if new.tree_size()?.get() != size {
+        return Err(mismatch(format!(
+            "tree size {} instead of {size}",
+            new.tree_size()?
+        )));
+    }
+    let a = old.anchors()?;
+    if new.anchors()? != a {
+        return Err(mismatch("the stored anchors".into()));
+    }
+    let mut olds = Vec::new();
+    old.scan_checkpoints(0, size, &mut |s, cp| {
+        olds.push((s, cp.to_owned()));
+        true
+    })?;
+    let mut i = 0usize;
+    let mut same = true;
+    new.scan_checkpoints(0, size, &mut |s, cp| {
+        same = olds.get(i).is_some_and(|(os, ocp)| *os == s && ocp == cp);
+        i += 1;
+        same
+    })?;
+    if !same || i != olds.len() {
+        return Err(mismatch("the signed checkpoints".into()));
+    }
+    Ok(a.len() as u64)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        matches!((std::fs::metadata(a), std::fs::metadata(b)),
+            (Ok(x), Ok(y)) if x.dev() == y.dev() && x.ino() == y.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
+/// Removes the temporary directories of migrations in `root` whose process is gone.
+fn remove_stale(root: &Path) -> Result<Vec<PathBuf>, LedgerError> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(MIGRATE_PREFIX) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()) {
+            continue;
+        }
+        std::fs::remove_dir_all(entry.path()).map_err(io(format!(
+            "removing the stale migration directory {}",
+            entry.path().display()
+        )))?;
+        removed.push(entry.path());
+    }
+    Ok(removed)
+}
