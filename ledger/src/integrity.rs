@@ -22,8 +22,10 @@ use evl_sdk::{Digest, ErrorCode, LeafIndex, Node, NodeId, SignedCheckpoint, Tree
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// log2 of [`WINDOW`]: the tree levels whose stored hashes step 1 checks window by window.
+const WINDOW_LEVELS: u32 = 16;
 /// Nodes (or hashes) read per window: bounds memory regardless of tree size.
-const WINDOW: u64 = 1 << 16;
+const WINDOW: u64 = 1 << WINDOW_LEVELS;
 
 /// How thoroughly to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -154,6 +156,17 @@ pub fn verify<S: Store>(
         Mode::Quick { stride } => stride.max(1),
     };
     let mut suspects: Vec<(u64, Digest)> = Vec::new(); // (leaf, leaf hash implied by content)
+    let mut ids = IdCheck::new(n);
+    let levels = if n == 0 { 0 } else { 64 - n.leading_zeros() };
+    let first_level = match mode {
+        Mode::Full => 1,
+        Mode::Quick { .. } => levels.saturating_sub(TOP_LEVELS).max(1),
+    };
+    // Levels below `low_top` are checked right after each window's leaves: the window's stored
+    // hashes are then read while they are still in the store's cache (a v2 tile holds eight
+    // levels, and a level-by-level pass over the whole tree would decode each tile eight times).
+    let low_top = levels.min(WINDOW_LEVELS + 1);
+    let mut bad_nodes: BTreeSet<(u32, u64)> = BTreeSet::new(); // interior hashes that disagree with their children
     let mut start = 0;
     while start < n {
         let end = (start + WINDOW).min(n);
@@ -169,7 +182,7 @@ pub fn verify<S: Store>(
             unreadable: Vec::new(),
         };
         let scanned = snap.scan_nodes(start, end, &mut |i, bytes| {
-            st.visit(&snap, &mut report, &mut suspects, i, bytes);
+            st.visit(&mut report, &mut suspects, &mut ids, i, bytes);
             true
         });
         if scanned.is_err() {
@@ -178,7 +191,7 @@ pub fn verify<S: Store>(
             // reported (once per run of consecutive leaves).
             for i in st.next..end {
                 match LeafIndex::new(i).map(|x| snap.node(x)) {
-                    Some(Ok(Some(bytes))) => st.visit(&snap, &mut report, &mut suspects, i, &bytes),
+                    Some(Ok(Some(bytes))) => st.visit(&mut report, &mut suspects, &mut ids, i, &bytes),
                     Some(Ok(None)) | None => {}
                     Some(Err(e)) => st.unreadable(i, e),
                 }
@@ -211,41 +224,28 @@ pub fn verify<S: Store>(
                 .failures
                 .push(store_failure("redaction", Some(start), (0, start), &e));
         }
+        for level in first_level..low_top {
+            check_level(
+                &snap,
+                level,
+                start >> level,
+                end >> level,
+                &mut report,
+                &mut bad_nodes,
+            );
+        }
         progress(end, n);
         start = end;
     }
 
-    // Step 2: interior hashes against their stored children, level by level.
-    let levels = if n == 0 { 0 } else { 64 - n.leading_zeros() };
-    let first_level = match mode {
-        Mode::Full => 1,
-        Mode::Quick { .. } => levels.saturating_sub(TOP_LEVELS).max(1),
-    };
-    let mut bad_nodes: BTreeSet<(u32, u64)> = BTreeSet::new(); // interior hashes that disagree with their children
+    // Step 1b: the id map, for every leaf whose content checked out.
+    ids.check(&snap, &mut report.failures);
+
+    // Step 2: interior hashes against their stored children. Levels up to WINDOW_LEVELS were
+    // checked window by window in step 1 (below); the few above them are checked here.
     let mut pending_leaf: Vec<(u64, Digest)> = suspects;
-    for level in first_level..levels {
-        let count = n >> level; // perfect subtrees at this level
-        let mut k0 = 0;
-        while k0 < count {
-            let k1 = (k0 + WINDOW).min(count);
-            let children = read_level(&snap, level - 1, 2 * k0, 2 * k1, &mut report.failures);
-            let stored = read_level(&snap, level, k0, k1, &mut report.failures);
-            for (k, h) in (k0..k1).zip(stored) {
-                report.hashes_checked += 1;
-                let j = ((k - k0) * 2) as usize;
-                let want = match (
-                    children.get(j).copied().flatten(),
-                    children.get(j + 1).copied().flatten(),
-                ) {
-                    (Some(l), Some(r)) => Some(node_hash(&l, &r)),
-                    _ => None,
-                };
-                if want.is_none() || want != h {
-                    bad_nodes.insert((level, k));
-                }
-            }
-            k0 = k1;
-        }
+    for level in first_level.max(low_top)..levels {
+        check_level(&snap, level, 0, n >> level, &mut report, &mut bad_nodes);
     }
     // Attribute: a suspect leaf whose parent disagrees → the stored leaf hash is damaged (if the
     // content-implied hash fixes the parent); otherwise the content is damaged.
@@ -488,11 +488,11 @@ struct Window {
 }
 
 impl Window {
-    fn visit<Sn: Snapshot>(
+    fn visit(
         &mut self,
-        snap: &Sn,
         report: &mut Report,
         suspects: &mut Vec<(u64, Digest)>,
+        ids: &mut IdCheck,
         i: u64,
         bytes: &[u8],
     ) {
@@ -506,40 +506,31 @@ impl Window {
         report.nodes_checked += 1;
         report.node_bytes += bytes.len() as u64;
         let stored = self.leaf_hashes.get((i - self.start) as usize).copied().flatten();
-        // One SHA-256 per node: the id comes from the parsed node, not hashed twice.
-        let parsed = Node::from_canonical(bytes).map(|node| (node.id(), node));
-        match parsed {
-            Err(e) => report.failures.push(leaf_failure(
-                "node",
-                i,
-                e.code(),
-                format!("stored content is not a valid node: {e}"),
-            )),
-            Ok((id, _)) if stored != Some(id.leaf_hash()) => suspects.push((i, id.leaf_hash())),
-            Ok((id, node)) => match snap.index_of(&id) {
-                Ok(Some(j)) if j.get() == i && node.node_type() == REDACTION_TYPE => {
-                    self.records.push((i, node))
-                }
-                Ok(Some(j)) if j.get() == i => {}
-                Ok(other) => report.failures.push(leaf_failure(
-                    "id_map",
+        // One SHA-256 per node and no parse: bytes that hash to the leaf the tree commits to
+        // are the bytes that were appended, which were checked then. Only redaction records
+        // are parsed (step 1 checks them against what the store deleted).
+        let id = NodeId::of_canonical(bytes);
+        if stored != Some(id.leaf_hash()) {
+            // Rare: name content that is not even a valid node by the parser's code.
+            match Node::from_canonical(bytes) {
+                Err(e) => report.failures.push(leaf_failure(
+                    "node",
                     i,
-                    ErrorCode::NodeIdMismatch,
-                    format!(
-                        "leaf {i}: the id map sends {id} to {:?}",
-                        other.map(LeafIndex::get)
-                    ),
+                    e.code(),
+                    format!("stored content is not a valid node: {e}"),
                 )),
-                Err(e) => report.failures.push(Failure {
-                    what: "id_map",
-                    leaf_index: Some(i),
-                    position: Some((0, i)),
-                    code: e.code(),
-                    message: format!("leaf {i}: the id map entry of {id} cannot be read: {e}"),
-                    last: None,
-                }),
-            },
+                Ok(_) => suspects.push((i, id.leaf_hash())),
+            }
+            return;
         }
+        if crate::records::contains(bytes, REDACTION_NEEDLE.as_bytes())
+            && let Ok(node) = Node::from_canonical(bytes)
+            && node.node_type() == REDACTION_TYPE
+        {
+            self.records.push((i, node));
+        }
+        // The id map is checked in bulk after step 1 ([`IdCheck`]).
+        ids.add(id, i);
     }
 
     /// Leaf `i` could not be read: extend the current run of unreadable leaves or start one.
@@ -667,4 +658,145 @@ fn attribute<Sn: Snapshot>(snap: &Sn, report: &mut Report) -> Result<(), LedgerE
     }
     report.failures = kept;
     Ok(())
+}
+
+/// The text every `redaction/v1` node contains (canonical JSON: no space after the colon).
+const REDACTION_NEEDLE: &str = "\"type\":\"redaction/v1\"";
+
+/// Step 1b: the id map must send the NodeId of every leaf whose content step 1 checked to that
+/// leaf. Asking the map once per node is a random lookup per node; instead step 1 adds each
+/// (NodeId, leaf) to an order-independent sum, and one sequential pass over the map
+/// (`scan_ids`) adds the entries for the same leaves. Equal sums and counts mean every checked
+/// leaf has exactly its entry (a damaged, missing or extra entry changes the sum with
+/// overwhelming probability); otherwise each checked leaf is looked up, to name the failures.
+struct IdCheck {
+    /// Leaves whose (NodeId, leaf) went into `sum`.
+    checked: Vec<u64>,
+    sum: u128,
+    count: u64,
+}
+
+impl IdCheck {
+    fn new(n: u64) -> Self {
+        Self {
+            checked: vec![0; n.div_ceil(64) as usize],
+            sum: 0,
+            count: 0,
+        }
+    }
+
+    fn term(id: &NodeId, leaf: u64) -> u128 {
+        let d = id.digest().as_bytes();
+        let mut lo = [0u8; 16];
+        lo.copy_from_slice(&d[..16]);
+        u128::from_le_bytes(lo) ^ u128::from(leaf).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+    }
+
+    fn is_checked(&self, leaf: u64) -> bool {
+        self.checked
+            .get((leaf / 64) as usize)
+            .is_some_and(|w| w & (1 << (leaf % 64)) != 0)
+    }
+
+    fn add(&mut self, id: NodeId, leaf: u64) {
+        if let Some(w) = self.checked.get_mut((leaf / 64) as usize) {
+            *w |= 1 << (leaf % 64);
+            self.sum = self.sum.wrapping_add(Self::term(&id, leaf));
+            self.count += 1;
+        }
+    }
+
+    fn check<Sn: Snapshot>(&self, snap: &Sn, failures: &mut Vec<Failure>) {
+        if self.count == 0 {
+            return;
+        }
+        let (mut sum, mut count) = (0u128, 0u64);
+        let scanned = snap.scan_ids(&mut |id, leaf| {
+            if self.is_checked(leaf) {
+                sum = sum.wrapping_add(Self::term(&id, leaf));
+                count += 1;
+            }
+            true
+        });
+        if scanned.is_ok() && sum == self.sum && count == self.count {
+            return;
+        }
+        // Something differs: find it leaf by leaf.
+        let mut leaves = (0..self.checked.len() as u64 * 64).filter(|l| self.is_checked(*l));
+        let mut next = leaves.next();
+        while let Some(from) = next {
+            let to = from.saturating_add(WINDOW);
+            let upto = std::cell::Cell::new(from);
+            let mut visit = |i: u64, bytes: &[u8]| {
+                upto.set(i + 1);
+                if !self.is_checked(i) {
+                    return true;
+                }
+                let id = NodeId::of_canonical(bytes);
+                match snap.index_of(&id) {
+                    Ok(Some(j)) if j.get() == i => {}
+                    Ok(other) => failures.push(leaf_failure(
+                        "id_map",
+                        i,
+                        ErrorCode::NodeIdMismatch,
+                        format!(
+                            "leaf {i}: the id map sends {id} to {:?}",
+                            other.map(LeafIndex::get)
+                        ),
+                    )),
+                    Err(e) => failures.push(Failure {
+                        what: "id_map",
+                        leaf_index: Some(i),
+                        position: Some((0, i)),
+                        code: e.code(),
+                        message: format!("leaf {i}: the id map entry of {id} cannot be read: {e}"),
+                        last: None,
+                    }),
+                }
+                true
+            };
+            if snap.scan_nodes(from, to, &mut visit).is_err() {
+                // Step 1 read these leaves; read the rest one by one now.
+                for i in upto.get()..to {
+                    if let Some(Ok(Some(b))) = LeafIndex::new(i).map(|x| snap.node(x)) {
+                        visit(i, &b);
+                    }
+                }
+            }
+            next = leaves.find(|l| *l >= to);
+        }
+    }
+}
+
+/// Step 2 for the perfect subtrees `k0..k1` of `level`: each stored hash against its two stored
+/// children; a disagreement (or an unreadable hash) goes into `bad_nodes`.
+fn check_level<Sn: Snapshot>(
+    snap: &Sn,
+    level: u32,
+    k0: u64,
+    k1: u64,
+    report: &mut Report,
+    bad_nodes: &mut BTreeSet<(u32, u64)>,
+) {
+    let mut a = k0;
+    while a < k1 {
+        let b = (a + WINDOW).min(k1);
+        let children = read_level(snap, level - 1, 2 * a, 2 * b, &mut report.failures);
+        let stored = read_level(snap, level, a, b, &mut report.failures);
+        for (k, h) in (a..b).zip(stored) {
+            report.hashes_checked += 1;
+            let j = ((k - a) * 2) as usize;
+            let want = match (
+                children.get(j).copied().flatten(),
+                children.get(j + 1).copied().flatten(),
+            ) {
+                (Some(l), Some(r)) => Some(node_hash(&l, &r)),
+                _ => None,
+            };
+            if want.is_none() || want != h {
+                bad_nodes.insert((level, k));
+            }
+        }
+        a = b;
+    }
 }

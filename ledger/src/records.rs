@@ -229,14 +229,8 @@ pub(crate) fn missing_content<Sn: Snapshot>(snap: &Sn, id: &NodeId, index: LeafI
     }
 }
 
-/// Whether `needle` occurs in `haystack` (first-byte scan, then compare).
+/// Whether `needle` occurs in `haystack` (memchr's SIMD substring search: step 1 of a full
+/// verify runs this over every stored node).
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let last_start = match haystack.len().checked_sub(needle.len()) {
-        Some(n) => n,
-        None => return false,
-    };
-    (0..=last_start).any(|i| haystack[i] == first && haystack[i + 1..].starts_with(rest))
+    memchr::memmem::find(haystack, needle).is_some()
 }

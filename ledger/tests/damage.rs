@@ -317,3 +317,55 @@ fn a_store_that_needs_crash_repair_is_read_without_writing_it() {
         "a read-only open rewrote the store"
     );
 }
+
+/// The id map is checked in bulk by a full verify (one pass over the map against a sum over
+/// the checked leaves): an entry that sends a NodeId to the wrong leaf is still reported at the
+/// leaf whose NodeId it is, on both store formats, and an intact map reports nothing.
+#[test]
+fn a_wrong_id_map_entry_is_reported_on_both_formats() {
+    use evl_ledger::store::{Repair, StoreFormat};
+    for format in StoreFormat::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let l = Ledger::init(
+            RedbStore::create(&path, format).unwrap(),
+            key(),
+            t("2020-01-01T00:00:00Z"),
+            AnchorPolicy::default(),
+        )
+        .unwrap();
+        let docs: Vec<Vec<u8>> = (0..600).map(doc).collect();
+        let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
+        let ids: Vec<NodeId> = l
+            .append_json(&refs)
+            .unwrap()
+            .iter()
+            .map(|o| o.receipt.node_id)
+            .collect();
+        l.anchor().unwrap();
+        drop(l);
+        let clean = verify(&open(&path).reader(), Mode::Full, &mut |_, _| {}).unwrap();
+        assert!(clean.ok(), "{format}: {:?}", clean.failures);
+        let store = RedbStore::open(&path).unwrap();
+        store
+            .repair(Repair {
+                ids: vec![(ids[300], LeafIndex::new(301).unwrap())],
+                ..Repair::default()
+            })
+            .unwrap();
+        drop(store);
+        let report = verify(&open(&path).reader(), Mode::Full, &mut |_, _| {}).unwrap();
+        let id_map: Vec<_> = report
+            .failures
+            .iter()
+            .filter(|f| f.what == "id_map")
+            .map(|f| (f.leaf_index, f.code))
+            .collect();
+        assert_eq!(
+            id_map,
+            vec![(Some(300), "NODE_ID_MISMATCH")],
+            "{format}: {:?}",
+            report.failures
+        );
+    }
+}
