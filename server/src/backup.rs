@@ -27,7 +27,7 @@ pub const RESTORE_PREFIX: &str = ".evl-restore-";
 /// The prefix of a backup's temporary file, next to the output.
 pub const BACKUP_PREFIX: &str = ".evl-backup-";
 
-fn io(what: String) -> impl FnOnce(std::io::Error) -> LedgerError {
+pub(crate) fn io(what: String) -> impl FnOnce(std::io::Error) -> LedgerError {
     move |e| LedgerError::Io(format!("{what}: {e}"))
 }
 
@@ -134,23 +134,23 @@ pub struct Restored {
     pub stale_removed: Vec<PathBuf>,
 }
 
-/// Removes the temporary directories of restores next to `parent`'s children that did not
-/// finish (their process is gone).
-fn remove_stale(parent: &Path) -> Result<Vec<PathBuf>, LedgerError> {
+/// Removes the temporary directories `<prefix><pid>-<random>` in `parent` left by a `what`
+/// (restore, migration) that did not finish: those whose process is gone.
+pub(crate) fn remove_stale(parent: &Path, prefix: &str, what: &str) -> Result<Vec<PathBuf>, LedgerError> {
     let mut removed = Vec::new();
     let entries = std::fs::read_dir(parent).map_err(io(format!("listing {}", parent.display())))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(RESTORE_PREFIX) else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             continue;
         };
-        // `.evl-restore-<pid>-<random>`: the directory of a live process is another restore.
+        // `<prefix><pid>-<random>`: the directory of a live process is another one at work.
         let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
         if pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()) {
             continue;
         }
         std::fs::remove_dir_all(entry.path()).map_err(io(format!(
-            "removing the stale restore directory {}",
+            "removing the stale {what} directory {}",
             entry.path().display()
         )))?;
         removed.push(entry.path());
@@ -178,7 +178,7 @@ pub fn restore_dir(
     }
     let parent = parent_of(target);
     std::fs::create_dir_all(&parent).map_err(io(format!("creating {}", parent.display())))?;
-    let stale_removed = remove_stale(&parent)?;
+    let stale_removed = remove_stale(&parent, RESTORE_PREFIX, "restore")?;
     let mut files: Vec<(String, Box<dyn Read>)> = Vec::new();
     for f in backups {
         let file = std::fs::File::open(f).map_err(io(format!("opening {}", f.display())))?;

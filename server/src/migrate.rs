@@ -17,7 +17,7 @@
 //!    store, the old or the new, whatever kills the process; a killed migration leaves only
 //!    its temporary directory, which the next `evl migrate` removes.
 
-use crate::backup::sync_dir;
+use crate::backup::{io, remove_stale, sync_dir};
 use crate::data_dir::DataDir;
 use evl_ledger::integrity::{Mode, verify};
 use evl_ledger::pack::{BackupRequest, RestoreRequest, restore};
@@ -68,10 +68,6 @@ pub struct Migrated {
     pub new_bytes: u64,
     /// Temporary directories of earlier migrations that did not finish, removed.
     pub stale_removed: Vec<PathBuf>,
-}
-
-fn io(what: String) -> impl FnOnce(std::io::Error) -> LedgerError {
-    move |e| LedgerError::Io(format!("{what}: {e}"))
 }
 
 fn mismatch(what: String) -> LedgerError {
@@ -155,7 +151,6 @@ pub fn migrate(
     to: StoreFormat,
     progress: &mut dyn FnMut(Phase, u64, u64),
 ) -> Result<Migrated, MigrateError> {
-    let stale_removed = remove_stale(dir.root())?;
     if !dir.is_initialized() {
         return Err(
             LedgerError::Mismatch(format!("no ledger in {}", dir.root().display()))
@@ -163,6 +158,7 @@ pub fn migrate(
                 .into(),
         );
     }
+    let stale_removed = remove_stale(dir.root(), MIGRATE_PREFIX, "migration")?;
     let store = RedbStore::open_read_only(&dir.store())?;
     let from = store.store_format();
     let src_snap = store.snapshot()?;
@@ -330,28 +326,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         let _ = (a, b);
         false
     }
-}
-
-/// Removes the temporary directories of migrations in `root` whose process is gone.
-fn remove_stale(root: &Path) -> Result<Vec<PathBuf>, LedgerError> {
-    let mut removed = Vec::new();
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Ok(removed);
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(MIGRATE_PREFIX) else {
-            continue;
-        };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && Path::new("/proc").join(p.to_string()).exists()) {
-            continue;
-        }
-        std::fs::remove_dir_all(entry.path()).map_err(io(format!(
-            "removing the stale migration directory {}",
-            entry.path().display()
-        )))?;
-        removed.push(entry.path());
-    }
-    Ok(removed)
 }

@@ -438,26 +438,18 @@ impl RedbStore {
     /// `durable`) returns: that commit ends with one fdatasync of the whole file, after which
     /// everything committed is durable, as with `open`.
     pub fn create_for_load(path: &Path) -> Result<Self, StoreError> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .map_err(|err| match io_error(err) {
-                StoreError::Other(m) => StoreError::Other(format!("creating {}: {m}", path.display())),
-                e => e,
-            })?;
-        let (backend, handle) = DeferredSync::new(file).map_err(e)?;
-        let db = Database::builder()
-            .set_cache_size(REDB_CACHE_BYTES)
-            .create_with_backend(backend)
-            .map_err(e)?;
-        Self::with_tables(db, path, Some(Writeback::new(handle)), false)
+        Self::create_deferred(path, false)
     }
 
     /// [`RedbStore::create_for_load`] in the `evl-store/2` layout (what a restore into storage
     /// v2 and `evl migrate` write).
     pub fn create_for_load_v2(path: &Path) -> Result<Self, StoreError> {
+        Self::create_deferred(path, true)
+    }
+
+    /// A new file at `path` whose syncs are deferred to durable commits (see
+    /// [`RedbStore::create_for_load`]), in the v2 layout if `v2`.
+    fn create_deferred(path: &Path, v2: bool) -> Result<Self, StoreError> {
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -472,7 +464,7 @@ impl RedbStore {
             .set_cache_size(REDB_CACHE_BYTES)
             .create_with_backend(backend)
             .map_err(e)?;
-        Self::with_tables(db, path, Some(Writeback::new(handle)), true)
+        Self::with_tables(db, path, Some(Writeback::new(handle)), v2)
     }
 
     /// Commits `txn` durably: redb's commit, then, for a store made by

@@ -24,7 +24,9 @@ pub fn run(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
         let b = match phase {
             Phase::Copy => &copy,
             Phase::Verify => {
-                copy.finish_and_clear();
+                if !copy.is_finished() {
+                    copy.finish_and_clear();
+                }
                 &check
             }
         };
