@@ -20,6 +20,7 @@ pub mod error;
 pub mod integrity;
 pub mod keyfile;
 pub mod pack;
+pub mod profile;
 mod reader;
 mod records;
 pub mod recovery;

@@ -6,7 +6,7 @@ use crate::source::CachedSource;
 use crate::state::{Shared, meta, read_identity};
 use crate::store::{Batch, NewNode, Snapshot, Store, StoreError};
 use evl_sdk::{
-    Checkpoint, Frontier, LeafIndex, Node, NodeId, Receipt, SecretKey, Timestamp, TreeHead, TreeSize,
+    Checkpoint, Digest, Frontier, LeafIndex, Node, NodeId, Receipt, SecretKey, Timestamp, TreeHead, TreeSize,
     TrustRoot, TrustedKey, prove_inclusion,
 };
 use std::collections::HashMap;
@@ -81,6 +81,18 @@ type Outcomes = Result<Vec<AppendOutcome>, Arc<LedgerError>>;
 
 /// Where one appended node landed: its index, id, and whether it is new.
 type Placed = (LeafIndex, NodeId, bool);
+
+/// A group committed durably, before its receipts are built.
+struct Committed {
+    /// (ticket, its nodes' places).
+    placed: Vec<(u64, Vec<Placed>)>,
+    /// The hashes the commit stored, for proving without reading them back.
+    known: Vec<((u32, u64), Digest)>,
+    /// The tree head just signed.
+    head: TreeHead,
+    /// Its signed checkpoint.
+    checkpoint: String,
+}
 
 #[derive(Default)]
 struct Queue {
@@ -338,17 +350,26 @@ impl<S: Store> Ledger<S> {
             if let Some(r) = q.results.remove(&ticket) {
                 return r.map_err(LedgerError::Group);
             }
-            if q.committing {
+            // Wait while a group is being committed, or while nothing is queued (this
+            // caller's nodes are then in a group whose receipts are being built).
+            if q.committing || q.pending.is_empty() {
                 q = inner.done.wait(q).map_err(|_| {
                     LedgerError::Store(StoreError::Other("the group-commit queue is poisoned".into()))
                 })?;
                 continue;
             }
-            // Become the leader: commit everything queued so far.
+            // Become the leader: commit everything queued so far. Once the commit is durable
+            // the next leader may start its own while this one builds the receipts (on the
+            // other core), so proving and checking receipts is off the commit path.
             q.committing = true;
             let group = std::mem::take(&mut q.pending);
             drop(q);
-            let results = self.commit_group(&group);
+            let committed = self.commit_group(&group);
+            q = lock(&inner.queue)?;
+            q.committing = false;
+            inner.done.notify_all();
+            drop(q);
+            let results = committed.and_then(|c| self.receipts(c));
             q = lock(&inner.queue)?;
             match results {
                 Ok(mut per) => {
@@ -368,12 +389,13 @@ impl<S: Store> Ledger<S> {
                     }
                 }
             }
-            q.committing = false;
             inner.done.notify_all();
         }
     }
 
-    fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<HashMap<u64, Outcomes>, LedgerError> {
+    /// Commits a group durably under the writer lock (and anchors if the policy says so); the
+    /// receipts are [`Ledger::receipts`]' work, outside the lock.
+    fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<Committed, LedgerError> {
         let inner = &self.inner;
         let mut w = lock(&inner.writer)?;
         self.check_edge()?;
@@ -388,6 +410,8 @@ impl<S: Store> Ledger<S> {
         let mut known = Vec::new();
         // (ticket, [(index, id, created)])
         let mut placed: Vec<(u64, Vec<Placed>)> = Vec::with_capacity(group.len());
+        let started = std::time::Instant::now();
+        let mut dedup = std::time::Duration::ZERO;
         for (ticket, nodes) in group {
             let mut mine = Vec::with_capacity(nodes.len());
             for n in nodes {
@@ -396,7 +420,10 @@ impl<S: Store> Ledger<S> {
                     mine.push((*i, id, false));
                     continue;
                 }
-                if let Some(i) = snap.index_of(&id)? {
+                let t = std::time::Instant::now();
+                let stored = snap.index_of(&id)?;
+                dedup += t.elapsed();
+                if let Some(i) = stored {
                     mine.push((i, id, false));
                     continue;
                 }
@@ -436,18 +463,39 @@ impl<S: Store> Ledger<S> {
         };
         let anchor_due = self.anchor_due(&snap, size)?;
         drop(snap);
+        let seq = started.elapsed().saturating_sub(dedup);
+        crate::profile::add(crate::profile::Phase::Dedup, dedup);
+        crate::profile::add(crate::profile::Phase::Sequence, seq);
+        crate::profile::group();
         if !batch.nodes.is_empty() || !batch.checkpoints.is_empty() {
             let _c = tracing::debug_span!("commit", new = batch.nodes.len(), size = size.get()).entered();
             self.commit_locked(&mut w, batch)?;
         }
         *w = frontier;
-        // Receipts, proven at the new size from the committed state plus the batch's hashes.
-        let snap = inner.shared.store.snapshot()?;
-        let src = CachedSource::new(&snap, known);
-        // Every receipt is checked against the root just signed before it is handed out.
-        let signed = TreeHead::new(size, w.root());
+        if anchor_due {
+            // The append is already durable; a failed policy anchor is logged, not reported to
+            // the appender.
+            if let Err(e) = self.anchor_locked(&w, crate::time::now()) {
+                tracing::warn!(error = %e, "policy anchor failed");
+            }
+        }
+        Ok(Committed {
+            placed,
+            known,
+            head: TreeHead::new(size, w.root()),
+            checkpoint,
+        })
+    }
+
+    /// The receipts of a committed group, proven at its size from the committed state plus the
+    /// batch's hashes, each checked against the root just signed before it is handed out.
+    fn receipts(&self, c: Committed) -> Result<HashMap<u64, Outcomes>, LedgerError> {
+        let started = std::time::Instant::now();
+        let snap = self.inner.shared.store.snapshot()?;
+        let src = CachedSource::new(&snap, c.known);
+        let size = c.head.size();
         let mut out = HashMap::new();
-        for (ticket, mine) in placed {
+        for (ticket, mine) in c.placed {
             let mut receipts = Vec::with_capacity(mine.len());
             for (index, id, created) in mine {
                 let inclusion = prove_inclusion(&src, index, size)?;
@@ -455,21 +503,14 @@ impl<S: Store> Ledger<S> {
                     node_id: id,
                     leaf_index: index.get(),
                     inclusion,
-                    checkpoint: checkpoint.clone(),
+                    checkpoint: c.checkpoint.clone(),
                 };
-                crate::answer::check_inclusion(&signed, &receipt)?;
+                crate::answer::check_inclusion(&c.head, &receipt)?;
                 receipts.push(AppendOutcome { receipt, created });
             }
             out.insert(ticket, Ok(receipts));
         }
-        drop(snap);
-        if anchor_due {
-            // The append is already durable and acknowledged; a failed policy anchor is logged,
-            // not reported to the appender.
-            if let Err(e) = self.anchor_locked(&w, crate::time::now()) {
-                tracing::warn!(error = %e, "policy anchor failed");
-            }
-        }
+        crate::profile::add(crate::profile::Phase::Receipts, started.elapsed());
         Ok(out)
     }
 

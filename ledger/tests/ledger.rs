@@ -125,6 +125,67 @@ fn concurrent_appends_share_commits_and_stay_consistent() {
     }
 }
 
+/// Threads append overlapping batches at once: a group's nodes are committed and deduplicated
+/// against while its receipts are still being built (outside the writer lock). Every document
+/// gets exactly one leaf, created once, and every receipt verifies.
+fn overlapping_appends_are_deduplicated_across_groups<S: evl_ledger::store::Store + 'static>(l: Ledger<S>) {
+    let threads: Vec<_> = (0..6u64)
+        .map(|t| {
+            let l = l.clone();
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                for round in 0..10u64 {
+                    // Each batch shares half its documents with the next thread's.
+                    let docs: Vec<Vec<u8>> = (0..8).map(|k| doc(round * 100 + (t * 4 + k) % 24)).collect();
+                    let refs: Vec<&[u8]> = docs.iter().map(Vec::as_slice).collect();
+                    for (d, o) in docs.iter().zip(l.append_json(&refs).unwrap()) {
+                        out.push((d.clone(), o));
+                    }
+                }
+                out
+            })
+        })
+        .collect();
+    let all: Vec<_> = threads.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut leaf_of = std::collections::HashMap::new();
+    let mut created = std::collections::HashMap::<u64, u32>::new();
+    for (d, o) in &all {
+        let leaf = *leaf_of.entry(d.clone()).or_insert(o.receipt.leaf_index);
+        assert_eq!(leaf, o.receipt.leaf_index, "one document, one leaf");
+        *created.entry(leaf).or_default() += u32::from(o.created);
+        l.trust_root().verify_receipt(&o.receipt, now()).unwrap();
+    }
+    let size = l.reader().tree_size().unwrap().get();
+    assert_eq!(
+        size,
+        leaf_of.len() as u64,
+        "no leaf beyond the distinct documents"
+    );
+    assert_eq!(size, 10 * 24);
+    assert!(
+        created.values().all(|c| *c == 1),
+        "each leaf created exactly once"
+    );
+    assert!(verify(&l.reader(), Mode::Full, &mut |_, _| {}).unwrap().ok());
+}
+
+#[test]
+fn overlapping_concurrent_appends_on_memory_and_redb() {
+    overlapping_appends_are_deduplicated_across_groups(
+        Ledger::init(MemoryStore::new(), key(), t0(), AnchorPolicy::default()).unwrap(),
+    );
+    for format in [
+        evl_ledger::store::StoreFormat::V1,
+        evl_ledger::store::StoreFormat::V2,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::create(&dir.path().join("s.redb"), format).unwrap();
+        overlapping_appends_are_deduplicated_across_groups(
+            Ledger::init(store, key(), t0(), AnchorPolicy::default()).unwrap(),
+        );
+    }
+}
+
 #[test]
 fn anchors_chain_and_new_chain_after_a_break() {
     let dir = tempfile::tempdir().unwrap();

@@ -470,7 +470,9 @@ impl RedbStore {
     /// Commits `txn` durably: redb's commit, then, for a store made by
     /// [`RedbStore::create_for_load`], the deferred sync of the whole file.
     fn commit_durably(&self, txn: WriteTransaction) -> Result<(), StoreError> {
+        let t = std::time::Instant::now();
         txn.commit().map_err(e)?;
+        crate::profile::add(crate::profile::Phase::Sync, t.elapsed());
         match &self.deferred {
             Some(w) => w.sync_now().map_err(e),
             None => Ok(()),
@@ -1030,6 +1032,7 @@ impl RedbStore {
     }
 
     fn commit_raw(&self, batch: &Batch) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let mut txn = self.begin_write()?;
         // Save the allocator state with the commit so reopening after a crash is quick instead
         // of a full-file repair scan (docs/design.md, crash model).
@@ -1055,6 +1058,7 @@ impl RedbStore {
                 }
                 write_rest(&txn, &mut meta, batch, &self.layout)?;
                 drop((redactions, meta));
+                crate::profile::add(crate::profile::Phase::Write, started.elapsed());
                 return self.commit_durably(txn);
             }
             let mut nodes = txn.open_table(NODES).map_err(e)?;
@@ -1080,6 +1084,7 @@ impl RedbStore {
             }
             write_rest(&txn, &mut meta, batch, &self.layout)?;
         }
+        crate::profile::add(crate::profile::Phase::Write, started.elapsed());
         // Durability::Immediate (redb's default): returns after the commit is fsynced.
         self.commit_durably(txn)
     }

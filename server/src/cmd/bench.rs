@@ -4,6 +4,7 @@
 use crate::cli::BenchArgs;
 use crate::output::{bytes, emit};
 use anyhow::{Context as _, Result};
+use evl_ledger::profile::{Phase, Profile};
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::verify::{Mode, verify};
 use evl_ledger::{AnchorPolicy, Ledger};
@@ -72,6 +73,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Where the append time went, in µs per node, from the ledger's counters: the serial steps
+/// of a group commit (the writer lock is held through dedup, sequence, write and sync), then
+/// the receipts, built outside the lock while the next group commits.
+fn append_steps(before: &Profile, after: &Profile, n: u64) -> Vec<(&'static str, f64)> {
+    let per = |p: Phase| (after.get(p) - before.get(p)) * 1e6 / n.max(1) as f64;
+    vec![
+        ("dedup", per(Phase::Dedup)),
+        ("sequence", per(Phase::Sequence)),
+        ("write", per(Phase::Write)),
+        ("of which id map", per(Phase::IdMap)),
+        ("sync", per(Phase::Sync)),
+        ("receipts", per(Phase::Receipts)),
+    ]
+}
+
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let n = args.nodes.max(1);
     let tmp = match &args.dir {
@@ -110,6 +126,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let ledger = Ledger::init(store, key, evl_ledger::time::now(), AnchorPolicy::default())?;
     let threads = args.threads.max(1) as u64;
     let batch = args.batch.max(1) as u64;
+    let before = evl_ledger::profile::snapshot();
     let t = Instant::now();
     std::thread::scope(|s| -> Result<()> {
         let handles: Vec<_> = (0..threads)
@@ -136,6 +153,9 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     })?;
     let append_secs = t.elapsed().as_secs_f64();
     let append_rate = n as f64 / append_secs;
+    let after = evl_ledger::profile::snapshot();
+    let steps = append_steps(&before, &after, n);
+    let commits = after.groups - before.groups;
     ledger.anchor()?;
     let reader = ledger.reader();
 
@@ -183,6 +203,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         "disk_bytes": disk, "disk_ratio_to_canonical": disk as f64 / total_canonical, "peak_rss_bytes": rss,
         "disk_allocated_bytes": allocated, "disk_allocated_ratio_to_canonical": allocated as f64 / total_canonical,
         "tables": tables,
+        "append_group_commits": commits,
+        "append_us_per_node": steps.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
     });
     emit(args.out.output, &v, || {
         crate::outln!(
@@ -196,6 +218,14 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         crate::outln!(
             "  append     durable, group commit   {append_rate:>12.0} nodes/s   ratio {}",
             shown(ratio(append_rate, jcs_rate))
+        );
+        crate::outln!(
+            "  append     µs per node: {}; {commits} group commits",
+            steps
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         crate::outln!(
             "  proof      from store              p50 {:.1} µs   p99 {:.1} µs",

@@ -411,6 +411,27 @@ impl SummaryCache {
     }
 }
 
+impl SummaryCache {
+    /// The summaries of `manifest`'s runs, in its order (one lock for all of them): what
+    /// [`lookup_in`] asks, resolved once per snapshot rather than once per lookup and run.
+    pub fn resolve(&self, rows: &dyn Rows, manifest: &Manifest) -> Result<Vec<Arc<Summary>>, StoreError> {
+        let cached: Vec<Option<Arc<Summary>>> = match self.0.lock() {
+            Ok(m) => manifest
+                .runs
+                .iter()
+                .map(|r| m.get(&(r.id, r.summary_sum)).cloned())
+                .collect(),
+            Err(_) => vec![None; manifest.runs.len()],
+        };
+        manifest
+            .runs
+            .iter()
+            .zip(cached)
+            .map(|(run, c)| c.map_or_else(|| self.get(rows, run), Ok))
+            .collect()
+    }
+}
+
 /// The leaf of `id`, if the map holds it (the newest run's entry first).
 pub fn lookup(
     rows: &dyn Rows,
@@ -418,10 +439,25 @@ pub fn lookup(
     cache: &SummaryCache,
     id: &NodeId,
 ) -> Result<Option<u64>, StoreError> {
+    lookup_in(rows, manifest, &cache.resolve(rows, manifest)?, id)
+}
+
+/// [`lookup`] with the runs' summaries already resolved ([`SummaryCache::resolve`] of the same
+/// `manifest`).
+pub fn lookup_in(
+    rows: &dyn Rows,
+    manifest: &Manifest,
+    summaries: &[Arc<Summary>],
+    id: &NodeId,
+) -> Result<Option<u64>, StoreError> {
     let digest = id.digest().as_bytes();
     let prefix = prefix_of(digest);
-    for run in manifest.runs.iter().rev() {
-        let s = cache.get(rows, run)?;
+    if summaries.len() != manifest.runs.len() {
+        return Err(StoreError::Other(
+            "internal: the id map's summaries do not match its manifest".into(),
+        ));
+    }
+    for (run, s) in manifest.runs.iter().zip(summaries).rev() {
         if !s.may_hold(prefix) {
             continue;
         }

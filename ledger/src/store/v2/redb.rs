@@ -3,7 +3,7 @@
 //! else (opening, healing, read-only copies, checkpoints, anchors, meta, redactions) and calls
 //! these functions where the two layouts differ.
 
-use super::idrun::{self, Entry, Manifest, Rows, RowsMut, SummaryCache};
+use super::idrun::{self, Entry, Manifest, Rows, RowsMut, Summary, SummaryCache};
 use super::segment::{SEGMENT_MAX, Segment};
 use super::tile::{Tile, TileAddr, locate};
 use crate::store::redb_shared::{REDACTIONS, e};
@@ -11,7 +11,7 @@ use crate::store::{Batch, Repair, StoreError};
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash};
 use redb::{ReadOnlyTable, ReadableTable, Table, TableDefinition, WriteTransaction};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// First leaf → segment row.
 pub(crate) const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("segments");
@@ -98,6 +98,8 @@ pub struct V2Snapshot {
     pub(crate) idruns: ReadOnlyTable<u64, &'static [u8]>,
     pub(crate) manifest: Manifest,
     pub(crate) caches: Arc<Caches>,
+    /// The manifest's run summaries, resolved on the first lookup.
+    summaries: OnceLock<Vec<Arc<Summary>>>,
 }
 
 impl V2Snapshot {
@@ -111,6 +113,7 @@ impl V2Snapshot {
             idruns,
             manifest,
             caches,
+            summaries: OnceLock::new(),
         })
     }
 
@@ -126,14 +129,17 @@ impl V2Snapshot {
     }
 
     pub(crate) fn index_of(&self, id: &NodeId, size: u64) -> Result<Option<LeafIndex>, StoreError> {
-        Ok(idrun::lookup(
-            &ReadRows(&self.idruns),
-            &self.manifest,
-            &self.caches.summaries,
-            id,
-        )?
-        .filter(|i| *i < size)
-        .and_then(LeafIndex::new))
+        let rows = ReadRows(&self.idruns);
+        let summaries = match self.summaries.get() {
+            Some(s) => s,
+            None => {
+                let s = self.caches.summaries.resolve(&rows, &self.manifest)?;
+                self.summaries.get_or_init(|| s)
+            }
+        };
+        Ok(idrun::lookup_in(&rows, &self.manifest, summaries, id)?
+            .filter(|i| *i < size)
+            .and_then(LeafIndex::new))
     }
 
     /// The tile at `addr`, holding at least `width` base hashes if the store has them: from the
@@ -156,7 +162,11 @@ impl V2Snapshot {
         let t = Arc::new(Tile::decode(addr, row.value())?);
         if let Ok(mut m) = self.caches.tiles.lock() {
             if m.len() >= TILE_CACHE_TILES {
-                m.clear();
+                // Level-0 tiles go first: the upper ones are few and every proof reads them.
+                m.retain(|k, _| TileAddr::from_key(*k).level > 0);
+                if m.len() >= TILE_CACHE_TILES / 2 {
+                    m.clear();
+                }
             }
             let wider = m.get(&key).is_none_or(|c| c.width() < t.width());
             if wider {
@@ -296,7 +306,9 @@ pub(crate) fn write_batch(
     if bulk {
         refuse_duplicates(&WriteRows(&mut idruns), caches, &entries)?;
     }
+    let t = std::time::Instant::now();
     let manifest = idrun::add(&mut WriteRows(&mut idruns), entries)?;
+    crate::profile::add(crate::profile::Phase::IdMap, t.elapsed());
     caches.summaries.retain(&manifest);
     let mut tiles = txn.open_table(TILES).map_err(e)?;
     put_hashes(&mut tiles, &batch.hashes)?;
@@ -316,8 +328,9 @@ fn refuse_duplicates(rows: &WriteRows<'_, '_>, caches: &Caches, entries: &[Entry
     // The cache is keyed by run number and summary checksum, so a summary read from rows
     // this transaction wrote can never be mistaken for another run's, even if it aborts.
     let manifest = Manifest::read(rows)?;
+    let summaries = caches.summaries.resolve(rows, &manifest)?;
     for en in entries {
-        if let Some(index) = idrun::lookup(rows, &manifest, &caches.summaries, &en.node_id())? {
+        if let Some(index) = idrun::lookup_in(rows, &manifest, &summaries, &en.node_id())? {
             return Err(StoreError::DuplicateNodeId {
                 id: en.node_id(),
                 index,
