@@ -5,8 +5,11 @@
 #   bash tests/bench-report.sh
 # Settings (environment): RUNS=5 runs each of `evl bench` (NODES=200000) and `evl bench http`
 # (HTTP_SECONDS=10 per phase); SCALE_RUNS=5 runs each of tests/bench-export.sh and
-# tests/bench-backup.sh at SCALE_NODES=1000000; then every criterion bench.
-# Not run in CI (it takes ~25 minutes on 2 cores). Use an otherwise idle machine.
+# tests/bench-backup.sh at SCALE_NODES=1000000; GROWTH_RUNS=1 run of `evl bench` at each of
+# GROWTH_SIZES="1000000 10000000" (the growth rows: how each figure moves from NODES up);
+# then every criterion bench.
+# Not run in CI (it takes ~35 minutes on 2 cores, 12 GB of temporary disk at 10 M nodes).
+# Use an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -14,6 +17,8 @@ NODES=${NODES:-200000}
 HTTP_SECONDS=${HTTP_SECONDS:-10}
 SCALE_RUNS=${SCALE_RUNS:-5}
 SCALE_NODES=${SCALE_NODES:-1000000}
+GROWTH_RUNS=${GROWTH_RUNS:-1}
+GROWTH_SIZES=${GROWTH_SIZES:-1000000 10000000}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/evl-bench-report.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
@@ -25,6 +30,14 @@ echo "== evl bench x$RUNS ($NODES nodes)"
 for i in $(seq 1 "$RUNS"); do
   "$EVL" bench --nodes "$NODES" --output json >"$OUT/ledger-$i.json"
   echo "  run $i done"
+done
+
+for size in $GROWTH_SIZES; do
+  echo "== evl bench x$GROWTH_RUNS ($size nodes)"
+  for i in $(seq 1 "$GROWTH_RUNS"); do
+    "$EVL" bench --nodes "$size" --output json >"$OUT/growth-$size-$i.json"
+    echo "  run $i done"
+  done
 done
 
 echo "== evl bench http x$RUNS (64 clients, ${HTTP_SECONDS}s per phase)"
@@ -45,5 +58,5 @@ cargo bench -q -p evl-sdk --bench verify --bench vex --bench canonical -- --warm
 cargo bench -q -p evl-vex --bench vex_ingest -- --warm-up-time 1 >/dev/null
 cargo bench -q -p evl-ledger --bench pack --bench layers --bench restore -- --warm-up-time 1 >/dev/null
 
-python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS" "$SCALE_RUNS" "$SCALE_NODES"
+python3 tests/bench_report.py "$OUT" target/criterion docs/benchmarks.md "$RUNS" "$NODES" "$HTTP_SECONDS" "$SCALE_RUNS" "$SCALE_NODES" "$GROWTH_RUNS" "$GROWTH_SIZES"
 echo "== docs/benchmarks.md report table rewritten"
