@@ -23,7 +23,7 @@ OUT=$(mktemp -d "${TMPDIR:-/tmp}/evl-bench-report.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
 echo "== build (release)"
-cargo build -q --release --bin evl
+cargo build -q --release -p evl-server --bin evl
 EVL=target/release/evl
 
 echo "== evl bench x$RUNS ($NODES nodes)"
