@@ -72,13 +72,10 @@ rows.append(("peak RSS", ev, f"{r / 1e6:,.0f} MB", "—", "—", "≤ 300 MB"))
 
 def steps(files):
     """The append's µs per node by step (`evl bench` prints them), medians, as text."""
-    stored = json.load(open(sorted(glob.glob(files))[0])).get("append_us_per_node") or {}
+    runs = [json.load(open(f)).get("append_us_per_node") or {} for f in sorted(glob.glob(files))]
     order = ["dedup", "sequence", "write", "of which id map", "sync", "receipts"]
-    parts = []
-    for k in [k for k in order if k in stored] + [k for k in stored if k not in order]:
-        vals = [json.load(open(f))["append_us_per_node"][k] for f in sorted(glob.glob(files))]
-        parts.append(f"{k} {statistics.median(vals):.2f}")
-    return ", ".join(parts)
+    keys = [k for k in order if k in runs[0]] + [k for k in runs[0] if k not in order]
+    return ", ".join(f"{k} {statistics.median(r[k] for r in runs):.2f}" for k in keys)
 
 
 if glob.glob(L) and steps(L):

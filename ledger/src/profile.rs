@@ -28,7 +28,7 @@ static NANOS: [AtomicU64; PHASES] = [const { AtomicU64::new(0) }; PHASES];
 static GROUPS: AtomicU64 = AtomicU64::new(0);
 
 /// Adds `spent` to `phase`.
-pub fn add(phase: Phase, spent: Duration) {
+pub(crate) fn add(phase: Phase, spent: Duration) {
     let ns = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
     NANOS[phase as usize].fetch_add(ns, Ordering::Relaxed);
 }

@@ -403,6 +403,16 @@ impl SummaryCache {
         Ok(s)
     }
 
+    /// `manifest`'s runs with their summaries.
+    pub fn resolve(&self, rows: &dyn Rows, manifest: &Manifest) -> Result<Resolved, StoreError> {
+        manifest
+            .runs
+            .iter()
+            .map(|r| Ok((*r, self.get(rows, r)?)))
+            .collect::<Result<_, StoreError>>()
+            .map(Resolved)
+    }
+
     /// Forgets runs no longer in `manifest` (after merges), so memory follows the live map.
     pub fn retain(&self, manifest: &Manifest) {
         if let Ok(mut m) = self.0.lock() {
@@ -411,26 +421,9 @@ impl SummaryCache {
     }
 }
 
-impl SummaryCache {
-    /// The summaries of `manifest`'s runs, in its order (one lock for all of them): what
-    /// [`lookup_in`] asks, resolved once per snapshot rather than once per lookup and run.
-    pub fn resolve(&self, rows: &dyn Rows, manifest: &Manifest) -> Result<Vec<Arc<Summary>>, StoreError> {
-        let cached: Vec<Option<Arc<Summary>>> = match self.0.lock() {
-            Ok(m) => manifest
-                .runs
-                .iter()
-                .map(|r| m.get(&(r.id, r.summary_sum)).cloned())
-                .collect(),
-            Err(_) => vec![None; manifest.runs.len()],
-        };
-        manifest
-            .runs
-            .iter()
-            .zip(cached)
-            .map(|(run, c)| c.map_or_else(|| self.get(rows, run), Ok))
-            .collect()
-    }
-}
+/// The live runs with their summaries, newest last: what a lookup asks, resolved once per
+/// snapshot ([`SummaryCache::resolve`]) rather than once per lookup and run.
+pub struct Resolved(Vec<(RunInfo, Arc<Summary>)>);
 
 /// The leaf of `id`, if the map holds it (the newest run's entry first).
 pub fn lookup(
@@ -439,25 +432,14 @@ pub fn lookup(
     cache: &SummaryCache,
     id: &NodeId,
 ) -> Result<Option<u64>, StoreError> {
-    lookup_in(rows, manifest, &cache.resolve(rows, manifest)?, id)
+    lookup_in(rows, &cache.resolve(rows, manifest)?, id)
 }
 
-/// [`lookup`] with the runs' summaries already resolved ([`SummaryCache::resolve`] of the same
-/// `manifest`).
-pub fn lookup_in(
-    rows: &dyn Rows,
-    manifest: &Manifest,
-    summaries: &[Arc<Summary>],
-    id: &NodeId,
-) -> Result<Option<u64>, StoreError> {
+/// [`lookup`] in runs already resolved.
+pub fn lookup_in(rows: &dyn Rows, runs: &Resolved, id: &NodeId) -> Result<Option<u64>, StoreError> {
     let digest = id.digest().as_bytes();
     let prefix = prefix_of(digest);
-    if summaries.len() != manifest.runs.len() {
-        return Err(StoreError::Other(
-            "internal: the id map's summaries do not match its manifest".into(),
-        ));
-    }
-    for (run, s) in manifest.runs.iter().zip(summaries).rev() {
+    for (run, s) in runs.0.iter().rev() {
         if !s.may_hold(prefix) {
             continue;
         }

@@ -3,7 +3,7 @@
 //! else (opening, healing, read-only copies, checkpoints, anchors, meta, redactions) and calls
 //! these functions where the two layouts differ.
 
-use super::idrun::{self, Entry, Manifest, Rows, RowsMut, Summary, SummaryCache};
+use super::idrun::{self, Entry, Manifest, Resolved, Rows, RowsMut, SummaryCache};
 use super::segment::{SEGMENT_MAX, Segment};
 use super::tile::{Tile, TileAddr, locate};
 use crate::store::redb_shared::{REDACTIONS, e};
@@ -98,8 +98,8 @@ pub struct V2Snapshot {
     pub(crate) idruns: ReadOnlyTable<u64, &'static [u8]>,
     pub(crate) manifest: Manifest,
     pub(crate) caches: Arc<Caches>,
-    /// The manifest's run summaries, resolved on the first lookup.
-    summaries: OnceLock<Vec<Arc<Summary>>>,
+    /// The manifest's runs with their summaries, resolved on the first lookup.
+    runs: OnceLock<Resolved>,
 }
 
 impl V2Snapshot {
@@ -113,7 +113,7 @@ impl V2Snapshot {
             idruns,
             manifest,
             caches,
-            summaries: OnceLock::new(),
+            runs: OnceLock::new(),
         })
     }
 
@@ -130,14 +130,14 @@ impl V2Snapshot {
 
     pub(crate) fn index_of(&self, id: &NodeId, size: u64) -> Result<Option<LeafIndex>, StoreError> {
         let rows = ReadRows(&self.idruns);
-        let summaries = match self.summaries.get() {
-            Some(s) => s,
+        let runs = match self.runs.get() {
+            Some(r) => r,
             None => {
-                let s = self.caches.summaries.resolve(&rows, &self.manifest)?;
-                self.summaries.get_or_init(|| s)
+                let r = self.caches.summaries.resolve(&rows, &self.manifest)?;
+                self.runs.get_or_init(|| r)
             }
         };
-        Ok(idrun::lookup_in(&rows, &self.manifest, summaries, id)?
+        Ok(idrun::lookup_in(&rows, runs, id)?
             .filter(|i| *i < size)
             .and_then(LeafIndex::new))
     }
@@ -328,9 +328,9 @@ fn refuse_duplicates(rows: &WriteRows<'_, '_>, caches: &Caches, entries: &[Entry
     // The cache is keyed by run number and summary checksum, so a summary read from rows
     // this transaction wrote can never be mistaken for another run's, even if it aborts.
     let manifest = Manifest::read(rows)?;
-    let summaries = caches.summaries.resolve(rows, &manifest)?;
+    let runs = caches.summaries.resolve(rows, &manifest)?;
     for en in entries {
-        if let Some(index) = idrun::lookup_in(rows, &manifest, &summaries, &en.node_id())? {
+        if let Some(index) = idrun::lookup_in(rows, &runs, &en.node_id())? {
             return Err(StoreError::DuplicateNodeId {
                 id: en.node_id(),
                 index,
