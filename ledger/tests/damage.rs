@@ -7,7 +7,7 @@
 
 use evl_ledger::pack::{BackupRequest, ExportRequest};
 use evl_ledger::store::redb_store::RedbStore;
-use evl_ledger::store::{Snapshot, Store};
+use evl_ledger::store::{Snapshot, Store, StoreFormat};
 use evl_ledger::verify::{Mode, verify};
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader, MAX_CLOCK_SKEW_SECS};
 use evl_sdk::corruption::{Corruption, Damage};
@@ -34,13 +34,16 @@ fn doc(i: u64) -> Vec<u8> {
 
 /// A ledger of `n` nodes with an anchor after every 100, at `path`; its NodeIds.
 fn ledger(path: &Path, n: u64) -> Vec<NodeId> {
-    let l = Ledger::init(
-        RedbStore::open(path).unwrap(),
-        key(),
-        t("2020-01-01T00:00:00Z"),
-        AnchorPolicy::default(),
-    )
-    .unwrap();
+    ledger_with_format(path, n, 1)
+}
+
+/// [`ledger`] in store format `format` (1 or 2).
+fn ledger_with_format(path: &Path, n: u64, format: u32) -> Vec<NodeId> {
+    let store = match format {
+        2 => RedbStore::create(path, StoreFormat::V2).unwrap(),
+        _ => RedbStore::create(path, StoreFormat::V1).unwrap(),
+    };
+    let l = Ledger::init(store, key(), t("2020-01-01T00:00:00Z"), AnchorPolicy::default()).unwrap();
     let mut ids = Vec::new();
     for start in (0..n).step_by(100) {
         let docs: Vec<Vec<u8>> = (start..(start + 100).min(n)).map(doc).collect();
@@ -171,6 +174,47 @@ fn backup_and_export_stop_at_damaged_content() {
         .export(&ExportRequest::default(), &mut out, &mut |_| {})
         .unwrap_err();
     assert_eq!(e.code(), "NODE_ID_MISMATCH", "{e}");
+}
+
+/// A stored checkpoint whose signature no longer verifies (one flipped byte of its signature
+/// line), on both formats: a backup stops with `SIGNATURE_INVALID` instead of writing a pack
+/// whose checkpoints file fails in the auditor's verifier; the store is left as it was.
+#[test]
+fn backup_stops_at_a_damaged_checkpoint() {
+    for format in [1u32, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        ledger_with_format(&path, 250, format);
+        let damaged_at = 200u64;
+        let damaged = {
+            let store = RedbStore::open(&path).unwrap();
+            let text = store
+                .snapshot()
+                .unwrap()
+                .checkpoint(evl_sdk::TreeSize::new(damaged_at).unwrap())
+                .unwrap()
+                .expect("a checkpoint at every batch end");
+            // The last character before the final newline is in the base64 signature.
+            let mut b = text.into_bytes();
+            let at = b.len() - 3;
+            b[at] = if b[at] == b'A' { b'B' } else { b'A' };
+            let damaged = String::from_utf8(b).unwrap();
+            store.overwrite_checkpoint(damaged_at, &damaged).unwrap();
+            damaged
+        };
+        let l = open(&path);
+        let mut out = Vec::new();
+        let e = l
+            .backup(&BackupRequest::default(), &mut out, &mut |_| {})
+            .unwrap_err();
+        assert_eq!(e.code(), "SIGNATURE_INVALID", "format {format}: {e}");
+        // Nothing stored changed: the log's size and the damaged checkpoint as they were.
+        drop(l);
+        let snap = RedbStore::open(&path).unwrap().snapshot().unwrap();
+        assert_eq!(snap.tree_size().unwrap().get(), 250, "format {format}");
+        let at = evl_sdk::TreeSize::new(damaged_at).unwrap();
+        assert_eq!(snap.checkpoint(at).unwrap(), Some(damaged), "format {format}");
+    }
 }
 
 /// A damaged stored leaf hash (content intact): the leaves a backup writes no longer rebuild

@@ -185,6 +185,7 @@ impl<S: Store> Ledger<S> {
             suffix: Some(("trust-root.json".to_owned(), reader.trust_root().to_json())),
             progress,
             rebuilt,
+            trust: reader.trust_root(),
         };
         let manifest = |files: &[FileEntry]| {
             ManifestPayload {
@@ -231,6 +232,8 @@ struct BackupEntries<'a, Sn: Snapshot> {
     suffix: Option<(String, Vec<u8>)>,
     progress: &'a mut dyn FnMut(u64),
     rebuilt: Rebuilt,
+    /// The trust root every stored checkpoint is checked against before it is written.
+    trust: &'a evl_sdk::TrustRoot,
 }
 
 impl<Sn: Snapshot> BackupEntries<'_, Sn> {
@@ -242,8 +245,33 @@ impl<Sn: Snapshot> BackupEntries<'_, Sn> {
         // Checkpoints at the sizes this chunk reaches: (start, next], and `start` itself for
         // the first chunk.
         let first = if start == self.from { start } else { start + 1 };
+        // Each stored checkpoint is checked before it is written (its signature under the
+        // trust root and its tree size against the key it is stored under): a damaged one
+        // fails the backup here, never in the verifier of a pack already handed out.
         let mut lines = Vec::new();
+        let mut damaged = None;
+        let trust = &self.trust;
         self.snap.scan_checkpoints(first, c.next, &mut |size, note| {
+            match crate::answer::signed_head(trust, note) {
+                Ok(head) if head.size() == size => {}
+                Ok(head) => {
+                    damaged = Some(integrity(
+                        ErrorCode::MerkleMismatch,
+                        format!(
+                            "the checkpoint stored for size {size} is signed for size {}; the store is damaged",
+                            head.size()
+                        ),
+                    ));
+                    return false;
+                }
+                Err(m) => {
+                    damaged = Some(integrity(
+                        ErrorCode::SignatureInvalid,
+                        format!("size {size}: {m}; the store is damaged"),
+                    ));
+                    return false;
+                }
+            }
             let line = CheckpointLine {
                 note: note.to_owned(),
                 tree_size: size.get(),
@@ -252,6 +280,9 @@ impl<Sn: Snapshot> BackupEntries<'_, Sn> {
             lines.push(b'\n');
             true
         })?;
+        if let Some(e) = damaged {
+            return Err(e.advise(crate::Next::VerifyFull));
+        }
         if !lines.is_empty() {
             self.queued.push_back((checkpoints_path(start), lines));
         }

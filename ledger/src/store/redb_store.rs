@@ -669,6 +669,18 @@ impl RedbStore {
         self.commit_durably(txn)
     }
 
+    /// Test hook: overwrites the checkpoint text stored for a tree size (both formats keep
+    /// checkpoints in one table).
+    #[doc(hidden)]
+    pub fn overwrite_checkpoint(&self, size: u64, text: &str) -> Result<(), StoreError> {
+        let txn = self.begin_write()?;
+        txn.open_table(CHECKPOINTS)
+            .map_err(e)?
+            .insert(size, text)
+            .map_err(e)?;
+        self.commit_durably(txn)
+    }
+
     /// Test hook: deletes a NodeId's id-map entry (a damaged id map).
     #[doc(hidden)]
     pub fn remove_id(&self, id: &NodeId) -> Result<(), StoreError> {
