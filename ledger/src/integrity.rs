@@ -14,6 +14,8 @@
 //! told apart by whether the parent hash still agrees with the stored child (docs/design.md).
 //! Content damage that an intact `corruption/v1` record explains moves to [`Report::recorded`].
 
+mod hasher;
+
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
 use crate::store::{Snapshot, SnapshotSource, Store};
@@ -167,6 +169,7 @@ pub fn verify<S: Store>(
     // levels, and a level-by-level pass over the whole tree would decode each tile eight times).
     let low_top = levels.min(WINDOW_LEVELS + 1);
     let mut bad_nodes: BTreeSet<(u32, u64)> = BTreeSet::new(); // interior hashes that disagree with their children
+    let mut hasher = hasher::Hasher::new(REDACTION_NEEDLE.as_bytes());
     let mut start = 0;
     while start < n {
         let end = (start + WINDOW).min(n);
@@ -182,7 +185,7 @@ pub fn verify<S: Store>(
             unreadable: Vec::new(),
         };
         let scanned = snap.scan_nodes(start, end, &mut |i, bytes| {
-            st.visit(&mut report, &mut suspects, &mut ids, i, bytes);
+            st.visit(&mut report, &mut suspects, &mut ids, &mut hasher, i, bytes);
             true
         });
         if scanned.is_err() {
@@ -191,12 +194,25 @@ pub fn verify<S: Store>(
             // reported (once per run of consecutive leaves).
             for i in st.next..end {
                 match LeafIndex::new(i).map(|x| snap.node(x)) {
-                    Some(Ok(Some(bytes))) => st.visit(&mut report, &mut suspects, &mut ids, i, &bytes),
+                    Some(Ok(Some(bytes))) => {
+                        st.visit(&mut report, &mut suspects, &mut ids, &mut hasher, i, &bytes);
+                    }
                     Some(Ok(None)) | None => {}
                     Some(Err(e)) => st.unreadable(i, e),
                 }
             }
         }
+        // The window's lower levels are checked while its last chunks are hashing.
+        hasher.dispatch();
+        check_window_levels(
+            &snap,
+            first_level..low_top,
+            (start, end),
+            &st.leaf_hashes,
+            &mut report,
+            &mut bad_nodes,
+        );
+        hasher.finish(&mut |h| st.hashed(&mut report, &mut suspects, &mut ids, h));
         let Window {
             next,
             mut gaps,
@@ -223,16 +239,6 @@ pub fn verify<S: Store>(
             report
                 .failures
                 .push(store_failure("redaction", Some(start), (0, start), &e));
-        }
-        for level in first_level..low_top {
-            check_level(
-                &snap,
-                level,
-                start >> level,
-                end >> level,
-                &mut report,
-                &mut bad_nodes,
-            );
         }
         progress(end, n);
         start = end;
@@ -488,11 +494,13 @@ struct Window {
 }
 
 impl Window {
+    /// Leaf `i`'s content was read: counted, and queued on `hasher` if sampled.
     fn visit(
         &mut self,
         report: &mut Report,
         suspects: &mut Vec<(u64, Digest)>,
         ids: &mut IdCheck,
+        hasher: &mut hasher::Hasher,
         i: u64,
         bytes: &[u8],
     ) {
@@ -505,12 +513,30 @@ impl Window {
         }
         report.nodes_checked += 1;
         report.node_bytes += bytes.len() as u64;
+        hasher.add(i, bytes, &mut |h| self.hashed(report, suspects, ids, h));
+    }
+
+    /// A sampled leaf's content, hashed.
+    fn hashed(
+        &mut self,
+        report: &mut Report,
+        suspects: &mut Vec<(u64, Digest)>,
+        ids: &mut IdCheck,
+        h: hasher::Hashed<'_>,
+    ) {
+        let hasher::Hashed {
+            leaf: i,
+            bytes,
+            id,
+            leaf_hash,
+            has_needle,
+        } = h;
         let stored = self.leaf_hashes.get((i - self.start) as usize).copied().flatten();
         // One SHA-256 per node and no parse: bytes that hash to the leaf the tree commits to
         // are the bytes that were appended, which were checked then. Only redaction records
-        // are parsed (step 1 checks them against what the store deleted).
-        let id = NodeId::of_canonical(bytes);
-        if stored != Some(id.leaf_hash()) {
+        // are parsed (step 1 checks them against what the store deleted). (Public hashes:
+        // compared as plain bytes, not in constant time.)
+        if stored.map(|s| *s.as_bytes()) != Some(*leaf_hash.as_bytes()) {
             // Rare: name content that is not even a valid node by the parser's code.
             match Node::from_canonical(bytes) {
                 Err(e) => report.failures.push(leaf_failure(
@@ -519,11 +545,11 @@ impl Window {
                     e.code(),
                     format!("stored content is not a valid node: {e}"),
                 )),
-                Ok(_) => suspects.push((i, id.leaf_hash())),
+                Ok(_) => suspects.push((i, leaf_hash)),
             }
             return;
         }
-        if crate::records::contains(bytes, REDACTION_NEEDLE.as_bytes())
+        if has_needle
             && let Ok(node) = Node::from_canonical(bytes)
             && node.node_type() == REDACTION_TYPE
         {
@@ -770,6 +796,51 @@ impl IdCheck {
 
 /// Step 2 for the perfect subtrees `k0..k1` of `level`: each stored hash against its two stored
 /// children; a disagreement (or an unreadable hash) goes into `bad_nodes`.
+/// [`check_level`] for `levels` (all at most [`WINDOW_LEVELS`]) over the window of leaves
+/// `start..end` (`start` a multiple of [`WINDOW`]) whose stored leaf hashes are `leaves`: each
+/// level's stored hashes are read once, and are the children of the level above.
+fn check_window_levels<Sn: Snapshot>(
+    snap: &Sn,
+    levels: std::ops::Range<u32>,
+    (start, end): (u64, u64),
+    leaves: &[Option<Digest>],
+    report: &mut Report,
+    bad_nodes: &mut BTreeSet<(u32, u64)>,
+) {
+    let mut below: Option<Vec<Option<Digest>>> = None;
+    for level in levels {
+        let (a, b) = (start >> level, end >> level);
+        let children = match (level, below.take()) {
+            (1, _) => std::borrow::Cow::Borrowed(leaves),
+            (_, Some(v)) => std::borrow::Cow::Owned(v),
+            (_, None) => std::borrow::Cow::Owned(read_level(
+                snap,
+                level - 1,
+                start >> (level - 1),
+                end >> (level - 1),
+                &mut report.failures,
+            )),
+        };
+        let stored = read_level(snap, level, a, b, &mut report.failures);
+        for (k, h) in (a..b).zip(&stored) {
+            report.hashes_checked += 1;
+            let j = ((k - a) * 2) as usize;
+            let want = match (
+                children.get(j).copied().flatten(),
+                children.get(j + 1).copied().flatten(),
+            ) {
+                (Some(l), Some(r)) => Some(node_hash(&l, &r)),
+                _ => None,
+            };
+            // Public hashes: compared as plain bytes, not in constant time.
+            if want.is_none() || want.map(|w| *w.as_bytes()) != h.map(|h| *h.as_bytes()) {
+                bad_nodes.insert((level, k));
+            }
+        }
+        below = Some(stored);
+    }
+}
+
 fn check_level<Sn: Snapshot>(
     snap: &Sn,
     level: u32,

@@ -4,7 +4,7 @@
 //! these functions where the two layouts differ.
 
 use super::idrun::{self, Entry, Manifest, Resolved, Rows, RowsMut, SummaryCache};
-use super::segment::{SEGMENT_MAX, Segment};
+use super::segment::{SEGMENT_MAX, Segment, SegmentView};
 use super::tile::{Tile, TileAddr, locate};
 use crate::store::redb_shared::{REDACTIONS, e};
 use crate::store::{Batch, Repair, StoreError};
@@ -124,7 +124,7 @@ impl V2Snapshot {
         let Some((first, row)) = segment_row(&self.segments, index)? else {
             return Ok(None);
         };
-        let seg = Segment::decode(first, &row)?;
+        let seg = SegmentView::parse(first, &row)?;
         Ok(seg.get(index).flatten().map(<[u8]>::to_vec))
     }
 
@@ -200,7 +200,8 @@ impl V2Snapshot {
         let start = segment_row(&self.segments, from)?.map_or(from, |(k, _)| k);
         for r in self.segments.range(start..to).map_err(e)? {
             let (k, v) = r.map_err(e)?;
-            let seg = Segment::decode(k.value(), v.value())?;
+            let row = v.value();
+            let seg = SegmentView::parse(k.value(), row)?;
             for (i, bytes) in seg.iter() {
                 if i < from || i >= to {
                     continue;

@@ -123,10 +123,32 @@ impl Segment {
         checksum::seal(out)
     }
 
+    /// Reads the row stored under leaf `first` into owned nodes ([`SegmentView::parse`] checks
+    /// it).
+    pub fn decode(first: u64, row: &[u8]) -> Result<Self, StoreError> {
+        let view = SegmentView::parse(first, row)?;
+        Ok(Self {
+            first,
+            nodes: view.iter().map(|(_, n)| n.map(<[u8]>::to_vec)).collect(),
+        })
+    }
+}
+
+/// A stored segment row read in place: its nodes are slices of the row, nothing is copied
+/// (scans and single-node reads use it; [`Segment`] is for rewriting a row).
+pub struct SegmentView<'a> {
+    first: u64,
+    /// Each node's length ([`REDACTED`] where its content was deleted).
+    lens: Vec<u32>,
+    /// The nodes' bytes back to back.
+    bytes: &'a [u8],
+}
+
+impl<'a> SegmentView<'a> {
     /// Reads the row stored under leaf `first`: the checksum, the version, the count (within
     /// 1–256 and not crossing a boundary) and the lengths must hold, else `STORE_DAMAGED`
     /// naming the segment. (Whether the bytes hash to the log's leaves is the reader's check.)
-    pub fn decode(first: u64, row: &[u8]) -> Result<Self, StoreError> {
+    pub fn parse(first: u64, row: &'a [u8]) -> Result<Self, StoreError> {
         let what = || format!("the segment at leaf {first}");
         let body = checksum::open(row, what)?;
         let damaged = |m: String| StoreError::Damaged(format!("{}: {m}", what()));
@@ -146,30 +168,63 @@ impl Segment {
             )));
         }
         let mut lens = Vec::with_capacity(count as usize);
+        let mut total = 0usize;
         for _ in 0..count {
             let (l, more) = rest
                 .split_first_chunk::<4>()
                 .ok_or_else(|| damaged("truncated lengths".into()))?;
-            lens.push(u32::from_be_bytes(*l));
+            let len = u32::from_be_bytes(*l);
+            if len != REDACTED {
+                total = total
+                    .checked_add(len as usize)
+                    .filter(|t| *t <= more.len())
+                    .ok_or_else(|| damaged("a length runs past the row".into()))?;
+            }
+            lens.push(len);
             rest = more;
         }
-        let mut nodes = Vec::with_capacity(lens.len());
-        for len in lens {
+        if rest.len() != total {
+            return Err(damaged(format!(
+                "{} bytes after the last node",
+                rest.len() - total
+            )));
+        }
+        Ok(Self {
+            first,
+            lens,
+            bytes: rest,
+        })
+    }
+
+    /// Every node with its leaf, in order (`None` where redacted).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Option<&'a [u8]>)> + '_ {
+        let bytes = self.bytes;
+        let mut at = 0usize;
+        self.lens.iter().enumerate().map(move |(k, &len)| {
+            let leaf = self.first + k as u64;
             if len == REDACTED {
-                nodes.push(None);
-                continue;
+                return (leaf, None);
             }
-            if len as usize > rest.len() {
-                return Err(damaged("a length runs past the row".into()));
-            }
-            let (b, more) = rest.split_at(len as usize);
-            nodes.push(Some(b.to_vec()));
-            rest = more;
+            let end = at + len as usize;
+            let b = bytes.get(at..end);
+            at = end;
+            (leaf, b)
+        })
+    }
+
+    /// The node at leaf `index`: `None` outside the segment, `Some(None)` if redacted.
+    pub fn get(&self, index: u64) -> Option<Option<&'a [u8]>> {
+        let k = usize::try_from(index.checked_sub(self.first)?).ok()?;
+        let len = *self.lens.get(k)?;
+        if len == REDACTED {
+            return Some(None);
         }
-        if !rest.is_empty() {
-            return Err(damaged(format!("{} bytes after the last node", rest.len())));
-        }
-        Ok(Self { first, nodes })
+        let at: usize = self.lens[..k]
+            .iter()
+            .filter(|l| **l != REDACTED)
+            .map(|l| *l as usize)
+            .sum();
+        Some(self.bytes.get(at..at + len as usize))
     }
 }
 
@@ -225,6 +280,28 @@ mod tests {
             }
         }
 
+        /// The in-place view reads every node of a row (some redacted) exactly as the owned
+        /// decode does, by position and by leaf, and nothing outside the segment.
+        #[test]
+        fn the_view_reads_what_decode_reads(first in 0u64..5000, n in 1usize..60, redacted in proptest::collection::vec(any::<bool>(), 60)) {
+            let first = first - first % SEGMENT_MAX + (first % SEGMENT_MAX).min(SEGMENT_MAX - n as u64);
+            let nodes: Vec<Vec<u8>> = (0..n as u64).map(|i| node(first + i).repeat(1 + (i % 3) as usize)).collect();
+            let refs: Vec<Option<&[u8]>> = nodes
+                .iter()
+                .zip(&redacted)
+                .map(|(b, r)| (!r).then_some(b.as_slice()))
+                .collect();
+            let segs = Segment::split(first, &refs).unwrap();
+            prop_assert_eq!(segs.len(), 1);
+            let row = segs[0].encode();
+            let view = SegmentView::parse(first, &row).unwrap();
+            let owned = Segment::decode(first, &row).unwrap();
+            prop_assert_eq!(view.iter().collect::<Vec<_>>(), owned.iter().collect::<Vec<_>>());
+            for i in first.saturating_sub(2)..first + n as u64 + 2 {
+                prop_assert_eq!(view.get(i), owned.get(i));
+            }
+        }
+
         /// Hostile rows decode to `STORE_DAMAGED` or a segment, never a panic or a huge
         /// allocation.
         #[test]
@@ -232,6 +309,15 @@ mod tests {
             let row = if sealed { checksum::seal(body) } else { body };
             if let Err(e) = Segment::decode(first, &row) {
                 prop_assert_eq!(e.code(), "STORE_DAMAGED");
+            }
+            match SegmentView::parse(first, &row) {
+                Err(e) => prop_assert_eq!(e.code(), "STORE_DAMAGED"),
+                Ok(v) => {
+                    let _ = v.iter().count();
+                    for i in first.saturating_sub(1)..first.saturating_add(258) {
+                        let _ = v.get(i);
+                    }
+                }
             }
         }
     }

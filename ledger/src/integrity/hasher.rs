@@ -1,0 +1,188 @@
+//! Step 1's content hashing on a second core. The reading thread (store reads, the store's own
+//! checksums, copies out of the engine) and SHA-256 of the content each take about half of a
+//! full verify; the reader hands the content over in chunks of consecutive leaves and a thread
+//! per chunk computes the NodeIds while the next chunk is read. Results come back in leaf
+//! order, so what the verifier reports does not depend on the threads.
+
+use evl_sdk::{Digest, NodeId};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Content bytes handed to one hashing thread: large enough that starting a thread per chunk
+/// costs nothing measurable (a few ms of SHA-256 against tens of µs to start a thread), small
+/// enough that the chunks in flight stay a few MiB whatever the tree size.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// Chunks dispatched and not yet collected, beyond which the reader waits: one hashing while
+/// the next is read keeps two cores busy; more would only hold memory.
+const IN_FLIGHT: usize = 2;
+
+/// The contents of consecutive leaves, back to back.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    /// (leaf, end offset in `bytes`), in leaf order.
+    leaves: Vec<(u64, usize)>,
+}
+
+impl Chunk {
+    fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let mut start = 0;
+        self.leaves.iter().filter_map(move |&(leaf, end)| {
+            let b = self.bytes.get(start..end)?;
+            start = end;
+            Some((leaf, b))
+        })
+    }
+}
+
+/// Per leaf: its NodeId, its leaf hash, and whether its bytes contain the needle.
+type Hashes = Vec<(NodeId, Digest, bool)>;
+
+fn hash(chunk: &Chunk, needle: &[u8]) -> Hashes {
+    chunk
+        .iter()
+        .map(|(_, b)| {
+            let id = NodeId::of_canonical(b);
+            (id, id.leaf_hash(), crate::records::contains(b, needle))
+        })
+        .collect()
+}
+
+/// What a leaf's content hashed to.
+pub(super) struct Hashed<'b> {
+    /// The leaf.
+    pub leaf: u64,
+    /// Its content.
+    pub bytes: &'b [u8],
+    /// The content's NodeId.
+    pub id: NodeId,
+    /// The NodeId's leaf hash.
+    pub leaf_hash: Digest,
+    /// Whether the needle occurs in the content.
+    pub has_needle: bool,
+}
+
+/// Called with each leaf's [`Hashed`], in the order the leaves were added.
+pub(super) type Done<'a> = dyn FnMut(Hashed<'_>) + 'a;
+
+/// Hashes leaf contents on other threads and returns the results in the order they were added.
+pub(super) struct Hasher {
+    needle: &'static [u8],
+    chunk_bytes: usize,
+    filling: Chunk,
+    in_flight: VecDeque<(Arc<Chunk>, Option<JoinHandle<Hashes>>)>,
+    /// A collected chunk's buffers, reused for the next one.
+    spare: Option<Chunk>,
+}
+
+impl Hasher {
+    /// A hasher that also reports whether each content contains `needle`.
+    pub(super) fn new(needle: &'static [u8]) -> Self {
+        Self::with_chunk(needle, CHUNK_BYTES)
+    }
+
+    fn with_chunk(needle: &'static [u8], chunk_bytes: usize) -> Self {
+        Self {
+            needle,
+            chunk_bytes,
+            filling: Chunk::default(),
+            in_flight: VecDeque::new(),
+            spare: None,
+        }
+    }
+
+    /// Queues `bytes` of `leaf`; `done` is called for earlier leaves whose hashes are ready.
+    pub(super) fn add(&mut self, leaf: u64, bytes: &[u8], done: &mut Done<'_>) {
+        self.filling.bytes.extend_from_slice(bytes);
+        self.filling.leaves.push((leaf, self.filling.bytes.len()));
+        if self.filling.bytes.len() >= self.chunk_bytes {
+            self.dispatch();
+            while self.in_flight.len() >= IN_FLIGHT {
+                self.collect(done);
+            }
+        }
+    }
+
+    /// Calls `done` for every leaf added so far.
+    pub(super) fn finish(&mut self, done: &mut Done<'_>) {
+        self.dispatch();
+        while !self.in_flight.is_empty() {
+            self.collect(done);
+        }
+    }
+
+    /// Starts hashing what was added so far (results still come from [`Hasher::finish`]).
+    pub(super) fn dispatch(&mut self) {
+        if self.filling.leaves.is_empty() {
+            return;
+        }
+        let next = self.spare.take().unwrap_or_default();
+        let chunk = Arc::new(std::mem::replace(&mut self.filling, next));
+        let theirs = Arc::clone(&chunk);
+        let needle = self.needle;
+        // A thread that cannot be started leaves the chunk to be hashed here when collected.
+        let handle = std::thread::Builder::new()
+            .name("evl-verify-hash".into())
+            .spawn(move || hash(&theirs, needle))
+            .ok();
+        self.in_flight.push_back((chunk, handle));
+    }
+
+    fn collect(&mut self, done: &mut Done<'_>) {
+        let Some((chunk, handle)) = self.in_flight.pop_front() else {
+            return;
+        };
+        // A thread that failed is replaced by hashing here: every leaf is hashed once, always.
+        let hashes = handle
+            .and_then(|h| h.join().ok())
+            .filter(|h| h.len() == chunk.leaves.len())
+            .unwrap_or_else(|| hash(&chunk, self.needle));
+        for ((leaf, bytes), (id, leaf_hash, has_needle)) in chunk.iter().zip(hashes) {
+            done(Hashed {
+                leaf,
+                bytes,
+                id,
+                leaf_hash,
+                has_needle,
+            });
+        }
+        if let Ok(mut c) = Arc::try_unwrap(chunk) {
+            c.bytes.clear();
+            c.leaves.clear();
+            self.spare = Some(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the content sizes (chunks cut anywhere, several in flight), every leaf added
+        /// comes back exactly once, in order, with its own bytes, NodeId and needle flag.
+        #[test]
+        fn every_leaf_comes_back_once_in_order(sizes in proptest::collection::vec(0usize..3_000, 0..40), chunk in 1usize..4_000) {
+            let mut h = Hasher::with_chunk(b"needle", chunk);
+            let mut want = Vec::new();
+            let mut got = Vec::new();
+            for (k, size) in sizes.iter().enumerate() {
+                let mut b = vec![b'a' + (k % 26) as u8; *size];
+                if k % 3 == 0 && *size > 10 {
+                    b[size / 2..size / 2 + 6].copy_from_slice(b"needle");
+                }
+                let leaf = 5 + 2 * k as u64;
+                let id = NodeId::of_canonical(&b);
+                want.push((leaf, id, k % 3 == 0 && *size > 10, b.len(), id.leaf_hash()));
+                h.add(leaf, &b, &mut |x| got.push((x.leaf, x.id, x.has_needle, x.bytes.len(), x.leaf_hash)));
+            }
+            h.finish(&mut |x| got.push((x.leaf, x.id, x.has_needle, x.bytes.len(), x.leaf_hash)));
+            prop_assert_eq!(got, want);
+        }
+    }
+}
