@@ -15,6 +15,7 @@
 //! Content damage that an intact `corruption/v1` record explains moves to [`Report::recorded`].
 
 mod hasher;
+mod levels;
 
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
@@ -170,6 +171,8 @@ pub fn verify<S: Store>(
     let low_top = levels.min(WINDOW_LEVELS + 1);
     let mut bad_nodes: BTreeSet<(u32, u64)> = BTreeSet::new(); // interior hashes that disagree with their children
     let mut hasher = hasher::Hasher::new(REDACTION_NEEDLE.as_bytes());
+    // The previous window's lower levels, being recomputed beside this window's reading.
+    let mut pending_levels: Option<levels::Pending> = None;
     let mut start = 0;
     while start < n {
         let end = (start + WINDOW).min(n);
@@ -202,16 +205,20 @@ pub fn verify<S: Store>(
                 }
             }
         }
-        // The window's lower levels are checked while its last chunks are hashing.
+        // The window's lower levels are read while its last chunks are hashing, and
+        // recomputed while the next window is read.
         hasher.dispatch();
-        check_window_levels(
+        let window_levels = read_window_levels(
             &snap,
             first_level..low_top,
             (start, end),
             &st.leaf_hashes,
-            &mut report,
-            &mut bad_nodes,
+            &mut report.failures,
         );
+        if let Some(p) = pending_levels.take() {
+            apply_levels(p.finish(), &mut report, &mut bad_nodes);
+        }
+        pending_levels = Some(levels::Pending::start(window_levels));
         hasher.finish(&mut |h| st.hashed(&mut report, &mut suspects, &mut ids, h));
         let Window {
             next,
@@ -242,6 +249,10 @@ pub fn verify<S: Store>(
         }
         progress(end, n);
         start = end;
+    }
+
+    if let Some(p) = pending_levels.take() {
+        apply_levels(p.finish(), &mut report, &mut bad_nodes);
     }
 
     // Step 1b: the id map, for every leaf whose content checked out.
@@ -796,49 +807,47 @@ impl IdCheck {
 
 /// Step 2 for the perfect subtrees `k0..k1` of `level`: each stored hash against its two stored
 /// children; a disagreement (or an unreadable hash) goes into `bad_nodes`.
-/// [`check_level`] for `levels` (all at most [`WINDOW_LEVELS`]) over the window of leaves
-/// `start..end` (`start` a multiple of [`WINDOW`]) whose stored leaf hashes are `leaves`: each
-/// level's stored hashes are read once, and are the children of the level above.
-fn check_window_levels<Sn: Snapshot>(
+/// The stored hashes of `levels` (all at most [`WINDOW_LEVELS`]) over the window of leaves
+/// `start..end` (`start` a multiple of [`WINDOW`]) whose stored leaf hashes are `leaves`, each
+/// read once, with the level below the first (the children it is checked against) first.
+fn read_window_levels<Sn: Snapshot>(
     snap: &Sn,
     levels: std::ops::Range<u32>,
     (start, end): (u64, u64),
     leaves: &[Option<Digest>],
-    report: &mut Report,
-    bad_nodes: &mut BTreeSet<(u32, u64)>,
-) {
-    let mut below: Option<Vec<Option<Digest>>> = None;
-    for level in levels {
-        let (a, b) = (start >> level, end >> level);
-        let children = match (level, below.take()) {
-            (1, _) => std::borrow::Cow::Borrowed(leaves),
-            (_, Some(v)) => std::borrow::Cow::Owned(v),
-            (_, None) => std::borrow::Cow::Owned(read_level(
-                snap,
-                level - 1,
-                start >> (level - 1),
-                end >> (level - 1),
-                &mut report.failures,
-            )),
-        };
-        let stored = read_level(snap, level, a, b, &mut report.failures);
-        for (k, h) in (a..b).zip(&stored) {
-            report.hashes_checked += 1;
-            let j = ((k - a) * 2) as usize;
-            let want = match (
-                children.get(j).copied().flatten(),
-                children.get(j + 1).copied().flatten(),
-            ) {
-                (Some(l), Some(r)) => Some(node_hash(&l, &r)),
-                _ => None,
-            };
-            // Public hashes: compared as plain bytes, not in constant time.
-            if want.is_none() || want.map(|w| *w.as_bytes()) != h.map(|h| *h.as_bytes()) {
-                bad_nodes.insert((level, k));
-            }
-        }
-        below = Some(stored);
+    failures: &mut Vec<Failure>,
+) -> Vec<levels::Level> {
+    let mut out = Vec::new();
+    let Some(below) = levels.start.checked_sub(1) else {
+        return out;
+    };
+    if levels.is_empty() {
+        return out;
     }
+    let read = |level: u32, failures: &mut Vec<Failure>| levels::Level {
+        level,
+        first: start >> level,
+        hashes: read_level(snap, level, start >> level, end >> level, failures),
+    };
+    out.push(if below == 0 {
+        levels::Level {
+            level: 0,
+            first: start,
+            hashes: leaves.to_vec(),
+        }
+    } else {
+        read(below, failures)
+    });
+    for level in levels {
+        out.push(read(level, failures));
+    }
+    out
+}
+
+/// Records what recomputing a window's levels found.
+fn apply_levels(found: levels::Found, report: &mut Report, bad_nodes: &mut BTreeSet<(u32, u64)>) {
+    report.hashes_checked += found.checked;
+    bad_nodes.extend(found.bad);
 }
 
 fn check_level<Sn: Snapshot>(
