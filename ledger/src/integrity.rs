@@ -262,7 +262,18 @@ pub fn verify<S: Store>(
     // checked window by window in step 1 (below); the few above them are checked here.
     let mut pending_leaf: Vec<(u64, Digest)> = suspects;
     for level in first_level.max(low_top)..levels {
-        check_level(&snap, level, 0, n >> level, &mut report, &mut bad_nodes);
+        // The level below was read, and its unreadable hashes reported, as the stored level
+        // of an earlier check unless it is below the first checked level.
+        let report_children = level - 1 < first_level;
+        check_level(
+            &snap,
+            level,
+            0,
+            n >> level,
+            report_children,
+            &mut report,
+            &mut bad_nodes,
+        );
     }
     // Attribute: a suspect leaf whose parent disagrees → the stored leaf hash is damaged (if the
     // content-implied hash fixes the parent); otherwise the content is damaged.
@@ -836,7 +847,14 @@ fn read_window_levels<Sn: Snapshot>(
             hashes: leaves.to_vec(),
         }
     } else {
-        read(below, failures)
+        // Only the children of the first level's hashes (in a window's last, partial range
+        // the level below may hold one more, which no checked hash covers).
+        let (a, b) = ((start >> levels.start) << 1, (end >> levels.start) << 1);
+        levels::Level {
+            level: below,
+            first: a,
+            hashes: read_level(snap, below, a, b, failures),
+        }
     });
     for level in levels {
         out.push(read(level, failures));
@@ -850,18 +868,29 @@ fn apply_levels(found: levels::Found, report: &mut Report, bad_nodes: &mut BTree
     bad_nodes.extend(found.bad);
 }
 
+/// Level `level`'s stored hashes `k0..k1` against their stored children, in windows: a
+/// mismatch (or a missing child) goes to `bad_nodes`. Unreadable stored hashes are reported;
+/// unreadable children only if `report_children` (otherwise an earlier check read that level
+/// as its stored level and reported them: each damaged entry is reported once).
 fn check_level<Sn: Snapshot>(
     snap: &Sn,
     level: u32,
     k0: u64,
     k1: u64,
+    report_children: bool,
     report: &mut Report,
     bad_nodes: &mut BTreeSet<(u32, u64)>,
 ) {
     let mut a = k0;
+    let mut already_reported = Vec::new();
     while a < k1 {
         let b = (a + WINDOW).min(k1);
-        let children = read_level(snap, level - 1, 2 * a, 2 * b, &mut report.failures);
+        let sink = if report_children {
+            &mut report.failures
+        } else {
+            &mut already_reported
+        };
+        let children = read_level(snap, level - 1, 2 * a, 2 * b, sink);
         let stored = read_level(snap, level, a, b, &mut report.failures);
         for (k, h) in (a..b).zip(stored) {
             report.hashes_checked += 1;

@@ -217,6 +217,31 @@ fn backup_stops_at_a_damaged_checkpoint() {
     }
 }
 
+/// A checkpoint stored under the wrong tree size (a valid signature for another size, as a
+/// damaged key would leave it): the backup stops with `MERKLE_MISMATCH`.
+#[test]
+fn backup_stops_at_a_checkpoint_under_the_wrong_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.redb");
+    ledger_with_format(&path, 250, 2);
+    {
+        let store = RedbStore::open(&path).unwrap();
+        let other = store
+            .snapshot()
+            .unwrap()
+            .checkpoint(evl_sdk::TreeSize::new(100).unwrap())
+            .unwrap()
+            .unwrap();
+        store.overwrite_checkpoint(200, &other).unwrap();
+    }
+    let l = open(&path);
+    let mut out = Vec::new();
+    let e = l
+        .backup(&BackupRequest::default(), &mut out, &mut |_| {})
+        .unwrap_err();
+    assert_eq!(e.code(), "MERKLE_MISMATCH", "{e}");
+}
+
 /// A damaged stored leaf hash (content intact): the leaves a backup writes no longer rebuild
 /// the signed root, so it stops with `MERKLE_MISMATCH` (or the leaf's own check first).
 #[test]

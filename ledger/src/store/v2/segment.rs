@@ -183,7 +183,12 @@ impl<'a> SegmentView<'a> {
             lens.push(len);
             rest = more;
         }
-        if rest.len() != total {
+        // Checked again against the data alone: a redacted length after the others does not
+        // consume bytes, so the running check above saw the remaining length fields too.
+        if total > rest.len() {
+            return Err(damaged("a length runs past the row".into()));
+        }
+        if rest.len() > total {
             return Err(damaged(format!(
                 "{} bytes after the last node",
                 rest.len() - total
@@ -299,6 +304,35 @@ mod tests {
             prop_assert_eq!(view.iter().collect::<Vec<_>>(), owned.iter().collect::<Vec<_>>());
             for i in first.saturating_sub(2)..first + n as u64 + 2 {
                 prop_assert_eq!(view.get(i), owned.get(i));
+            }
+        }
+
+        /// Rows that are well formed up to their lengths (version 1, a count that fits, each
+        /// length small, huge or redacted, data of any size) are accepted exactly when the
+        /// lengths of the nodes with content add up to the data, else refused with
+        /// `STORE_DAMAGED`; never a panic.
+        #[test]
+        fn lengths_are_checked_against_the_data(
+            lens in proptest::collection::vec(prop_oneof![0u32..8, Just(REDACTED), Just(REDACTED - 1), any::<u32>()], 1..6),
+            data in 0usize..40,
+        ) {
+            let mut body = vec![SEGMENT_VERSION];
+            body.extend_from_slice(&(lens.len() as u16).to_be_bytes());
+            for l in &lens {
+                body.extend_from_slice(&l.to_be_bytes());
+            }
+            body.extend(std::iter::repeat_n(b'x', data));
+            let row = checksum::seal(body);
+            let wanted: u64 = lens.iter().filter(|l| **l != REDACTED).map(|l| u64::from(*l)).sum();
+            match SegmentView::parse(0, &row) {
+                Ok(v) => {
+                    prop_assert_eq!(wanted, data as u64);
+                    prop_assert_eq!(v.iter().count(), lens.len());
+                }
+                Err(e) => {
+                    prop_assert_ne!(wanted, data as u64);
+                    prop_assert_eq!(e.code(), "STORE_DAMAGED");
+                }
             }
         }
 
