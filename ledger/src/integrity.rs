@@ -16,6 +16,7 @@
 
 mod hasher;
 mod levels;
+mod offload;
 
 use crate::error::LedgerError;
 use crate::reader::LedgerReader;
@@ -890,22 +891,17 @@ fn check_level<Sn: Snapshot>(
         } else {
             &mut already_reported
         };
-        let children = read_level(snap, level - 1, 2 * a, 2 * b, sink);
-        let stored = read_level(snap, level, a, b, &mut report.failures);
-        for (k, h) in (a..b).zip(stored) {
-            report.hashes_checked += 1;
-            let j = ((k - a) * 2) as usize;
-            let want = match (
-                children.get(j).copied().flatten(),
-                children.get(j + 1).copied().flatten(),
-            ) {
-                (Some(l), Some(r)) => Some(node_hash(&l, &r)),
-                _ => None,
-            };
-            if want.is_none() || want != h {
-                bad_nodes.insert((level, k));
-            }
-        }
+        let children = levels::Level {
+            level: level - 1,
+            first: 2 * a,
+            hashes: read_level(snap, level - 1, 2 * a, 2 * b, sink),
+        };
+        let stored = levels::Level {
+            level,
+            first: a,
+            hashes: read_level(snap, level, a, b, &mut report.failures),
+        };
+        apply_levels(levels::recompute(&[children, stored]), report, bad_nodes);
         a = b;
     }
 }

@@ -54,6 +54,23 @@ fn ledger_with_format(path: &Path, n: u64, format: u32) -> Vec<NodeId> {
     ids
 }
 
+/// The error of a full backup that must fail.
+fn backup_error(l: &Ledger<RedbStore>) -> evl_ledger::LedgerError {
+    let mut out = Vec::new();
+    l.backup(&BackupRequest::default(), &mut out, &mut |_| {})
+        .unwrap_err()
+}
+
+/// The checkpoint text stored for tree size `size` (every batch end has one).
+fn stored_checkpoint(store: &RedbStore, size: u64) -> String {
+    store
+        .snapshot()
+        .unwrap()
+        .checkpoint(evl_sdk::TreeSize::new(size).unwrap())
+        .unwrap()
+        .expect("a checkpoint at every batch end")
+}
+
 fn open(path: &Path) -> Ledger<RedbStore> {
     Ledger::open(RedbStore::open(path).unwrap(), key(), AnchorPolicy::default()).unwrap()
 }
@@ -163,10 +180,7 @@ fn backup_and_export_stop_at_damaged_content() {
         store.overwrite_node(123, &b).unwrap();
     }
     let l = open(&path);
-    let mut out = Vec::new();
-    let e = l
-        .backup(&BackupRequest::default(), &mut out, &mut |_| {})
-        .unwrap_err();
+    let e = backup_error(&l);
     assert_eq!(e.code(), "NODE_ID_MISMATCH", "{e}");
     assert!(e.to_string().contains("leaf 123"), "{e}");
     let mut out = Vec::new();
@@ -188,12 +202,7 @@ fn backup_stops_at_a_damaged_checkpoint() {
         let damaged_at = 200u64;
         let damaged = {
             let store = RedbStore::open(&path).unwrap();
-            let text = store
-                .snapshot()
-                .unwrap()
-                .checkpoint(evl_sdk::TreeSize::new(damaged_at).unwrap())
-                .unwrap()
-                .expect("a checkpoint at every batch end");
+            let text = stored_checkpoint(&store, damaged_at);
             // The last character before the final newline is in the base64 signature.
             let mut b = text.into_bytes();
             let at = b.len() - 3;
@@ -203,10 +212,7 @@ fn backup_stops_at_a_damaged_checkpoint() {
             damaged
         };
         let l = open(&path);
-        let mut out = Vec::new();
-        let e = l
-            .backup(&BackupRequest::default(), &mut out, &mut |_| {})
-            .unwrap_err();
+        let e = backup_error(&l);
         assert_eq!(e.code(), "SIGNATURE_INVALID", "format {format}: {e}");
         // Nothing stored changed: the log's size and the damaged checkpoint as they were.
         drop(l);
@@ -226,19 +232,11 @@ fn backup_stops_at_a_checkpoint_under_the_wrong_size() {
     ledger_with_format(&path, 250, 2);
     {
         let store = RedbStore::open(&path).unwrap();
-        let other = store
-            .snapshot()
-            .unwrap()
-            .checkpoint(evl_sdk::TreeSize::new(100).unwrap())
-            .unwrap()
-            .unwrap();
+        let other = stored_checkpoint(&store, 100);
         store.overwrite_checkpoint(200, &other).unwrap();
     }
     let l = open(&path);
-    let mut out = Vec::new();
-    let e = l
-        .backup(&BackupRequest::default(), &mut out, &mut |_| {})
-        .unwrap_err();
+    let e = backup_error(&l);
     assert_eq!(e.code(), "MERKLE_MISMATCH", "{e}");
 }
 

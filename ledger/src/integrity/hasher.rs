@@ -4,10 +4,10 @@
 //! per chunk computes the NodeIds while the next chunk is read. Results come back in leaf
 //! order, so what the verifier reports does not depend on the threads.
 
+use super::offload::Offloaded;
 use evl_sdk::{Digest, NodeId};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// Content bytes handed to one hashing thread: large enough that starting a thread per chunk
 /// costs little (about 2 ms of SHA-256 against tens of µs to start a thread), small enough
@@ -25,8 +25,9 @@ const SLACK: usize = 64 << 10;
 const IN_FLIGHT: usize = 4;
 
 /// The contents of consecutive leaves, back to back.
-#[derive(Default)]
 struct Chunk {
+    /// What [`hash`] looks for in each content.
+    needle: &'static [u8],
     bytes: Vec<u8>,
     /// (leaf, end offset in `bytes`), in leaf order.
     leaves: Vec<(u64, usize)>,
@@ -35,8 +36,9 @@ struct Chunk {
 impl Chunk {
     /// An empty chunk with room for `bytes` of content and a node more of up to
     /// [`SLACK`] bytes (a larger one grows it).
-    fn with_capacity(bytes: usize) -> Self {
+    fn with_capacity(bytes: usize, needle: &'static [u8]) -> Self {
         Self {
+            needle,
             bytes: Vec::with_capacity(bytes + SLACK),
             leaves: Vec::new(),
         }
@@ -55,12 +57,12 @@ impl Chunk {
 /// Per leaf: its NodeId, its leaf hash, and whether its bytes contain the needle.
 type Hashes = Vec<(NodeId, Digest, bool)>;
 
-fn hash(chunk: &Chunk, needle: &[u8]) -> Hashes {
+fn hash(chunk: &Chunk) -> Hashes {
     chunk
         .iter()
         .map(|(_, b)| {
             let id = NodeId::of_canonical(b);
-            (id, id.leaf_hash(), crate::records::contains(b, needle))
+            (id, id.leaf_hash(), crate::records::contains(b, chunk.needle))
         })
         .collect()
 }
@@ -87,7 +89,7 @@ pub(super) struct Hasher {
     needle: &'static [u8],
     chunk_bytes: usize,
     filling: Chunk,
-    in_flight: VecDeque<(Arc<Chunk>, Option<JoinHandle<Hashes>>)>,
+    in_flight: VecDeque<Offloaded<Chunk, Hashes>>,
     /// A collected chunk's buffers, reused for the next one.
     spare: Option<Chunk>,
 }
@@ -102,7 +104,7 @@ impl Hasher {
         Self {
             needle,
             chunk_bytes,
-            filling: Chunk::with_capacity(chunk_bytes),
+            filling: Chunk::with_capacity(chunk_bytes, needle),
             in_flight: VecDeque::new(),
             spare: None,
         }
@@ -136,27 +138,17 @@ impl Hasher {
         let next = self
             .spare
             .take()
-            .unwrap_or_else(|| Chunk::with_capacity(self.chunk_bytes));
-        let chunk = Arc::new(std::mem::replace(&mut self.filling, next));
-        let theirs = Arc::clone(&chunk);
-        let needle = self.needle;
-        // A thread that cannot be started leaves the chunk to be hashed here when collected.
-        let handle = std::thread::Builder::new()
-            .name("evl-verify-hash".into())
-            .spawn(move || hash(&theirs, needle))
-            .ok();
-        self.in_flight.push_back((chunk, handle));
+            .unwrap_or_else(|| Chunk::with_capacity(self.chunk_bytes, self.needle));
+        let chunk = std::mem::replace(&mut self.filling, next);
+        self.in_flight
+            .push_back(Offloaded::start("evl-verify-hash", chunk, hash, true));
     }
 
     fn collect(&mut self, done: &mut Done<'_>) {
-        let Some((chunk, handle)) = self.in_flight.pop_front() else {
+        let Some(pending) = self.in_flight.pop_front() else {
             return;
         };
-        // A thread that failed is replaced by hashing here: every leaf is hashed once, always.
-        let hashes = handle
-            .and_then(|h| h.join().ok())
-            .filter(|h| h.len() == chunk.leaves.len())
-            .unwrap_or_else(|| hash(&chunk, self.needle));
+        let (hashes, chunk) = pending.finish();
         for ((leaf, bytes), (id, leaf_hash, has_needle)) in chunk.iter().zip(hashes) {
             done(Hashed {
                 leaf,

@@ -4,9 +4,8 @@
 //! per leaf in all) runs beside the next window's reading. What it finds is applied before the
 //! upper levels are checked, so the report does not depend on the threads.
 
+use super::offload::Offloaded;
 use evl_sdk::{Digest, node_hash};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// One level's stored hashes from index `first` (`None` where missing or unreadable).
 pub(super) struct Level {
@@ -26,7 +25,7 @@ pub(super) struct Found {
 
 /// Each level's hashes against the level below it (`levels[0]` holds the children of
 /// `levels[1]`, and so on; each level's `first` is twice the next one's).
-fn recompute(levels: &[Level]) -> Found {
+pub(super) fn recompute(levels: &[Level]) -> Found {
     let mut found = Found::default();
     for pair in levels.windows(2) {
         let [children, parents] = pair else { continue };
@@ -49,33 +48,24 @@ fn recompute(levels: &[Level]) -> Found {
 }
 
 /// A window's levels being recomputed.
-pub(super) struct Pending {
-    levels: Arc<Vec<Level>>,
-    handle: Option<JoinHandle<Found>>,
-}
+pub(super) struct Pending(Offloaded<Vec<Level>, Found>);
 
 impl Pending {
-    /// Starts recomputing `levels` on another thread (here, when collected, if none starts).
+    /// Starts recomputing `levels` on another thread (here, when collected, if none starts;
+    /// no thread for a window of a tiny tree, which has nothing to recompute).
     pub(super) fn start(levels: Vec<Level>) -> Self {
-        let levels = Arc::new(levels);
-        let theirs = Arc::clone(&levels);
-        // Nothing to recompute (a window of a tiny tree): no thread.
-        let handle = (levels.len() > 1)
-            .then(|| {
-                std::thread::Builder::new()
-                    .name("evl-verify-levels".into())
-                    .spawn(move || recompute(&theirs))
-                    .ok()
-            })
-            .flatten();
-        Self { levels, handle }
+        let spawn = levels.len() > 1;
+        Self(Offloaded::start(
+            "evl-verify-levels",
+            levels,
+            |l| recompute(l),
+            spawn,
+        ))
     }
 
-    /// What was found (computed here if the thread could not start or failed).
+    /// What was found.
     pub(super) fn finish(self) -> Found {
-        self.handle
-            .and_then(|h| h.join().ok())
-            .unwrap_or_else(|| recompute(&self.levels))
+        self.0.finish().0
     }
 }
 
