@@ -644,6 +644,7 @@ fn a_full_disk_is_storage_full() {
 
 // ---- evl-store/2 (docs/design.md, "Storage v2"): the same suites on the v2 layout. ----
 
+#[cfg(test)]
 fn v2(dir: &tempfile::TempDir) -> super::redb_store::RedbStore {
     let s = super::redb_store::RedbStore::create_v2(&dir.path().join("v2.redb")).unwrap();
     assert_eq!(s.format(), super::FORMAT_2);

@@ -23,6 +23,7 @@ pub mod conformance;
 mod deferred_sync;
 mod guard;
 pub mod memory;
+pub mod postgres;
 mod redb_shared;
 pub mod redb_store;
 pub mod v2;

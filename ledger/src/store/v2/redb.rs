@@ -5,7 +5,7 @@
 
 use super::idrun::{self, Entry, Manifest, Resolved, Rows, RowsMut, SummaryCache};
 use super::segment::{SEGMENT_MAX, Segment, SegmentView};
-use super::tile::{Tile, TileAddr, locate};
+use super::tile::{self, Tile, TileAddr, locate};
 use crate::store::redb_shared::{REDACTIONS, e};
 use crate::store::{Batch, Repair, StoreError};
 use evl_sdk::{Digest, LeafIndex, NodeId, StoredHash};
@@ -345,45 +345,13 @@ fn refuse_duplicates(rows: &WriteRows<'_, '_>, caches: &Caches, entries: &[Entry
 /// own: a hash that does not continue its tile, or an interior hash that its children do not
 /// give, is refused.
 fn put_hashes(tiles: &mut Table<'_, u64, &'static [u8]>, hashes: &[StoredHash]) -> Result<(), StoreError> {
-    let mut by_tile: BTreeMap<u64, Vec<(u32, u64, Digest)>> = BTreeMap::new();
-    for h in hashes {
-        if h.level >= 64 {
-            return Err(StoreError::Invalid(format!(
-                "hash level {} is beyond the tree",
-                h.level
-            )));
-        }
-        let (addr, l, k) = locate(h.level, h.index);
-        by_tile.entry(addr.key()).or_default().push((l, k, h.hash));
-    }
-    for (key, mut items) in by_tile {
-        let addr = TileAddr::from_key(key);
-        let mut tile = match tiles.get(key).map_err(e)? {
+    for (addr, items) in tile::group(hashes)? {
+        let mut tile = match tiles.get(addr.key()).map_err(e)? {
             Some(row) => Tile::decode(addr, row.value())?,
             None => Tile::new(),
         };
-        items.sort_unstable_by_key(|(l, k, _)| (*l, *k));
-        for (l, k, h) in &items {
-            if *l == 0 {
-                if *k != tile.width() {
-                    return Err(StoreError::Invalid(format!(
-                        "hash {}/{} does not continue its tile (width {})",
-                        addr.level * 8,
-                        addr.index * 256 + k,
-                        tile.width()
-                    )));
-                }
-                tile.push(*h)?;
-            } else if tile.get(*l, *k) != Some(*h) {
-                return Err(StoreError::Invalid(format!(
-                    "interior hash at level {} does not match its children in tile {}/{}",
-                    addr.level * 8 + l,
-                    addr.level,
-                    addr.index
-                )));
-            }
-        }
-        tiles.insert(key, tile.encode().as_slice()).map_err(e)?;
+        tile::extend(&mut tile, addr, &items)?;
+        tiles.insert(addr.key(), tile.encode().as_slice()).map_err(e)?;
     }
     Ok(())
 }
@@ -464,47 +432,11 @@ pub(crate) fn write_repair(
     }
     for (key, hs) in by_tile {
         let addr = TileAddr::from_key(key);
-        let width = ((size >> (addr.level * 8)).saturating_sub(addr.index * 256)).min(256);
         let stored = match tiles.get(key).map_err(e)? {
             Some(row) => Tile::decode(addr, row.value()).ok(),
             None => None,
         };
-        let (base_given, inner_given): (Vec<&StoredHash>, Vec<&StoredHash>) =
-            hs.into_iter().partition(|h| h.level % 8 == 0);
-        // Base hashes set: the interior is recomputed from the new base. Interior hashes given
-        // are then written as given (a repair rewrites entries in place, module contract).
-        let mut tile = match stored {
-            Some(t) if base_given.is_empty() => t,
-            stored => {
-                let mut base: Vec<Option<Digest>> = stored
-                    .map(|t| t.base().iter().copied().map(Some).collect())
-                    .unwrap_or_default();
-                base.resize(width as usize, None);
-                for h in &base_given {
-                    let (_, _, k) = locate(h.level, h.index);
-                    if let Some(slot) = base.get_mut(k as usize) {
-                        *slot = Some(h.hash);
-                    }
-                }
-                let base: Option<Vec<Digest>> = base.into_iter().collect();
-                let base = base.ok_or_else(|| {
-                    StoreError::Damaged(format!(
-                        "tile {}/{} cannot be read, and the repair does not hold all its base hashes",
-                        addr.level, addr.index
-                    ))
-                })?;
-                Tile::from_base(&base)?
-            }
-        };
-        for h in inner_given {
-            let (_, l, k) = locate(h.level, h.index);
-            if !tile.set(l, k, h.hash) {
-                return Err(StoreError::Invalid(format!(
-                    "hash {}/{} is not in its tile",
-                    h.level, h.index
-                )));
-            }
-        }
+        let tile = tile::repaired(addr, size, stored, &hs)?;
         tiles.insert(key, tile.encode().as_slice()).map_err(e)?;
     }
     if !repair.ids.is_empty() {

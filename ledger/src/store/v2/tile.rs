@@ -14,7 +14,8 @@
 
 use super::checksum;
 use crate::store::StoreError;
-use evl_sdk::{Digest, node_hash};
+use evl_sdk::{Digest, StoredHash, node_hash};
+use std::collections::BTreeMap;
 
 /// Hashes in a full tile's base (C2SP tlog-tiles: 2^8).
 pub const TILE_WIDTH: u64 = 256;
@@ -200,6 +201,107 @@ impl Tile {
         }
         Ok(t)
     }
+}
+
+/// One hash inside a tile: (inner level, index at that level inside the tile, hash).
+pub type TileItem = (u32, u64, Digest);
+
+/// A batch's stored hashes grouped by the tile that holds them, each as (inner level, index
+/// inside the tile, hash), sorted base first and left to right. A level at or beyond 64 is
+/// refused.
+pub fn group(hashes: &[StoredHash]) -> Result<BTreeMap<TileAddr, Vec<TileItem>>, StoreError> {
+    let mut by_tile: BTreeMap<TileAddr, Vec<TileItem>> = BTreeMap::new();
+    for h in hashes {
+        if h.level >= 64 {
+            return Err(StoreError::Invalid(format!(
+                "hash level {} is beyond the tree",
+                h.level
+            )));
+        }
+        let (addr, l, k) = locate(h.level, h.index);
+        by_tile.entry(addr).or_default().push((l, k, h.hash));
+    }
+    for items in by_tile.values_mut() {
+        items.sort_unstable_by_key(|(l, k, _)| (*l, *k));
+    }
+    Ok(by_tile)
+}
+
+/// The commit rule for one tile: base hashes must continue it (they are pushed, computing the
+/// interior), and an interior hash given must equal the one its children give; anything else
+/// is refused and the tile is left as the caller had it only if the caller drops it.
+pub fn extend(tile: &mut Tile, addr: TileAddr, items: &[(u32, u64, Digest)]) -> Result<(), StoreError> {
+    for (l, k, h) in items {
+        if *l == 0 {
+            if *k != tile.width() {
+                return Err(StoreError::Invalid(format!(
+                    "hash {}/{} does not continue its tile (width {})",
+                    addr.level * TILE_HEIGHT,
+                    addr.index * TILE_WIDTH + k,
+                    tile.width()
+                )));
+            }
+            tile.push(*h)?;
+        } else if tile.get(*l, *k) != Some(*h) {
+            return Err(StoreError::Invalid(format!(
+                "interior hash at level {} does not match its children in tile {}/{}",
+                addr.level * TILE_HEIGHT + l,
+                addr.level,
+                addr.index
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The repair rule for one tile of a tree of `size` leaves (docs/design.md, recovery): base
+/// hashes given replace the stored ones and the interior is recomputed from the new base
+/// (which must then be whole: the readable stored tile, or the repair, gives every base hash);
+/// interior hashes given are then written as given (a repair rewrites entries in place).
+pub fn repaired(
+    addr: TileAddr,
+    size: u64,
+    stored: Option<Tile>,
+    hashes: &[&StoredHash],
+) -> Result<Tile, StoreError> {
+    let width = (size >> (addr.level * TILE_HEIGHT))
+        .saturating_sub(addr.index * TILE_WIDTH)
+        .min(TILE_WIDTH);
+    let (base_given, inner_given): (Vec<&StoredHash>, Vec<&StoredHash>) =
+        hashes.iter().partition(|h| h.level % TILE_HEIGHT == 0);
+    let mut tile = match stored {
+        Some(t) if base_given.is_empty() => t,
+        stored => {
+            let mut base: Vec<Option<Digest>> = stored
+                .map(|t| t.base().iter().copied().map(Some).collect())
+                .unwrap_or_default();
+            base.resize(width as usize, None);
+            for h in &base_given {
+                let (_, _, k) = locate(h.level, h.index);
+                if let Some(slot) = base.get_mut(k as usize) {
+                    *slot = Some(h.hash);
+                }
+            }
+            let base: Option<Vec<Digest>> = base.into_iter().collect();
+            let base = base.ok_or_else(|| {
+                StoreError::Damaged(format!(
+                    "tile {}/{} cannot be read, and the repair does not hold all its base hashes",
+                    addr.level, addr.index
+                ))
+            })?;
+            Tile::from_base(&base)?
+        }
+    };
+    for h in inner_given {
+        let (_, l, k) = locate(h.level, h.index);
+        if !tile.set(l, k, h.hash) {
+            return Err(StoreError::Invalid(format!(
+                "hash {}/{} is not in its tile",
+                h.level, h.index
+            )));
+        }
+    }
+    Ok(tile)
 }
 
 #[cfg(test)]

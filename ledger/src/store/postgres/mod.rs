@@ -1,0 +1,399 @@
+//! The PostgreSQL store (docs/design.md, "PostgreSQL store"): the same contract as every
+//! backend (`store/mod.rs`, the conformance suite), on a database that several `evl`
+//! processes share.
+//!
+//! - **Sequencing by the database.** A commit is one transaction that locks the log's state
+//!   row (`SELECT … FOR UPDATE`), checks the batch's precondition against it, writes, and
+//!   commits. Two writers that race serialize on that row: the second finds the version moved
+//!   and gets [`StoreError::Conflict`], never a second root for a size (the checkpoint table's
+//!   key is the size).
+//! - **Append-only in the database** (`schema.sql`): the application role may insert and
+//!   select; redaction, repair and superseded partial tiles go through functions that run as
+//!   the owner and check what they change.
+//! - **Snapshots** pin the tree size and last anchor read from the state row; entries below
+//!   them never change (but for redaction and repair, as the contract allows), so every read is
+//!   its own short statement on a pooled connection, not a long transaction.
+//! - **Durability** is PostgreSQL's: `commit` returns after the server's COMMIT returned
+//!   (`synchronous_commit`, and the standbys in `synchronous_standby_names` when configured).
+//! - **Connections** are opened on demand and kept idle for reuse; one that failed is dropped.
+//!   A read that fails because its connection closed (a restarted server, a failover) is
+//!   retried once on a new connection; a commit is not (the writer reloads its state).
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod cluster;
+mod commit;
+mod error;
+mod snapshot;
+
+pub use snapshot::PgSnapshot;
+
+use super::{Batch, Repair, Store, StoreError, StoreStats};
+use error::pg;
+use postgres::{Client, NoTls};
+use std::sync::{Arc, Mutex};
+
+/// The store format tag of a PostgreSQL store (the meta key `format`): schema version 1.
+pub const FORMAT_PG: &str = "evl-store/pg1";
+
+/// The schema, applied once by [`PgStore::create`].
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// Idle connections kept for reuse.
+const IDLE_MAX: usize = 16;
+
+/// Seconds to wait for a connection before the store reports itself unavailable, unless the
+/// URL sets `connect_timeout`.
+const CONNECT_TIMEOUT_SECS: u64 = 10;
+
+/// Where a ledger lives in PostgreSQL: a connection string (`postgres://…` or `key=value`)
+/// with the password kept apart, and the log id its rows are keyed by.
+#[derive(Clone)]
+pub struct PgTarget {
+    config: postgres::Config,
+    secrets: Vec<String>,
+    log: i32,
+}
+
+impl std::fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTarget")
+            .field("hosts", &self.config.get_hosts())
+            .field("dbname", &self.config.get_dbname())
+            .field("user", &self.config.get_user())
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgTarget {
+    /// Parses `url`; `password`, when given, replaces any password in it. Errors never repeat
+    /// the URL or the password.
+    pub fn parse(url: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        let mut config: postgres::Config = url.parse().map_err(|_| {
+            StoreError::Invalid(
+                "the store URL is not a PostgreSQL connection string (postgres://USER@HOST:PORT/DB?… or key=value pairs)"
+                    .into(),
+            )
+        })?;
+        let mut secrets: Vec<String> = config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .into_iter()
+            .collect();
+        if let Some(p) = password {
+            config.password(p);
+            secrets.push(p.to_owned());
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(CONNECT_TIMEOUT_SECS));
+        }
+        config.application_name("evl");
+        secrets.retain(|s| !s.is_empty());
+        Ok(Self {
+            config,
+            secrets,
+            log: 1,
+        })
+    }
+
+    /// The same database, another log.
+    pub fn with_log(mut self, log: i32) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// The log id.
+    pub fn log(&self) -> i32 {
+        self.log
+    }
+
+    /// A description safe to print: user, hosts, ports and database, no password.
+    pub fn describe(&self) -> String {
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .zip(self.config.get_ports().iter().chain(std::iter::repeat(&5432)))
+            .map(|(h, p)| match h {
+                postgres::config::Host::Tcp(h) => format!("{h}:{p}"),
+                postgres::config::Host::Unix(d) => format!("{}:{p}", d.display()),
+            })
+            .collect();
+        format!(
+            "postgres://{}@{}/{} (log {})",
+            self.config.get_user().unwrap_or("?"),
+            hosts.join(","),
+            self.config.get_dbname().unwrap_or("?"),
+            self.log
+        )
+    }
+
+    /// `text` with every secret replaced by `***`.
+    fn scrub(&self, text: String) -> String {
+        self.secrets
+            .iter()
+            .fold(text, |t, s| t.replace(s.as_str(), "***"))
+    }
+}
+
+/// Shared by the store and its snapshots.
+pub(crate) struct Inner {
+    target: PgTarget,
+    read_only: bool,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl Inner {
+    fn log(&self) -> i32 {
+        self.target.log
+    }
+
+    fn connect(&self) -> Result<Client, StoreError> {
+        let mut c = self.target.config.connect(NoTls).map_err(|e| {
+            StoreError::Unavailable(self.target.scrub(format!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                self.target.describe()
+            )))
+        })?;
+        if self.read_only {
+            c.batch_execute("SET default_transaction_read_only = on")
+                .map_err(pg)?;
+        }
+        Ok(c)
+    }
+
+    /// A connection: an idle one, or a new one.
+    fn take(&self) -> Result<Client, StoreError> {
+        let pooled = self.idle.lock().ok().and_then(|mut v| v.pop());
+        match pooled {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => self.connect(),
+        }
+    }
+
+    /// Returns a connection for reuse, unless it failed.
+    fn give(&self, c: Client) {
+        if !c.is_closed()
+            && let Ok(mut v) = self.idle.lock()
+            && v.len() < IDLE_MAX
+        {
+            v.push(c);
+        }
+    }
+
+    /// Runs a read on a connection; retried once on a new connection when the first one had
+    /// closed (reads are idempotent).
+    fn read<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut c = self.take()?;
+        match f(&mut c) {
+            Err(StoreError::Unavailable(_)) if c.is_closed() => {
+                drop(c);
+                let mut fresh = self.connect()?;
+                let out = f(&mut fresh);
+                self.give(fresh);
+                out
+            }
+            out => {
+                self.give(c);
+                out
+            }
+        }
+    }
+
+    /// Runs a write on a connection, never retried (a lost COMMIT answer is ambiguous; the
+    /// writer reloads its state and the batch's precondition decides).
+    fn write<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.read_only {
+            return Err(StoreError::Unavailable("the store is opened read-only".into()));
+        }
+        let mut c = self.take()?;
+        let out = f(&mut c);
+        self.give(c);
+        out
+    }
+}
+
+/// A ledger's store in PostgreSQL.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+impl PgStore {
+    fn new(target: &PgTarget, read_only: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                target: target.clone(),
+                read_only,
+                idle: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Whether the database holds this target's log (the schema and its state row).
+    pub fn exists(target: &PgTarget) -> Result<bool, StoreError> {
+        Self::new(target, true).inner.read(|c| {
+            let schema = c
+                .query_one("SELECT to_regclass('evl_log') IS NOT NULL", &[])
+                .map_err(pg)?
+                .get::<_, bool>(0);
+            if !schema {
+                return Ok(false);
+            }
+            Ok(
+                c.query_opt("SELECT 1 FROM evl_log WHERE log_id = $1", &[&target.log])
+                    .map_err(pg)?
+                    .is_some(),
+            )
+        })
+    }
+
+    /// Opens the log `target` names; `STORAGE_UNAVAILABLE` when the database cannot be
+    /// reached, `STORAGE_ERROR` when it holds no such log or a schema this build does not know.
+    pub fn open(target: &PgTarget) -> Result<Self, StoreError> {
+        Self::open_as(target, false)
+    }
+
+    /// Opens it read-only: every transaction is read-only, and `commit` fails with
+    /// `STORAGE_UNAVAILABLE` before reaching the database.
+    pub fn open_read_only(target: &PgTarget) -> Result<Self, StoreError> {
+        Self::open_as(target, true)
+    }
+
+    fn open_as(target: &PgTarget, read_only: bool) -> Result<Self, StoreError> {
+        let store = Self::new(target, read_only);
+        store.inner.read(|c| {
+            let version = c
+                .query_opt("SELECT version FROM evl_schema", &[])
+                .map_err(|e| match pg(e) {
+                    StoreError::Other(m) if m.contains("42P01") => StoreError::Other(format!(
+                        "no ledger in {} (no evl_schema table)",
+                        target.describe()
+                    )),
+                    other => other,
+                })?
+                .map(|r| r.get::<_, i32>(0));
+            if version != Some(1) {
+                return Err(StoreError::Other(format!(
+                    "{} holds evl schema version {version:?}; this build knows version 1",
+                    target.describe()
+                )));
+            }
+            if c.query_opt("SELECT 1 FROM evl_log WHERE log_id = $1", &[&target.log])
+                .map_err(pg)?
+                .is_none()
+            {
+                return Err(StoreError::Other(format!(
+                    "no ledger in {} (log {} is not there)",
+                    target.describe(),
+                    target.log
+                )));
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Creates the log `target` names, and the schema first if the database has none (in one
+    /// transaction, as the connecting role, which then owns it). Refuses a log that exists.
+    pub fn create(target: &PgTarget) -> Result<Self, StoreError> {
+        let store = Self::new(target, false);
+        store.inner.write(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            // One creator at a time, across processes.
+            tx.execute("SELECT pg_advisory_xact_lock(7400)", &[])
+                .map_err(pg)?;
+            let schema = tx
+                .query_one("SELECT to_regclass('evl_log') IS NOT NULL", &[])
+                .map_err(pg)?
+                .get::<_, bool>(0);
+            if !schema {
+                tx.batch_execute(SCHEMA).map_err(pg)?;
+            }
+            let inserted = tx
+                .execute(
+                    "INSERT INTO evl_log (log_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[&target.log],
+                )
+                .map_err(pg)?;
+            if inserted == 0 {
+                return Err(StoreError::Other(format!(
+                    "{} already holds a ledger; a new one needs an empty log",
+                    target.describe()
+                )));
+            }
+            tx.commit().map_err(pg)
+        })?;
+        Ok(store)
+    }
+
+    /// Grants the application role `role` what `evl serve` needs: select and insert, no
+    /// update or delete of evidence (`schema.sql`). Run as the owner.
+    pub fn grant_app_role(&self, role: &str) -> Result<(), StoreError> {
+        self.inner.write(|c| {
+            c.execute("SELECT evl_grant_app($1)", &[&role])
+                .map(|_| ())
+                .map_err(pg)
+        })
+    }
+
+    /// What the connection string names, safe to print.
+    pub fn describe(&self) -> String {
+        self.inner.target.describe()
+    }
+}
+
+impl Store for PgStore {
+    type Snapshot = PgSnapshot;
+
+    fn snapshot(&self) -> Result<PgSnapshot, StoreError> {
+        PgSnapshot::take(self.inner.clone())
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        self.inner
+            .write(|c| commit::commit(c, self.inner.log(), &batch, commit::Mode::Commit))
+    }
+
+    fn load(&self, batch: &Batch, durable: bool) -> Result<(), StoreError> {
+        // Every PostgreSQL commit is durable; `durable: false` gains nothing here.
+        let _ = durable;
+        self.inner
+            .write(|c| commit::commit(c, self.inner.log(), batch, commit::Mode::Load))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let bytes = self.inner.read(|c| {
+            let row = c
+                .query_one(
+                    "SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0)::bigint FROM unnest(ARRAY['evl_node','evl_id','evl_redaction','evl_tile','evl_checkpoint','evl_anchor','evl_meta']) t",
+                    &[],
+                )
+                .map_err(pg)?;
+            Ok(row.get::<_, i64>(0))
+        });
+        StoreStats {
+            disk_bytes: bytes.ok().and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
+        }
+    }
+
+    fn probe_writable(&self) -> Result<(), StoreError> {
+        // A write the log does not keep: lock the state row and roll back.
+        self.inner.write(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            tx.query_one(
+                "SELECT tree_size FROM evl_log WHERE log_id = $1 FOR UPDATE",
+                &[&self.inner.log()],
+            )
+            .map_err(pg)?;
+            tx.rollback().map_err(pg)
+        })
+    }
+
+    fn repair(&self, repair: Repair) -> Result<(), StoreError> {
+        self.inner.write(|c| commit::repair(c, self.inner.log(), &repair))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,440 @@
+//! Reads of one committed state of a PostgreSQL store: the tree size and last anchor are
+//! pinned when the snapshot is taken; every read is one statement filtered by them.
+
+use super::Inner;
+use super::error::{pg, signed, unsigned};
+use crate::store::v2::tile::{TILE_HEIGHT, Tile, TileAddr, locate};
+use crate::store::{Snapshot, StoreError, Version};
+use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
+use postgres::GenericClient;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Rows a scan reads per statement.
+const PAGE: i64 = 4096;
+/// Tiles a hash scan reads per statement.
+const TILE_PAGE: i64 = 64;
+
+/// A snapshot of a PostgreSQL store.
+pub struct PgSnapshot {
+    inner: Arc<Inner>,
+    size: u64,
+    last_anchor: Option<u64>,
+}
+
+impl PgSnapshot {
+    pub(super) fn take(inner: Arc<Inner>) -> Result<Self, StoreError> {
+        let log = inner.log();
+        let (size, last_anchor) = inner.read(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT tree_size, last_anchor FROM evl_log WHERE log_id = $1",
+                    &[&log],
+                )
+                .map_err(pg)?
+                .ok_or_else(|| StoreError::Damaged(format!("the state row of log {log} is gone")))?;
+            Ok((row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)))
+        })?;
+        Ok(Self {
+            size: unsigned(size, "the tree size")?,
+            last_anchor: last_anchor.map(|a| unsigned(a, "the last anchor")).transpose()?,
+            inner,
+        })
+    }
+
+    fn log(&self) -> i32 {
+        self.inner.log()
+    }
+
+    /// Whether the perfect subtree `(level, index)` lies inside this snapshot's tree.
+    fn inside(&self, level: u32, index: u64) -> bool {
+        level < 64
+            && index
+                .checked_add(1)
+                .and_then(|k| k.checked_mul(1u64 << level))
+                .is_some_and(|end| end <= self.size)
+    }
+
+    /// The widest stored rows of these tiles.
+    fn tiles(&self, addrs: &[TileAddr]) -> Result<HashMap<TileAddr, Tile>, StoreError> {
+        let log = self.log();
+        let rows = self.inner.read(|c| widest_rows(c, log, addrs))?;
+        rows.into_iter()
+            .map(|(addr, row)| Ok((addr, Tile::decode(addr, &row)?)))
+            .collect()
+    }
+}
+
+/// The widest stored row of each of these tiles (a tile with no row is left out).
+pub(super) fn widest_rows(
+    c: &mut impl GenericClient,
+    log: i32,
+    addrs: &[TileAddr],
+) -> Result<Vec<(TileAddr, Vec<u8>)>, StoreError> {
+    let levels: Vec<i16> = addrs.iter().map(|a| a.level as i16).collect();
+    let indexes = addrs
+        .iter()
+        .map(|a| signed(a.index, "a tile index"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    let rows = c
+        .query(
+            "SELECT w.l, w.i, t.data FROM unnest($2::smallint[], $3::bigint[]) AS w(l, i)
+             CROSS JOIN LATERAL (SELECT data FROM evl_tile WHERE log_id = $1
+                 AND tile_level = w.l AND tile_index = w.i ORDER BY width DESC LIMIT 1) t",
+            &[&log, &levels, &indexes],
+        )
+        .map_err(pg)?;
+    rows.into_iter()
+        .map(|r| {
+            let addr = TileAddr {
+                level: u32::try_from(r.get::<_, i16>(0))
+                    .map_err(|_| StoreError::Damaged("a negative tile level".into()))?,
+                index: unsigned(r.get(1), "a tile index")?,
+            };
+            Ok((addr, r.get::<_, Vec<u8>>(2)))
+        })
+        .collect()
+}
+
+impl Snapshot for PgSnapshot {
+    fn tree_size(&self) -> Result<TreeSize, StoreError> {
+        TreeSize::new(self.size).ok_or_else(|| StoreError::Damaged("tree size out of range".into()))
+    }
+
+    fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError> {
+        if index.get() >= self.size {
+            return Ok(None);
+        }
+        let leaf = signed(index.get(), "a leaf index")?;
+        let log = self.log();
+        self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT content FROM evl_node WHERE log_id = $1 AND leaf = $2",
+                &[&log, &leaf],
+            )
+            .map_err(pg)?
+            .and_then(|r| r.get::<_, Option<Vec<u8>>>(0)))
+        })
+    }
+
+    fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
+        let log = self.log();
+        let digest: &[u8] = id.digest().as_bytes();
+        let leaf = self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT leaf FROM evl_id WHERE log_id = $1 AND node_id = $2",
+                &[&log, &digest],
+            )
+            .map_err(pg)?
+            .map(|r| r.get::<_, i64>(0)))
+        })?;
+        match leaf {
+            Some(l) => {
+                let l = unsigned(l, "an id-map leaf")?;
+                Ok((l < self.size).then(|| LeafIndex::new(l)).flatten())
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
+        Ok(self.subtrees(&[(level, index)])?.pop().flatten())
+    }
+
+    fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
+        let mut addrs: Vec<TileAddr> = at
+            .iter()
+            .filter(|&&(l, i)| self.inside(l, i))
+            .map(|&(l, i)| locate(l, i).0)
+            .collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        let tiles = if addrs.is_empty() {
+            HashMap::new()
+        } else {
+            self.tiles(&addrs)?
+        };
+        Ok(at
+            .iter()
+            .map(|&(level, index)| {
+                if !self.inside(level, index) {
+                    return None;
+                }
+                let (addr, l, k) = locate(level, index);
+                tiles.get(&addr)?.get(l, k)
+            })
+            .collect())
+    }
+
+    fn prefers_batches(&self) -> bool {
+        true
+    }
+
+    fn format(&self) -> &'static str {
+        super::FORMAT_PG
+    }
+
+    fn version(&self) -> Result<Version, StoreError> {
+        Ok(Version {
+            tree_size: self.size,
+            last_anchor: self.last_anchor,
+        })
+    }
+
+    fn checkpoint(&self, size: TreeSize) -> Result<Option<String>, StoreError> {
+        if size.get() > self.size {
+            return Ok(None);
+        }
+        let s = signed(size.get(), "a tree size")?;
+        let log = self.log();
+        self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT note FROM evl_checkpoint WHERE log_id = $1 AND tree_size = $2",
+                &[&log, &s],
+            )
+            .map_err(pg)?
+            .map(|r| r.get::<_, String>(0)))
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
+        let max = signed(self.size, "a tree size")?;
+        let log = self.log();
+        let row = self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT tree_size, note FROM evl_checkpoint WHERE log_id = $1 AND tree_size <= $2
+                 ORDER BY tree_size DESC LIMIT 1",
+                &[&log, &max],
+            )
+            .map_err(pg)?
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))))
+        })?;
+        match row {
+            Some((s, note)) => {
+                let s = TreeSize::new(unsigned(s, "a checkpoint's size")?)
+                    .ok_or_else(|| StoreError::Damaged(format!("checkpoint size {s} out of range")))?;
+                Ok(Some((s, note)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn anchor(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.last_anchor.is_none_or(|last| seq > last) {
+            return Ok(None);
+        }
+        let s = signed(seq, "an anchor sequence number")?;
+        let log = self.log();
+        self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT envelope FROM evl_anchor WHERE log_id = $1 AND seq = $2",
+                &[&log, &s],
+            )
+            .map_err(pg)?
+            .map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn anchors(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let Some(last) = self.last_anchor else {
+            return Ok(Vec::new());
+        };
+        let last = signed(last, "an anchor sequence number")?;
+        let log = self.log();
+        let rows = self.inner.read(|c| {
+            c.query(
+                "SELECT seq, envelope FROM evl_anchor WHERE log_id = $1 AND seq <= $2 ORDER BY seq",
+                &[&log, &last],
+            )
+            .map_err(pg)
+        })?;
+        rows.into_iter()
+            .map(|r| Ok((unsigned(r.get(0), "an anchor sequence number")?, r.get(1))))
+            .collect()
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let log = self.log();
+        self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT value FROM evl_meta WHERE log_id = $1 AND key = $2",
+                &[&log, &key],
+            )
+            .map_err(pg)?
+            .map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    fn scan_nodes(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let end = signed(to.min(self.size), "a leaf index")?;
+        let mut next = signed(from, "a leaf index")?;
+        let log = self.log();
+        while next < end {
+            let rows = self.inner.read(|c| {
+                c.query(
+                    "SELECT leaf, content FROM evl_node WHERE log_id = $1 AND leaf >= $2
+                     AND leaf < $3 AND content IS NOT NULL ORDER BY leaf LIMIT $4",
+                    &[&log, &next, &end, &PAGE],
+                )
+                .map_err(pg)
+            })?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            next = last.get::<_, i64>(0) + 1;
+            for r in &rows {
+                if !f(unsigned(r.get(0), "a leaf index")?, r.get::<_, &[u8]>(1)) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_ids(&self, f: &mut dyn FnMut(NodeId, u64) -> bool) -> Result<(), StoreError> {
+        let size = signed(self.size, "a tree size")?;
+        let mut after: Vec<u8> = Vec::new();
+        let log = self.log();
+        loop {
+            let rows = self.inner.read(|c| {
+                c.query(
+                    "SELECT node_id, leaf FROM evl_id WHERE log_id = $1 AND node_id > $2
+                     AND leaf < $3 ORDER BY node_id LIMIT $4",
+                    &[&log, &after, &size, &PAGE],
+                )
+                .map_err(pg)
+            })?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last.get::<_, Vec<u8>>(0);
+            for r in &rows {
+                let bytes: [u8; 32] = r
+                    .get::<_, &[u8]>(0)
+                    .try_into()
+                    .map_err(|_| StoreError::Damaged("an id-map NodeId is not 32 bytes".into()))?;
+                let id = NodeId::from_digest(Digest::from_bytes(bytes));
+                if !f(id, unsigned(r.get(1), "an id-map leaf")?) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn scan_checkpoints(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(TreeSize, &str) -> bool,
+    ) -> Result<(), StoreError> {
+        let end = signed(to.min(self.size), "a tree size")?;
+        let mut next = signed(from, "a tree size")?;
+        let log = self.log();
+        while next <= end {
+            let rows = self.inner.read(|c| {
+                c.query(
+                    "SELECT tree_size, note FROM evl_checkpoint WHERE log_id = $1
+                     AND tree_size >= $2 AND tree_size <= $3 ORDER BY tree_size LIMIT $4",
+                    &[&log, &next, &end, &PAGE],
+                )
+                .map_err(pg)
+            })?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            next = last.get::<_, i64>(0) + 1;
+            for r in &rows {
+                let s = unsigned(r.get(0), "a checkpoint's size")?;
+                let Some(size) = TreeSize::new(s) else {
+                    return Err(StoreError::Damaged(format!("checkpoint size {s} out of range")));
+                };
+                if !f(size, r.get::<_, &str>(1)) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn redaction(&self, index: LeafIndex) -> Result<Option<LeafIndex>, StoreError> {
+        if index.get() >= self.size {
+            return Ok(None);
+        }
+        let leaf = signed(index.get(), "a leaf index")?;
+        let log = self.log();
+        let record = self.inner.read(|c| {
+            Ok(c.query_opt(
+                "SELECT record FROM evl_redaction WHERE log_id = $1 AND leaf = $2",
+                &[&log, &leaf],
+            )
+            .map_err(pg)?
+            .map(|r| r.get::<_, i64>(0)))
+        })?;
+        match record {
+            Some(r) => Ok(LeafIndex::new(unsigned(r, "a redaction record's leaf")?)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan_hashes(
+        &self,
+        level: u32,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, Option<Digest>) -> bool,
+    ) -> Result<(), StoreError> {
+        if level >= 64 || from >= to {
+            return Ok(());
+        }
+        let tile_level = (level / TILE_HEIGHT) as i16;
+        let l = level % TILE_HEIGHT;
+        let shift = TILE_HEIGHT - l;
+        let log = self.log();
+        let mut i = from;
+        while i < to {
+            let first_tile = i >> shift;
+            let last_tile = ((to - 1) >> shift).min(first_tile + TILE_PAGE as u64 - 1);
+            let (a, b) = (
+                signed(first_tile, "a tile index")?,
+                signed(last_tile, "a tile index")?,
+            );
+            let rows = self.inner.read(|c| {
+                c.query(
+                    "SELECT DISTINCT ON (tile_index) tile_index, data FROM evl_tile
+                     WHERE log_id = $1 AND tile_level = $2 AND tile_index >= $3 AND tile_index <= $4
+                     ORDER BY tile_index, width DESC",
+                    &[&log, &tile_level, &a, &b],
+                )
+                .map_err(pg)
+            })?;
+            let mut tiles = HashMap::with_capacity(rows.len());
+            for r in rows {
+                let addr = TileAddr {
+                    level: u32::from(tile_level as u16),
+                    index: unsigned(r.get(0), "a tile index")?,
+                };
+                tiles.insert(addr.index, Tile::decode(addr, r.get::<_, &[u8]>(1))?);
+            }
+            let stop = (last_tile + 1).saturating_mul(1 << shift).min(to);
+            while i < stop {
+                let h = if self.inside(level, i) {
+                    tiles
+                        .get(&(i >> shift))
+                        .and_then(|t| t.get(l, i & ((1 << shift) - 1)))
+                } else {
+                    None
+                };
+                if !f(i, h) {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+}
