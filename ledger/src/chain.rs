@@ -65,7 +65,8 @@ impl<S: Store> Ledger<S> {
     /// signed, when `now` is before the signing key's `not_before` (the anchor would not verify)
     /// or when the last anchor is further ahead (a future time is never copied forward).
     pub fn anchor_at(&self, now: Timestamp) -> Result<Anchor, LedgerError> {
-        let w = lock(&self.inner.writer)?;
+        let mut w = lock(&self.inner.writer)?;
+        self.follow(&mut w, &self.inner.shared.store.snapshot()?)?;
         self.check_edge()?;
         self.anchor_locked(&w, now)
     }
@@ -100,9 +101,9 @@ impl<S: Store> Ledger<S> {
 
     /// Whether an anchor is due under the policy (for a timer to call [`Ledger::anchor`]).
     pub fn anchor_is_due(&self) -> Result<bool, LedgerError> {
-        let w = lock(&self.inner.writer)?;
+        let _w = lock(&self.inner.writer)?;
         let snap = self.inner.shared.store.snapshot()?;
-        self.anchor_due(&snap, w.size())
+        self.anchor_due(&snap, snap.tree_size()?)
     }
 
     pub(crate) fn anchor_locked(&self, w: &Frontier, now: Timestamp) -> Result<Anchor, LedgerError> {
@@ -156,7 +157,8 @@ impl<S: Store> Ledger<S> {
                 "a new chain segment needs a non-empty --reason".into(),
             ));
         }
-        let w = lock(&self.inner.writer)?;
+        let mut w = lock(&self.inner.writer)?;
+        self.follow(&mut w, &self.inner.shared.store.snapshot()?)?;
         self.check_edge()?;
         let report = self.reader().verify_anchor_chain()?;
         let snap = self.inner.shared.store.snapshot()?;

@@ -12,6 +12,11 @@ use evl_sdk::{
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+/// How many times a group is placed again after another process committed first (a shared
+/// database's `CONFLICT`): each retry reloads the state, so only a writer that loses every race
+/// (other front ends committing continuously) runs out, and its callers get `CONFLICT`.
+const CONFLICT_RETRIES: u32 = 16;
+
 /// The result of appending one node.
 #[derive(Clone, Debug)]
 pub struct AppendOutcome {
@@ -212,8 +217,9 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Vec<(LeafIndex, LeafIndex, NodeId)>, LedgerError> {
         let inner = &self.inner;
         let mut w = lock(&inner.writer)?;
-        self.check_edge()?;
         let snap = inner.shared.store.snapshot()?;
+        self.follow(&mut w, &snap)?;
+        self.check_edge()?;
         let records = build(&snap)?;
         let mut frontier = w.clone();
         let mut batch = Batch {
@@ -271,6 +277,20 @@ impl<S: Store> Ledger<S> {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Brings the writer's frontier up to `snap` when another process committed since this one
+    /// last wrote (several front ends on one shared database: each commit's precondition is
+    /// checked by the store, so a stale frontier only costs this reload). A no-op for a store
+    /// that only this process writes.
+    pub(crate) fn follow(&self, w: &mut Frontier, snap: &S::Snapshot) -> Result<(), LedgerError> {
+        let size = snap.tree_size()?;
+        if size != w.size() {
+            tracing::debug!(from = w.size().get(), to = size.get(), "following the store");
+            *w = Frontier::load(&crate::store::SnapshotSource(snap), size)?;
+            *lock(&self.inner.edge_fault)? = edge_fault(snap, w)?;
+        }
+        Ok(())
     }
 
     /// A read handle sharing this ledger's store.
@@ -396,10 +416,31 @@ impl<S: Store> Ledger<S> {
     /// Commits a group durably under the writer lock (and anchors if the policy says so); the
     /// receipts are [`Ledger::receipts`]' work, outside the lock.
     fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<Committed, LedgerError> {
+        let mut w = lock(&self.inner.writer)?;
+        // Another process on a shared database may commit between this one's snapshot and its
+        // commit: the store refuses the batch (CONFLICT, nothing written), and the group is
+        // placed again on the state it now holds, a bounded number of times.
+        let mut conflicts = 0;
+        loop {
+            match self.commit_group_locked(&mut w, group) {
+                Err(LedgerError::Store(StoreError::Conflict { .. })) if conflicts < CONFLICT_RETRIES => {
+                    conflicts += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// [`Ledger::commit_group`] once, on the store's current state.
+    fn commit_group_locked(
+        &self,
+        w: &mut Frontier,
+        group: &[(u64, Vec<Node>)],
+    ) -> Result<Committed, LedgerError> {
         let inner = &self.inner;
-        let mut w = lock(&inner.writer)?;
-        self.check_edge()?;
         let snap = inner.shared.store.snapshot()?;
+        self.follow(w, &snap)?;
+        self.check_edge()?;
         let mut frontier = w.clone();
         let old_size = frontier.size();
         let mut batch = Batch {
@@ -469,13 +510,13 @@ impl<S: Store> Ledger<S> {
         crate::profile::group();
         if !batch.nodes.is_empty() || !batch.checkpoints.is_empty() {
             let _c = tracing::debug_span!("commit", new = batch.nodes.len(), size = size.get()).entered();
-            self.commit_locked(&mut w, batch)?;
+            self.commit_locked(w, batch)?;
         }
         *w = frontier;
         if anchor_due {
             // The append is already durable; a failed policy anchor is logged, not reported to
             // the appender.
-            if let Err(e) = self.anchor_locked(&w, crate::time::now()) {
+            if let Err(e) = self.anchor_locked(w, crate::time::now()) {
                 tracing::warn!(error = %e, "policy anchor failed");
             }
         }

@@ -24,6 +24,81 @@ pub struct Config {
     pub anchor: AnchorConfig,
     /// Retention with provable redaction (`evl cleanup --apply-retention`, `evl archive`).
     pub retention: RetentionConfig,
+    /// Where the ledger is stored: the embedded redb file (default) or PostgreSQL.
+    pub store: StoreConfig,
+}
+
+/// Where the ledger is stored (docs/operations/postgresql.md). Default: the embedded redb file
+/// `DATA/ledger.redb`. Every `evl` command reads this section (from `DATA/evl.toml` and
+/// `EVL_STORE__*`), so the CLI works on the same database as the servers.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// A PostgreSQL connection string: `postgres://USER@HOST:PORT/DB` or `host=… user=…`
+    /// pairs; several hosts with `target_session_attrs=read-write` follow a failover. Unset:
+    /// the redb file. The signing key, trust root and admin token stay in the data directory.
+    pub url: Option<String>,
+    /// A file whose first line is the database password (mode 0600 advised). Never printed.
+    pub password_file: Option<PathBuf>,
+    /// The database password; meant for the environment (`EVL_STORE__PASSWORD`). Never
+    /// printed or written out.
+    #[serde(skip_serializing)]
+    pub password: Option<Secret>,
+    /// The log's id inside the database (every table is keyed by it). Default 1.
+    pub log_id: i32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            password_file: None,
+            password: None,
+            log_id: 1,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The PostgreSQL target this section names, or `None` for the redb file. Reads the
+    /// password file; errors never quote the URL or the password.
+    pub fn pg_target(&self) -> Result<Option<evl_ledger::store::postgres::PgTarget>> {
+        let Some(url) = &self.url else {
+            if self.password.is_some() || self.password_file.is_some() {
+                bail!("[store] has a password but no url");
+            }
+            return Ok(None);
+        };
+        let from_file = match &self.password_file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the store password file {}", p.display()))?;
+                Some(text.lines().next().unwrap_or("").to_owned())
+            }
+            None => None,
+        };
+        let password = self.password.as_ref().map(|s| s.0.clone()).or(from_file);
+        let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
+            .map_err(|e| anyhow::anyhow!("[store] url: {e}"))?;
+        Ok(Some(target.with_log(self.log_id)))
+    }
+}
+
+/// A secret string: deserialized as given; shown and serialized as `<redacted>`.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
 }
 
 /// Listener and request handling.
@@ -157,6 +232,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             anchor: AnchorConfig::default(),
             retention: RetentionConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -202,14 +278,48 @@ const NOT_CONFIG: &[&str] = &[];
 
 /// Loads `file` (if it exists), then applies `EVL_*` variables from `env`.
 pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config> {
-    let mut table = match file {
+    let mut table = read_table(file)?;
+    apply_env(&mut table, env)?;
+    let config: Config = toml::Value::Table(table)
+        .try_into()
+        .context("invalid configuration (file or EVL_ environment)")?;
+    config.check()?;
+    Ok(config)
+}
+
+/// Loads only the `[store]` section (and `EVL_STORE__*`): what every command needs to find the
+/// ledger, without the rest of the `evl serve` configuration.
+pub fn load_store(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<StoreConfig> {
+    let mut table = toml::Table::new();
+    if let Some(store) = read_table(file)?.remove("store") {
+        table.insert("store".into(), store);
+    }
+    apply_env(
+        &mut table,
+        env.into_iter().filter(|(k, _)| k.starts_with("EVL_STORE__")),
+    )?;
+    let config: Config = toml::Value::Table(table)
+        .try_into()
+        .context("invalid [store] configuration (file or EVL_STORE__ environment)")?;
+    config.store.pg_target()?;
+    Ok(config.store)
+}
+
+fn read_table(file: Option<&Path>) -> Result<toml::Table> {
+    Ok(match file {
         Some(p) if p.exists() => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             toml::from_str::<toml::Table>(&text)
                 .with_context(|| format!("{} is not valid TOML", p.display()))?
         }
         _ => toml::Table::new(),
-    };
+    })
+}
+
+fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, String)>) -> Result<()> {
     for (k, v) in env {
         let Some(rest) = k.strip_prefix("EVL_") else {
             continue;
@@ -222,17 +332,16 @@ pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>
             bail!("environment variable {k}: empty key segment");
         }
         // Values parse as TOML (numbers, booleans, arrays) when they can, else as strings.
+        // The store's URL and password are strings whatever they look like.
+        let verbatim = path == ["store", "url"] || path == ["store", "password"];
         let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
             .ok()
+            .filter(|_| !verbatim)
             .and_then(|t| t.get("v").cloned())
             .unwrap_or(toml::Value::String(v.clone()));
-        set(&mut table, &path, value).with_context(|| format!("environment variable {k}"))?;
+        set(table, &path, value).with_context(|| format!("environment variable {k}"))?;
     }
-    let config: Config = toml::Value::Table(table)
-        .try_into()
-        .context("invalid configuration (file or EVL_ environment)")?;
-    config.check()?;
-    Ok(config)
+    Ok(())
 }
 
 fn set(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<()> {
@@ -256,6 +365,7 @@ fn set(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(
 
 impl Config {
     fn check(&self) -> Result<()> {
+        self.store.pg_target()?;
         self.retention
             .policy()
             .check()

@@ -9,8 +9,13 @@
 //! DIR/evl.toml           optional `evl serve` configuration
 //! DIR/last-verify.json   the last `evl verify` (or `evl recover`) report, for `evl diagnostics`
 //! ```
+//!
+//! With `[store] url` set (in `DIR/evl.toml` or `EVL_STORE__URL`), the store is that
+//! PostgreSQL database instead of `ledger.redb`; the key, trust root and token stay here.
 
 use anyhow::{Context as _, Result, bail};
+use evl_ledger::store::any::AnyStore;
+use evl_ledger::store::postgres::{FORMAT_PG, PgStore, PgTarget};
 use evl_ledger::store::redb_store::RedbStore;
 use evl_ledger::store::{StoreError, StoreFormat};
 use evl_ledger::{AnchorPolicy, Ledger, LedgerReader};
@@ -19,13 +24,77 @@ use std::path::{Path, PathBuf};
 /// Paths inside a data directory.
 pub struct DataDir {
     root: PathBuf,
+    pg: Option<PgTarget>,
+    /// Why the `[store]` configuration could not be read: reported by every command that
+    /// opens or creates the store, not by those that never touch it.
+    config_error: Option<String>,
 }
 
 impl DataDir {
-    /// The data directory at `root`.
+    /// The data directory at `root`, its store the redb file in it.
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
+            pg: None,
+            config_error: None,
+        }
+    }
+
+    /// The data directory at `root` with the store its configuration names: the `[store]`
+    /// section of `root/evl.toml` and `EVL_STORE__*` (what every command but `serve --config`
+    /// reads).
+    pub fn open(root: &Path) -> Self {
+        let file = root.join("evl.toml");
+        match crate::config::load_store(Some(&file), std::env::vars())
+            .and_then(|store| Self::with_store(root, &store))
+        {
+            Ok(dir) => dir,
+            Err(e) => Self {
+                config_error: Some(format!("{e:#}")),
+                ..Self::new(root)
+            },
+        }
+    }
+
+    fn check_config(&self) -> Result<()> {
+        match &self.config_error {
+            Some(e) => bail!("{e}"),
+            None => Ok(()),
+        }
+    }
+
+    /// The data directory at `root` with the store `store` names.
+    pub fn with_store(root: &Path, store: &crate::config::StoreConfig) -> Result<Self> {
+        Ok(Self {
+            root: root.to_path_buf(),
+            pg: store.pg_target()?,
+            config_error: None,
+        })
+    }
+
+    /// The PostgreSQL database holding the store, if it is not the redb file.
+    pub fn pg(&self) -> Option<&PgTarget> {
+        self.pg.as_ref()
+    }
+
+    /// Where the store is, safe to print: the redb file's path or the database (no password).
+    pub fn store_location(&self) -> String {
+        match &self.pg {
+            Some(t) => t.describe(),
+            None => self.store().display().to_string(),
+        }
+    }
+
+    /// Fails, naming the command, when the store is in PostgreSQL: for commands that work on
+    /// the redb file itself.
+    pub fn redb_only(&self, what: &str) -> Result<()> {
+        self.check_config()?;
+        match &self.pg {
+            Some(t) => bail!(
+                "{what} works on the embedded redb file; this ledger is stored in PostgreSQL ({})",
+                t.describe()
+            ),
+            None => Ok(()),
         }
     }
     /// The directory.
@@ -60,13 +129,38 @@ impl DataDir {
     pub fn last_verify(&self) -> PathBuf {
         self.root.join("last-verify.json")
     }
-    /// Whether a store exists.
-    pub fn is_initialized(&self) -> bool {
-        self.store().exists()
+    /// Whether a store exists (for PostgreSQL: the database holds this log; an unreachable
+    /// database is an error, not a "no").
+    pub fn is_initialized(&self) -> Result<bool> {
+        self.check_config()?;
+        match &self.pg {
+            Some(t) => PgStore::exists(t)
+                .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+                .with_context(|| format!("cannot reach the store {}", t.describe())),
+            None => Ok(self.store().exists()),
+        }
     }
 
-    fn open_store(&self, read_only: bool) -> Result<RedbStore> {
-        if !self.is_initialized() {
+    fn open_store(&self, read_only: bool) -> Result<AnyStore> {
+        self.check_config()?;
+        if let Some(t) = &self.pg {
+            let opened = if read_only {
+                PgStore::open_read_only(t)
+            } else {
+                PgStore::open(t)
+            };
+            return opened
+                .map(AnyStore::Pg)
+                .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+                .with_context(|| {
+                    format!(
+                        "cannot open the store {}\n  hint: `evl init --data {}` creates a ledger there",
+                        t.describe(),
+                        self.root.display()
+                    )
+                });
+        }
+        if !self.store().exists() {
             bail!(
                 "no ledger in {} (no ledger.redb)\n  hint: run `evl init --data {}` first, or pass --data / set EVL_DATA",
                 self.root.display(),
@@ -79,7 +173,7 @@ impl DataDir {
         } else {
             RedbStore::open(&path)
         };
-        opened.map_err(|e| match e {
+        opened.map(AnyStore::Redb).map_err(|e| match e {
             // On open, unavailable means another process holds the file.
             StoreError::Unavailable(_) => anyhow::anyhow!(
                 "{}: the store is in use by another process\n  hint: stop `evl serve` (or the other evl command) first",
@@ -91,47 +185,56 @@ impl DataDir {
 
     /// Read-only access (no signing key needed). The store is opened read-only: nothing is
     /// written to the file, so looking at a damaged store never makes it worse.
-    pub fn reader(&self) -> Result<LedgerReader<RedbStore>> {
+    pub fn reader(&self) -> Result<LedgerReader<AnyStore>> {
         Ok(LedgerReader::open(self.open_store(true)?)?)
     }
 
     /// Writer access: loads the signing key.
-    pub fn writer(&self, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
+    pub fn writer(&self, policy: AnchorPolicy) -> Result<Ledger<AnyStore>> {
         self.ledger(policy, false)
     }
 
     /// Signing access to a store opened read-only: for commands that sign what they write
     /// elsewhere (a backup, an export) but never write to the store. Any attempt to commit
     /// fails with `STORAGE_UNAVAILABLE`.
-    pub fn signer_read_only(&self) -> Result<Ledger<RedbStore>> {
+    pub fn signer_read_only(&self) -> Result<Ledger<AnyStore>> {
         self.ledger(AnchorPolicy::default(), true)
     }
 
     /// Writer access to another store file of this ledger (`evl recover` repairs a copy): the
     /// signing key and trust root are this directory's.
-    pub fn writer_at(&self, store: &Path, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
+    pub fn writer_at(&self, store: &Path, policy: AnchorPolicy) -> Result<Ledger<AnyStore>> {
         let store = RedbStore::open(store)
             .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
             .with_context(|| format!("cannot open {}", store.display()))?;
-        self.signing(store, policy)
+        self.signing(AnyStore::Redb(store), policy)
     }
 
-    fn ledger(&self, policy: AnchorPolicy, read_only: bool) -> Result<Ledger<RedbStore>> {
+    fn ledger(&self, policy: AnchorPolicy, read_only: bool) -> Result<Ledger<AnyStore>> {
         self.signing(self.open_store(read_only)?, policy)
     }
 
     /// A writer on `store` with this directory's signing key (named by the store's origin).
-    fn signing(&self, store: RedbStore, policy: AnchorPolicy) -> Result<Ledger<RedbStore>> {
+    fn signing(&self, store: AnyStore, policy: AnchorPolicy) -> Result<Ledger<AnyStore>> {
         let origin = evl_ledger::store_origin(&store)?;
         let key = evl_ledger::keyfile::read_private(&self.key(), &origin)
             .with_context(|| format!("loading the signing key {}", self.key().display()))?;
         Ok(Ledger::open(store, key, policy)?)
     }
 
-    /// Creates the store in `format` (for `init`).
-    pub fn create_store(&self, format: StoreFormat) -> Result<RedbStore> {
+    /// Creates the store (for `init`): the redb file in `format`, or the log in PostgreSQL
+    /// (whose layout is its own; `format` does not apply).
+    pub fn create_store(&self, format: StoreFormat) -> Result<AnyStore> {
+        self.check_config()?;
         std::fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
+        if let Some(t) = &self.pg {
+            return PgStore::create(t)
+                .map(AnyStore::Pg)
+                .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+                .with_context(|| format!("creating the store in {}", t.describe()));
+        }
         RedbStore::create(&self.store(), format)
+            .map(AnyStore::Redb)
             .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
             .with_context(|| format!("creating {}", self.store().display()))
     }
@@ -146,9 +249,9 @@ pub struct InitInfo {
     pub vkey: String,
     /// The public key as SPKI PEM.
     pub public_key_pem: String,
-    /// Where things are.
-    pub store: PathBuf,
-    /// The store's format tag (`evl-store/1`, `evl-store/2`).
+    /// Where the store is: the redb file, or the PostgreSQL database (no password).
+    pub store: String,
+    /// The store's format tag (`evl-store/1`, `evl-store/2`, `evl-store/pg1`).
     pub store_format: &'static str,
     /// The private key file.
     pub signing_key: PathBuf,
@@ -169,7 +272,13 @@ pub fn initialize(dir: &DataDir, origin: &str) -> Result<InitInfo> {
 /// Creates a ledger in `dir`: store (in `format`), signing key (0600), public key, trust root,
 /// admin token.
 pub fn initialize_as(dir: &DataDir, origin: &str, format: StoreFormat) -> Result<InitInfo> {
-    if dir.is_initialized() || dir.key().exists() {
+    if dir.pg().is_some() && dir.is_initialized()? {
+        bail!(
+            "{} already holds a ledger\n  hint: another front end of it needs the data directory that created it (signing-key.pem, public-key.pem, trust-root.json, admin-token copied with their modes), not `evl init`",
+            dir.store_location()
+        );
+    }
+    if dir.is_initialized()? || dir.key().exists() {
         bail!(
             "{} already holds a ledger\n  hint: use another --data directory, or remove this one if you really mean to start over",
             dir.root().display()
@@ -195,8 +304,12 @@ pub fn initialize_as(dir: &DataDir, origin: &str, format: StoreFormat) -> Result
         origin: origin.to_owned(),
         vkey,
         public_key_pem,
-        store: dir.store(),
-        store_format: format.tag(),
+        store: dir.store_location(),
+        store_format: if dir.pg().is_some() {
+            FORMAT_PG
+        } else {
+            format.tag()
+        },
         signing_key: dir.key(),
         trust_root: dir.trust_root(),
         admin_token: dir.admin_token(),

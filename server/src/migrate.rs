@@ -151,7 +151,14 @@ pub fn migrate(
     to: StoreFormat,
     progress: &mut dyn FnMut(Phase, u64, u64),
 ) -> Result<Migrated, MigrateError> {
-    if !dir.is_initialized() {
+    if let Some(t) = dir.pg() {
+        return Err(LedgerError::Mismatch(format!(
+            "evl migrate converts redb files between layouts; this ledger is stored in PostgreSQL ({})",
+            t.describe()
+        ))
+        .into());
+    }
+    if !dir.store().exists() {
         return Err(
             LedgerError::Mismatch(format!("no ledger in {}", dir.root().display()))
                 .advise(Next::Init)

@@ -31,8 +31,8 @@ fn admin_token(dir: &DataDir) -> Result<Vec<TokenConfig>> {
 
 /// Runs the server. `origin` is used only when the data directory must be initialized.
 pub async fn run(config: Config, origin: &str) -> Result<()> {
-    let dir = DataDir::new(&config.data);
-    if !dir.is_initialized() {
+    let dir = DataDir::with_store(&config.data, &config.store)?;
+    if !dir.is_initialized()? {
         let info = initialize(&dir, origin)?;
         eprintln!(
             "Initialized a new ledger {} in {}",

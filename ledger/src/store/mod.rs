@@ -18,6 +18,7 @@
 //!   returns for entries below its `tree_size`.
 //! - **Not found** is `Ok(None)`, never an error; errors mean the store itself failed.
 
+pub mod any;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod deferred_sync;

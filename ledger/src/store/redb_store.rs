@@ -244,6 +244,11 @@ impl Drop for Db {
 }
 
 impl RedbStore {
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Opens or creates the database file at `path` and its tables.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = create_database(path)?;

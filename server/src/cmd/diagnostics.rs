@@ -47,7 +47,7 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
     let raw_ok = raw_tokens(&file, &mut secrets);
     secrets.extend(
         std::env::vars()
-            .filter(|(k, _)| k.starts_with("EVL_AUTH"))
+            .filter(|(k, _)| k.starts_with("EVL_AUTH") || k == "EVL_STORE__PASSWORD")
             .map(|(_, v)| v),
     );
     let config = match &args.config {
@@ -61,6 +61,23 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
         Ok(mut c) => {
             for t in &mut c.auth.tokens {
                 secrets.push(std::mem::replace(&mut t.token, REDACTED.into()));
+            }
+            // The store's password (environment, file or URL) never reaches the archive: the
+            // URL is shown as user, hosts and database only.
+            if let Some(p) = c.store.password.take() {
+                secrets.push(p.0);
+            }
+            if let Some(line) = c
+                .store
+                .password_file
+                .as_ref()
+                .and_then(|f| std::fs::read_to_string(f).ok())
+                .and_then(|t| t.lines().next().map(str::to_owned))
+            {
+                secrets.push(line);
+            }
+            if c.store.url.is_some() {
+                c.store.url = c.store.pg_target().ok().flatten().map(|t| t.describe());
             }
             let mut v = serde_json::to_value(&c)?;
             v["admin_token_file"] = json!(if dir.admin_token().exists() {
@@ -158,7 +175,7 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
 
 fn store_parts(
     dir: &DataDir,
-    r: &evl_ledger::LedgerReader<evl_ledger::store::redb_store::RedbStore>,
+    r: &evl_ledger::LedgerReader<evl_ledger::store::any::AnyStore>,
     now: evl_sdk::Timestamp,
     errors: &mut Vec<Value>,
 ) -> Result<(Value, Value, Value)> {
@@ -174,7 +191,7 @@ fn store_parts(
     let status = json!({"origin": r.origin(), "tree_size": size, "last_anchor": last_json, "store_bytes": disk,
         "store_format": r.store_format()?});
     let stats = json!({
-        "store_file": dir.store(), "disk_bytes": disk, "tree_size": size, "anchors": stored.len(),
+        "store_file": dir.store_location(), "disk_bytes": disk, "tree_size": size, "anchors": stored.len(),
         "bytes_per_leaf": disk.checked_div(size).unwrap_or(0),
     });
     let recent: Vec<Value> = stored

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 /// Runs one command; the exit code says whether a verification passed.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let dir = DataDir::new(&cli.data);
+    let dir = DataDir::open(&cli.data);
     match cli.command {
         Command::Init {
             origin,

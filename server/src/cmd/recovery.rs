@@ -49,6 +49,7 @@ pub fn mark(dir: &DataDir, args: &MarkCorruptedArgs) -> Result<ExitCode> {
 /// same directory (so the swap is a rename), and a failed or incomplete repair removes the copy
 /// and leaves the original byte for byte as it was.
 pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
+    dir.redb_only("evl recover (which repairs a copy of the file and swaps it in)")?;
     let original = dir.store();
     // Holding a read-only handle keeps other writers (evl serve) out while we work.
     let hold = dir.reader()?;

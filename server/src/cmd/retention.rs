@@ -28,7 +28,7 @@ fn policy(dir: &DataDir, config: Option<&PathBuf>) -> Result<RetentionPolicy> {
 }
 
 /// The verified anchor chain of the store (fails if it is broken).
-fn chain(reader: &evl_ledger::LedgerReader<RedbStore>) -> Result<Vec<AnchorSummary>> {
+fn chain(reader: &evl_ledger::LedgerReader<evl_ledger::store::any::AnyStore>) -> Result<Vec<AnchorSummary>> {
     let report = reader.verify_anchor_chain()?;
     if let Some(f) = report.failure {
         bail!(
@@ -89,7 +89,8 @@ pub fn cleanup(dir: &DataDir, a: &CleanupArgs) -> Result<ExitCode> {
     if a.dry_run {
         drop(reader);
         drop(ledger);
-        let pending = RedbStore::open(&store_path)?.reclaim_pending()?;
+        // PostgreSQL reclaims deleted content itself (VACUUM); only the redb file has a reclaim.
+        let pending = dir.pg().is_none() && RedbStore::open(&store_path)?.reclaim_pending()?;
         let v =
             json!({"dry_run": true, "plan": plan, "reclaim_pending": pending, "store_bytes": bytes_before});
         emit(a.out.output, &v, || {
@@ -144,7 +145,7 @@ pub fn cleanup(dir: &DataDir, a: &CleanupArgs) -> Result<ExitCode> {
     drop(reader);
     drop(ledger);
     let bytes_redacted = size_of(&store_path);
-    let pending = RedbStore::open(&store_path)?.reclaim_pending()?;
+    let pending = dir.pg().is_none() && RedbStore::open(&store_path)?.reclaim_pending()?;
     let reclaimed = if pending {
         Some(RedbStore::reclaim(&store_path)?)
     } else {

@@ -40,7 +40,7 @@ pub fn run(dir: &DataDir, format: Format) -> Result<ExitCode> {
         }
         crate::outln!(
             "store:       {} ({}, {store_format})",
-            dir.store().display(),
+            dir.store_location(),
             bytes(disk)
         );
     });

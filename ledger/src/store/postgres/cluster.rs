@@ -271,10 +271,18 @@ impl Cluster {
     }
 
     /// Creates database `name`, returns its connection string.
+    /// (On a thread of its own: the client blocks on its own runtime, which cannot start
+    /// inside an async test's.)
     pub fn create_db(&self, name: &str) -> String {
-        self.client("postgres")
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                self.client("postgres")
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .unwrap()
+            })
+            .join()
+            .unwrap()
+        });
         self.url(name)
     }
 }

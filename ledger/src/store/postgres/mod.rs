@@ -183,7 +183,14 @@ impl Inner {
 
     /// Runs a read on a connection; retried once on a new connection when the first one had
     /// closed (reads are idempotent).
-    fn read<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T: Send>(
+        &self,
+        f: impl FnMut(&mut Client) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.read_here(f))
+    }
+
+    fn read_here<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut c = self.take()?;
         match f(&mut c) {
             Err(StoreError::Unavailable(_)) if c.is_closed() => {
@@ -202,14 +209,45 @@ impl Inner {
 
     /// Runs a write on a connection, never retried (a lost COMMIT answer is ambiguous; the
     /// writer reloads its state and the batch's precondition decides).
-    fn write<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
         if self.read_only {
             return Err(StoreError::Unavailable("the store is opened read-only".into()));
         }
-        let mut c = self.take()?;
-        let out = f(&mut c);
-        self.give(c);
-        out
+        off_runtime(|| {
+            let mut c = self.take()?;
+            let out = f(&mut c);
+            self.give(c);
+            out
+        })
+    }
+}
+
+impl Drop for Inner {
+    /// Closing a connection blocks on the client's runtime too: done where that may block.
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if !idle.is_empty() {
+            off_runtime(move || drop(idle));
+        }
+    }
+}
+
+/// Runs `f`, which blocks on the PostgreSQL client's own runtime, where that may block: as is
+/// outside any runtime (the CLI, `spawn_blocking`), through `block_in_place` on a worker of a
+/// multi-threaded runtime (`evl serve`), on a thread of its own under a current-thread runtime.
+/// (Blocking inside a runtime's worker would panic in the client.)
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
     }
 }
 

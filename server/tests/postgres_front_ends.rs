@@ -1,0 +1,147 @@
+//! Several `evl serve` front ends on one PostgreSQL database (a throwaway cluster started by
+//! the test): concurrent appends through both are all acknowledged with receipts that verify,
+//! the checkpoints they carry never disagree, and the CLI works on the database while both
+//! servers run. Skipped with one visible line when PostgreSQL is not installed (never in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use evl_client::Client;
+use evl_ledger::store::postgres::cluster::Cluster;
+use evl_sdk::{NodeId, TreeHead, TrustRoot};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+
+/// `evl --data DATA ARGS...` with the store in PostgreSQL (`EVL_STORE__URL`) and no other
+/// `EVL_` variable of the caller's.
+fn evl(data: &Path, url: &str, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
+        c.env_remove(k);
+    }
+    c.arg("--data")
+        .arg(data)
+        .args(args)
+        .env("EVL_LOG", "warn")
+        .env("EVL_STORE__URL", url)
+        .output()
+        .unwrap()
+}
+
+fn ok(data: &Path, url: &str, args: &[&str]) -> Output {
+    let o = evl(data, url, args);
+    assert!(o.status.success(), "evl {args:?}: {}", common::text(&o));
+    o
+}
+
+/// A second front end's data directory: the first one's key, trust root and token.
+fn copy_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in [
+        "signing-key.pem",
+        "public-key.pem",
+        "trust-root.json",
+        "admin-token",
+    ] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_front_ends_share_one_log_and_the_cli_works_beside_them() {
+    let Some(cluster) = Cluster::start_or_skip("two_front_ends_share_one_log_and_the_cli_works_beside_them")
+    else {
+        return;
+    };
+    let url = cluster.create_db("fronts");
+    let tmp = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(&a_dir, &url, &["init", "--origin", "fronts.test/log"]);
+    assert!(!a_dir.join("ledger.redb").exists(), "the store is the database");
+    // A second `evl init` on the same database is refused: one log, one key.
+    let again = evl(&b_dir, &url, &["init", "--origin", "fronts.test/log"]);
+    assert!(!again.status.success());
+    copy_keys(&a_dir, &b_dir);
+    let env = [("EVL_STORE__URL", url.as_str())];
+    let a = common::Serve::start_with_env(&a_dir, &[], &env);
+    let b = common::Serve::start_with_env(&b_dir, &[], &env);
+
+    let token = std::fs::read_to_string(a_dir.join("admin-token")).unwrap();
+    let trust = TrustRoot::from_json(&std::fs::read(a_dir.join("trust-root.json")).unwrap()).unwrap();
+    let clients: Vec<Client> = [&a.addr, &b.addr]
+        .iter()
+        .map(|addr| Client::new(&format!("http://{addr}"), Some(token.trim()), trust.clone()).unwrap())
+        .collect();
+
+    // Eight writers, alternating front ends, 25 appends each, all at once.
+    let mut tasks = Vec::new();
+    for w in 0..8u32 {
+        let c = clients[(w % 2) as usize].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for k in 0..25u32 {
+                let body = format!(r#"{{"type":"x-front","w":{w},"k":{k}}}"#);
+                let r = c
+                    .append(body.as_bytes())
+                    .await
+                    .expect("an append through a front end");
+                got.push((r.evidence.node_id, r.evidence.index.get(), r.evidence.head));
+            }
+            got
+        }));
+    }
+    let mut acked: Vec<(NodeId, u64, TreeHead)> = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert_eq!(acked.len(), 200);
+
+    // No split view: one root per size, and every head is a prefix of the latest.
+    let mut roots: BTreeMap<u64, TreeHead> = BTreeMap::new();
+    for (_, _, head) in &acked {
+        if let Some(seen) = roots.insert(head.size().get(), *head) {
+            assert_eq!(seen.root(), head.root(), "two roots for size {}", head.size());
+        }
+    }
+    let latest = clients[0].checkpoint().await.unwrap().checkpoint.head();
+    assert_eq!(latest.size().get(), 200);
+    for head in roots.values() {
+        clients[1].consistency(head, &latest).await.unwrap();
+    }
+    // Every acknowledged node is at its leaf, provable through either front end.
+    let mut leaves: Vec<u64> = acked.iter().map(|(_, i, _)| *i).collect();
+    leaves.sort_unstable();
+    assert_eq!(leaves, (0..200).collect::<Vec<_>>(), "each node once, no gap");
+    for (k, (id, index, _)) in acked.iter().enumerate() {
+        let p = clients[k % 2].prove(id, None).await.unwrap();
+        assert_eq!(p.index.get(), *index);
+    }
+
+    // The CLI on the same database while both servers run.
+    let status = common::json(&ok(&a_dir, &url, &["status", "--output", "json"]));
+    assert_eq!(status["tree_size"], 200, "{status}");
+    ok(&a_dir, &url, &["verify", "--mode", "full"]);
+    ok(&b_dir, &url, &["anchor", "create"]);
+    let backup = tmp.path().join("b.tar.zst");
+    ok(&a_dir, &url, &["backup", "--out", backup.to_str().unwrap()]);
+    ok(&a_dir, &url, &["verify-pack", backup.to_str().unwrap()]);
+    let pack = tmp.path().join("p.tar.zst");
+    let id = acked[0].0.to_string();
+    ok(
+        &b_dir,
+        &url,
+        &["export", "--node", &id, "--out", pack.to_str().unwrap()],
+    );
+    ok(&a_dir, &url, &["verify-pack", pack.to_str().unwrap()]);
+    let diag = tmp.path().join("d.tar.zst");
+    ok(&a_dir, &url, &["diagnostics", "--out", diag.to_str().unwrap()]);
+    // And appends go on after the CLI's anchor, through the other front end.
+    let more = clients[0]
+        .append(br#"{"type":"x-front","after":"anchor"}"#)
+        .await
+        .unwrap();
+    assert_eq!(more.evidence.index.get(), 200);
+    drop((a, b));
+    ok(&a_dir, &url, &["verify", "--mode", "full"]);
+}
