@@ -61,6 +61,10 @@ pub(crate) struct Inner<S: Store> {
     /// Set when a commit failed because the disk was full or an I/O failure closed the store:
     /// writes cannot succeed until [`Ledger::write_health`] finds the store writable again.
     write_fault: Mutex<Option<String>>,
+    /// The largest tree size this process committed (and so may have acknowledged). A store
+    /// found smaller lost acknowledged commits (an asynchronously replicated database failed
+    /// over): the writer then refuses to sign rather than sign a second root for a size.
+    committed_size: std::sync::atomic::AtomicU64,
     queue: Mutex<Queue>,
     done: Condvar,
 }
@@ -185,6 +189,7 @@ impl<S: Store> Ledger<S> {
                 edge_fault: Mutex::new(fault),
                 chain_checked: Mutex::new(None),
                 write_fault: Mutex::new(None),
+                committed_size: std::sync::atomic::AtomicU64::new(0),
                 queue: Mutex::new(Queue::default()),
                 done: Condvar::new(),
             }),
@@ -285,6 +290,18 @@ impl<S: Store> Ledger<S> {
     /// that only this process writes.
     pub(crate) fn follow(&self, w: &mut Frontier, snap: &S::Snapshot) -> Result<(), LedgerError> {
         let size = snap.tree_size()?;
+        let committed = self
+            .inner
+            .committed_size
+            .load(std::sync::atomic::Ordering::Acquire);
+        if size.get() < committed {
+            return Err(LedgerError::Integrity {
+                code: evl_sdk::ErrorCode::TreeShrank,
+                message: format!(
+                    "the store holds tree size {size}, but this process committed tree size {committed}: acknowledged commits are gone (a database restored or failed over to a replica that lacked them); nothing is signed until an operator restores them (docs/operations/postgresql.md)"
+                ),
+            });
+        }
         if size != w.size() {
             tracing::debug!(from = w.size().get(), to = size.get(), "following the store");
             *w = Frontier::load(&crate::store::SnapshotSource(snap), size)?;
@@ -559,7 +576,14 @@ impl<S: Store> Ledger<S> {
     /// precondition ([`Batch::expect`]); when another writer committed first, nothing is
     /// written, the frontier is reloaded from the store, and the caller gets `CONFLICT`.
     fn commit_locked(&self, w: &mut Frontier, batch: Batch) -> Result<(), LedgerError> {
-        match self.inner.shared.store.commit(batch) {
+        let size = batch.tree_size.map(TreeSize::get);
+        let result = self.inner.shared.store.commit(batch);
+        if let (Ok(()), Some(size)) = (&result, size) {
+            self.inner
+                .committed_size
+                .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+        }
+        match result {
             Err(e @ StoreError::Conflict { .. }) => {
                 tracing::warn!(error = %e, "commit conflict: reloading the writer's state");
                 let snap = self.inner.shared.store.snapshot()?;

@@ -117,13 +117,15 @@ impl Cluster {
         c
     }
 
-    /// A standby of `primary`: `pg_basebackup -R` into a new directory, started.
-    pub fn standby_of(primary: &Cluster, conf: Option<&str>) -> Cluster {
+    /// A standby of `primary` listening on `port` (a free one when `None`): `pg_basebackup -R`
+    /// into a new directory, started. It streams from the primary; its configuration is the
+    /// primary's (`postgresql.auto.conf` included) plus `conf`.
+    pub fn standby_of(primary: &Cluster, port: Option<u16>, conf: Option<&str>) -> Cluster {
         let dir = tempfile::Builder::new().prefix("evl-pg-").tempdir().unwrap();
         let c = Cluster {
             dir,
             bin: primary.bin.clone(),
-            port: free_port(),
+            port: port.unwrap_or_else(free_port),
             run_as: primary.run_as.clone(),
             stopped: true,
         };
@@ -249,6 +251,20 @@ impl Cluster {
         self.stopped = true;
     }
 
+    /// Sends `signal` (`-STOP`, `-KILL`, …) to a standby's WAL receiver. Stopped, the standby
+    /// falls behind as over a slow network (the WAL sent meanwhile waits in its socket); killed,
+    /// what was not yet written is gone, and the server restarts its processes.
+    pub fn signal_receiver(&self, signal: &str) {
+        let pid_file = self.data().join("postmaster.pid");
+        let text = std::fs::read_to_string(&pid_file).unwrap();
+        let pid = text.lines().next().unwrap();
+        let st = Command::new("pkill")
+            .args([signal, "-P", pid, "-f", "walreceiver"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "no walreceiver under postmaster {pid}");
+    }
+
     /// Promotes a standby.
     pub fn promote(&self) {
         let data = self.data().display().to_string();
@@ -268,6 +284,16 @@ impl Cluster {
     /// A superuser connection to `db`.
     pub fn client(&self, db: &str) -> postgres::Client {
         postgres::Client::connect(&self.url(db), postgres::NoTls).unwrap()
+    }
+
+    /// Runs `sql` as the superuser in database `db` (on a thread of its own, so it works from
+    /// an async test too).
+    pub fn sql(&self, db: &str, sql: &str) {
+        std::thread::scope(|s| {
+            s.spawn(|| self.client(db).batch_execute(sql).unwrap())
+                .join()
+                .unwrap()
+        });
     }
 
     /// Creates database `name`, returns its connection string.
