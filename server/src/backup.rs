@@ -168,6 +168,32 @@ pub fn restore_dir(
     format: StoreFormat,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored, RestoreError> {
+    restore_dir_into(backups, target, req, &RestoreStore::Redb(format), progress)
+}
+
+/// Where [`restore_dir_into`] puts the restored store.
+pub enum RestoreStore {
+    /// `ledger.redb` in the new data directory, in this format.
+    Redb(StoreFormat),
+    /// A log in PostgreSQL, which must not exist yet; the new directory gets an `evl.toml`
+    /// whose `[store]` section is `config` (so `evl --data DIR` finds the database).
+    Postgres {
+        /// The database and log.
+        target: Box<evl_ledger::store::postgres::PgTarget>,
+        /// The `[store]` section to write (no password in it).
+        config: String,
+    },
+}
+
+/// [`restore_dir`] into either kind of store. A restore into PostgreSQL that fails removes
+/// what it loaded into the database.
+pub fn restore_dir_into(
+    backups: &[PathBuf],
+    target: &Path,
+    req: &RestoreRequest,
+    into: &RestoreStore,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Restored, RestoreError> {
     let occupied = match std::fs::read_dir(target) {
         Ok(mut d) => d.next().is_some(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -196,11 +222,47 @@ pub fn restore_dir(
             parent.display()
         )))?;
     let data = DataDir::new(tmp.path());
-    let store = RedbStore::create_for_load_as(&data.store(), format).map_err(LedgerError::from)?;
-    let report = restore(files, store, req, progress)?;
-    // The trust root next to the store, as `evl init` writes it (from the restored store).
-    let reopened = RedbStore::open(&data.store()).map_err(LedgerError::from)?;
-    let trust = evl_ledger::LedgerReader::open(reopened)?.trust_root().to_json();
+    let trust = match into {
+        RestoreStore::Redb(format) => {
+            let store = RedbStore::create_for_load_as(&data.store(), *format).map_err(LedgerError::from)?;
+            let report = restore(files, store, req, progress)?;
+            // The trust root next to the store, as `evl init` writes it (from the restored store).
+            let reopened = RedbStore::open(&data.store()).map_err(LedgerError::from)?;
+            (
+                report,
+                evl_ledger::LedgerReader::open(reopened)?.trust_root().to_json(),
+            )
+        }
+        RestoreStore::Postgres { target: t, config } => {
+            use evl_ledger::store::postgres::PgStore;
+            if PgStore::exists(t).map_err(LedgerError::from)? {
+                return Err(RestoreError::Ledger(LedgerError::Mismatch(format!(
+                    "TARGET_NOT_EMPTY: {} already holds a ledger; a restore goes only into an empty log",
+                    t.describe()
+                ))));
+            }
+            let store = PgStore::create(t).map_err(LedgerError::from)?;
+            let loaded = restore(files, store, req, progress).and_then(|report| {
+                let reopened = PgStore::open(t).map_err(LedgerError::from)?;
+                Ok((
+                    report,
+                    evl_ledger::LedgerReader::open(reopened)?.trust_root().to_json(),
+                ))
+            });
+            if loaded.is_err()
+                && let Err(e) = PgStore::discard(t)
+            {
+                tracing::warn!(error = %e, "could not remove the partial restore from the database");
+            }
+            let loaded = loaded?;
+            let mut f = std::fs::File::create(data.config()).map_err(io("writing evl.toml".into()))?;
+            f.write_all(config.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(io("writing evl.toml".into()))?;
+            loaded
+        }
+    };
+    let (report, trust) = trust;
     let mut f = std::fs::File::create(data.trust_root()).map_err(io("writing trust-root.json".into()))?;
     f.write_all(&trust)
         .and_then(|()| f.sync_all())

@@ -235,6 +235,12 @@ pub enum Command {
     /// afterwards. Needs the signing key (the in-memory backup is signed) and free space for a
     /// second copy; stop `evl serve` first. A store already in the target format is left as
     /// it is.
+    ///
+    /// With --to-postgres URL or --to-redb FILE it copies the ledger, from whichever store it
+    /// is in now, into a new store of the other kind, verified the same way (the backup →
+    /// restore → full verify → compare), and changes nothing else: the source stays as it was,
+    /// the target must be empty (TARGET_NOT_EMPTY otherwise), and the output says how to switch
+    /// to the copy. A copy that fails removes what it wrote of the target.
     Migrate(MigrateArgs),
     /// Record that a node's stored content is damaged (as `evl verify --mode full` reports:
     /// "FAIL NODE_ID_MISMATCH leaf I"): appends a `corruption/v1` node naming the damaged entry,
@@ -472,6 +478,18 @@ pub struct RestoreArgs {
     /// (`evl-store/1`). A backup is the same whatever format it was taken from.
     #[arg(long, default_value = "2", value_parser = parse_store_format)]
     pub store_format: StoreFormat,
+    /// Restore into this PostgreSQL database instead of a redb file (a `postgres://…` URL or
+    /// `key=value` string without a password; the log must not exist there yet). The new data
+    /// directory gets an `evl.toml` whose `[store]` section names it.
+    #[arg(long, value_name = "URL")]
+    pub to_postgres: Option<String>,
+    /// The database's password: the first line of this file (its path goes into `evl.toml`,
+    /// the password never does).
+    #[arg(long, value_name = "FILE", requires = "to_postgres")]
+    pub password_file: Option<PathBuf>,
+    /// The log's id in the database.
+    #[arg(long, default_value_t = 1, requires = "to_postgres")]
+    pub log_id: i32,
     #[command(flatten)]
     pub out: Out,
 }
@@ -482,6 +500,19 @@ pub struct MigrateArgs {
     /// The format to convert to: 1 or 2.
     #[arg(long, default_value = "2", value_parser = parse_store_format)]
     pub to_format: StoreFormat,
+    /// Copy the ledger into this PostgreSQL database (a `postgres://…` URL or `key=value`
+    /// connection string; the log named by --log-id must not exist there yet).
+    #[arg(long, value_name = "URL", conflicts_with = "to_redb")]
+    pub to_postgres: Option<String>,
+    /// Copy the ledger into this new redb file (`evl-store/2`; it must not exist).
+    #[arg(long, value_name = "FILE")]
+    pub to_redb: Option<PathBuf>,
+    /// The target database's password: the first line of this file (never printed).
+    #[arg(long, value_name = "FILE", requires = "to_postgres")]
+    pub password_file: Option<PathBuf>,
+    /// The target log's id in the database.
+    #[arg(long, default_value_t = 1, requires = "to_postgres")]
+    pub log_id: i32,
     #[command(flatten)]
     pub out: Out,
 }

@@ -141,6 +141,11 @@ impl DataDir {
         }
     }
 
+    /// The store, opened read-only (`evl migrate` copies from it).
+    pub fn open_store_read_only(&self) -> Result<AnyStore> {
+        self.open_store(true)
+    }
+
     fn open_store(&self, read_only: bool) -> Result<AnyStore> {
         self.check_config()?;
         if let Some(t) = &self.pg {

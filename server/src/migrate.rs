@@ -86,6 +86,8 @@ pub enum MigrateError {
     /// The store could not be read, did not verify, or the new one could not be written: the
     /// ledger's code (`NODE_ID_MISMATCH`, `STORAGE_UNAVAILABLE`, `STORAGE_FULL`, …).
     Ledger(LedgerError),
+    /// The target of a copy between stores already holds a ledger (`TARGET_NOT_EMPTY`).
+    TargetExists(String),
 }
 
 impl From<LedgerError> for MigrateError {
@@ -109,6 +111,10 @@ impl std::fmt::Display for MigrateError {
                 p.display()
             ),
             MigrateError::Ledger(e) => write!(f, "{e}"),
+            MigrateError::TargetExists(t) => write!(
+                f,
+                "TARGET_NOT_EMPTY: {t} already holds a ledger; a copy goes only into an empty target"
+            ),
         }
     }
 }
@@ -117,7 +123,7 @@ impl std::error::Error for MigrateError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             MigrateError::Ledger(e) => Some(e),
-            MigrateError::KeptExists(_) => None,
+            MigrateError::KeptExists(_) | MigrateError::TargetExists(_) => None,
         }
     }
 }
@@ -126,7 +132,7 @@ impl MigrateError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {
-            MigrateError::KeptExists(_) => "TARGET_NOT_EMPTY",
+            MigrateError::KeptExists(_) | MigrateError::TargetExists(_) => "TARGET_NOT_EMPTY",
             MigrateError::Ledger(e) => e.code(),
         }
     }
@@ -134,7 +140,7 @@ impl MigrateError {
     pub fn ledger(&self) -> Option<&LedgerError> {
         match self {
             MigrateError::Ledger(e) => Some(e),
-            MigrateError::KeptExists(_) => None,
+            MigrateError::KeptExists(_) | MigrateError::TargetExists(_) => None,
         }
     }
 }
@@ -204,61 +210,17 @@ pub fn migrate(
     let new_path = tmp.path().join("ledger.redb");
     let target = RedbStore::create_for_load_as(&new_path, to)?;
 
-    // 2. Backup → pipe → restore. The backup runs on its own thread; whichever side fails
-    // first closes its end, and the backup's own error is the one reported.
-    let trust = source.trust_root().clone();
-    let (reader, writer) = std::io::pipe().map_err(io("creating a pipe".into()))?;
-    let src = &source;
-    let report = std::thread::scope(|s| {
-        let backup = s.spawn(move || {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
-            let r = src.backup(&BackupRequest::default(), &mut w, &mut |_| {});
-            r.and_then(|_| w.flush().map_err(io("streaming the backup".into())))
-        });
-        let req = RestoreRequest {
-            trust_root: Some(trust),
-            to_anchor: None,
-        };
-        let file: Box<dyn std::io::Read> = Box::new(std::io::BufReader::with_capacity(1 << 20, reader));
-        let restored = restore(vec![("the store".into(), file)], target, &req, &mut |n| {
-            progress(Phase::Copy, n, size)
-        });
-        let backed_up = backup
-            .join()
-            .unwrap_or_else(|_| Err(LedgerError::Io("the backup thread stopped".into())));
-        match (backed_up, restored) {
-            (Err(e), _) => Err(e),
-            (Ok(()), r) => r,
-        }
-    })?;
-
-    // 3. The new file as a whole, against the source.
-    let new_store = RedbStore::open(&new_path)?;
-    if new_store.store_format() != to {
+    let (report, anchors) = copy_into(
+        &source,
+        &src_snap,
+        size,
+        target,
+        || RedbStore::open(&new_path),
+        progress,
+    )?;
+    if RedbStore::open(&new_path)?.store_format() != to {
         return Err(mismatch(format!("its format is not {to}")).into());
     }
-    let new_snap = new_store.snapshot()?;
-    let new_reader = LedgerReader::open(new_store)?;
-    let checked = verify(&new_reader, Mode::Full, &mut |done, total| {
-        progress(Phase::Verify, done, total)
-    })?;
-    if let Some(f) = checked.failures.first() {
-        return Err(MigrateError::Ledger(LedgerError::Integrity {
-            code: ErrorCode::ALL
-                .iter()
-                .copied()
-                .find(|c| c.as_str() == f.code)
-                .unwrap_or(ErrorCode::MerkleMismatch),
-            message: format!(
-                "the migrated store does not verify ({} failures; first: {})",
-                checked.failures.len(),
-                f.message
-            ),
-        }));
-    }
-    let anchors = compare(&src_snap, &new_snap, size)?;
-    drop(new_snap);
-    drop(new_reader);
     drop(src_snap);
     drop(source);
 
@@ -289,6 +251,73 @@ pub fn migrate(
         new_bytes,
         stale_removed,
     })
+}
+
+/// Steps 2 and 3 of the module doc for any source and any new, empty target store: a full
+/// backup of `source` streams through a pipe into the restore that loads `target` (verifying
+/// every node, checkpoint and anchor as it goes); then the store `reopen` gives is verified
+/// in full and compared with the source (tree size, every signed checkpoint and anchor byte for
+/// byte). Returns the restore's report and the number of anchors.
+pub fn copy_into<S: Store, T: Store>(
+    source: &Ledger<S>,
+    src_snap: &S::Snapshot,
+    size: u64,
+    target: T,
+    reopen: impl FnOnce() -> Result<T, evl_ledger::store::StoreError>,
+    progress: &mut dyn FnMut(Phase, u64, u64),
+) -> Result<(evl_ledger::pack::RestoreReport, u64), MigrateError> {
+    // Backup → pipe → restore. The backup runs on its own thread; whichever side fails first
+    // closes its end, and the backup's own error is the one reported.
+    let trust = source.trust_root().clone();
+    let (reader, writer) = std::io::pipe().map_err(io("creating a pipe".into()))?;
+    let report = std::thread::scope(|s| {
+        let backup = s.spawn(move || {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, writer);
+            let r = source.backup(&BackupRequest::default(), &mut w, &mut |_| {});
+            r.and_then(|_| w.flush().map_err(io("streaming the backup".into())))
+        });
+        let req = RestoreRequest {
+            trust_root: Some(trust),
+            to_anchor: None,
+        };
+        let file: Box<dyn std::io::Read> = Box::new(std::io::BufReader::with_capacity(1 << 20, reader));
+        let restored = restore(vec![("the store".into(), file)], target, &req, &mut |n| {
+            progress(Phase::Copy, n, size)
+        });
+        let backed_up = backup
+            .join()
+            .unwrap_or_else(|_| Err(LedgerError::Io("the backup thread stopped".into())));
+        match (backed_up, restored) {
+            (Err(e), _) => Err(e),
+            (Ok(()), r) => r,
+        }
+    })?;
+
+    // The new store as a whole, against the source.
+    let new_store = reopen()?;
+    let new_snap = new_store.snapshot()?;
+    let new_reader = LedgerReader::open(new_store)?;
+    let checked = verify(&new_reader, Mode::Full, &mut |done, total| {
+        progress(Phase::Verify, done, total)
+    })?;
+    if let Some(f) = checked.failures.first() {
+        return Err(MigrateError::Ledger(LedgerError::Integrity {
+            code: ErrorCode::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str() == f.code)
+                .unwrap_or(ErrorCode::MerkleMismatch),
+            message: format!(
+                "the copied store does not verify ({} failures; first: {})",
+                checked.failures.len(),
+                f.message
+            ),
+        }));
+    }
+    let anchors = compare(src_snap, &new_snap, size)?;
+    drop(new_snap);
+    drop(new_reader);
+    Ok((report, anchors))
 }
 
 /// Tree size, every signed checkpoint and every anchor byte for byte; the number of anchors.
@@ -333,4 +362,96 @@ fn same_file(a: &Path, b: &Path) -> bool {
         let _ = (a, b);
         false
     }
+}
+
+/// Where `evl migrate --to-postgres` / `--to-redb` copies a ledger.
+#[derive(Debug)]
+pub enum CopyTarget {
+    /// A log in a PostgreSQL database (it must not exist yet).
+    Postgres(Box<evl_ledger::store::postgres::PgTarget>),
+    /// A new redb file in the `evl-store/2` layout (it must not exist yet).
+    Redb(PathBuf),
+}
+
+/// What a copy between stores did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Copied {
+    /// The source store (a path, or a database without its password).
+    pub from: String,
+    /// The new store.
+    pub to: String,
+    /// The tree size (equal in both).
+    pub tree_size: u64,
+    /// Nodes copied with their content.
+    pub nodes: u64,
+    /// Leaves copied without content (redacted before the copy).
+    pub redacted: u64,
+    /// Signed checkpoints copied, each byte for byte.
+    pub checkpoints: u64,
+    /// Anchors copied, each byte for byte.
+    pub anchors: u64,
+}
+
+/// Copies the ledger of `dir` (read-only, whichever store it is in) into a new store: the
+/// backup → restore → full verify → compare of the module doc, steps 2 and 3. The source is
+/// never written to; the data directory's configuration is not changed (the caller says how
+/// to switch). A copy that fails removes what it wrote of the target.
+pub fn copy_store(
+    dir: &DataDir,
+    to: CopyTarget,
+    progress: &mut dyn FnMut(Phase, u64, u64),
+) -> Result<Copied, MigrateError> {
+    use evl_ledger::store::postgres::PgStore;
+    let store = dir
+        .open_store_read_only()
+        .map_err(|e| LedgerError::Mismatch(format!("{e:#}")))?;
+    let from = store.describe();
+    let src_snap = store.snapshot()?;
+    let size = src_snap.tree_size()?.get();
+    let origin = evl_ledger::store_origin(&store)?;
+    let key = evl_ledger::keyfile::read_private(&dir.key(), &origin)?;
+    let source = Ledger::open(store, key, AnchorPolicy::default())?;
+    let (to_name, copied) = match to {
+        CopyTarget::Postgres(t) => {
+            if PgStore::exists(&t)? {
+                return Err(MigrateError::TargetExists(t.describe()));
+            }
+            let target = PgStore::create(&t)?;
+            let r = copy_into(&source, &src_snap, size, target, || PgStore::open(&t), progress);
+            if r.is_err()
+                && let Err(e) = PgStore::discard(&t)
+            {
+                tracing::warn!(error = %e, "could not remove the partial copy from the database");
+            }
+            (t.describe(), r?)
+        }
+        CopyTarget::Redb(path) => {
+            if path.exists() {
+                return Err(MigrateError::TargetExists(path.display().to_string()));
+            }
+            let target = RedbStore::create_for_load_as(&path, StoreFormat::V2)?;
+            let r = copy_into(
+                &source,
+                &src_snap,
+                size,
+                target,
+                || RedbStore::open(&path),
+                progress,
+            );
+            if r.is_err() {
+                let _ = std::fs::remove_file(&path);
+            }
+            (path.display().to_string(), r?)
+        }
+    };
+    let (report, anchors) = copied;
+    Ok(Copied {
+        from,
+        to: to_name,
+        tree_size: size,
+        nodes: report.nodes,
+        redacted: report.redacted,
+        checkpoints: report.checkpoints,
+        anchors,
+    })
 }

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use evl_ledger::pack::{BackupRequest, RestoreReport, RestoreRequest};
 use evl_sdk::pack::TrustSource;
 use evl_sdk::pack::verify_pack_reader;
-use evl_server::backup::{restore_dir, write_backup_file};
+use evl_server::backup::{RestoreStore, restore_dir_into, write_backup_file};
 use evl_server::data_dir::DataDir;
 use serde_json::json;
 use std::io::Write as _;
@@ -132,9 +132,11 @@ pub fn restore(a: &RestoreArgs) -> Result<ExitCode> {
         "{spinner} restoring: {pos} leaves verified and loaded ({per_sec})",
         format == Format::Table,
     );
-    let result = restore_dir(&a.backups, &a.target, &req, a.store_format, &mut |n| {
-        b.set_position(n)
-    });
+    let into = match &a.to_postgres {
+        Some(url) => postgres_target(url, a.password_file.as_deref(), a.log_id)?,
+        None => RestoreStore::Redb(a.store_format),
+    };
+    let result = restore_dir_into(&a.backups, &a.target, &req, &into, &mut |n| b.set_position(n));
     b.finish_and_clear();
     let done = match result {
         Ok(d) => d,
@@ -219,4 +221,48 @@ fn print_restore(r: &RestoreReport, target: &Path, secs: f64) {
         "  next       put the log's signing key at {}/signing-key.pem (mode 0600) to append or serve; reads need no key",
         target.display()
     );
+}
+
+/// The PostgreSQL target of `evl restore --to-postgres`, and the `[store]` section that names
+/// it (no password: the URL may not hold one, the password file is named by its path).
+fn postgres_target(url: &str, password_file: Option<&Path>, log_id: i32) -> Result<RestoreStore> {
+    let password = match password_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", p.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
+        .map_err(|e| anyhow::anyhow!("--to-postgres: {e}"))?
+        .with_log(log_id);
+    if target.url_has_password() {
+        anyhow::bail!(
+            "--to-postgres: the URL holds a password, which would be written to evl.toml; give it with --password-file instead"
+        );
+    }
+    let mut t = toml::Table::new();
+    t.insert("url".into(), toml::Value::String(url.to_owned()));
+    if let Some(p) = password_file {
+        let abs = std::path::absolute(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        t.insert(
+            "password_file".into(),
+            toml::Value::String(abs.display().to_string()),
+        );
+    }
+    t.insert("log_id".into(), toml::Value::Integer(i64::from(log_id)));
+    let mut doc = toml::Table::new();
+    doc.insert("store".into(), toml::Value::Table(t));
+    let config = format!(
+        "# Written by `evl restore --to-postgres`: the store is this PostgreSQL database.\n{}",
+        toml::to_string(&doc)?
+    );
+    Ok(RestoreStore::Postgres {
+        target: Box::new(target),
+        config,
+    })
 }

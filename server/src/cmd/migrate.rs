@@ -8,6 +8,9 @@ use evl_server::migrate::{Phase, migrate};
 use std::process::ExitCode;
 
 pub fn run(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
+    if a.to_postgres.is_some() || a.to_redb.is_some() {
+        return copy(dir, a);
+    }
     let format = a.out.output;
     let started = std::time::Instant::now();
     let copy = super::pack::bar(
@@ -83,6 +86,104 @@ pub fn run(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
                 crate::outln!(
                     "  the old store is kept as {} (delete it once you no longer need to go back)",
                     k.display()
+                );
+            }
+        },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `evl migrate --to-postgres URL` / `--to-redb FILE`: a verified copy into a new store.
+fn copy(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
+    use evl_server::migrate::{CopyTarget, copy_store};
+    let format = a.out.output;
+    let to = match (&a.to_postgres, &a.to_redb) {
+        (Some(url), _) => {
+            let password = match &a.password_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", p.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            let t = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
+                .map_err(|e| anyhow::anyhow!("--to-postgres: {e}"))?;
+            CopyTarget::Postgres(Box::new(t.with_log(a.log_id)))
+        }
+        (None, Some(f)) => CopyTarget::Redb(f.clone()),
+        (None, None) => unreachable!("checked by the caller"),
+    };
+    let to_postgres = matches!(to, CopyTarget::Postgres(_));
+    let started = std::time::Instant::now();
+    let copy_bar = super::pack::bar(
+        0,
+        "{spinner} copying: {pos}/{len} leaves copied and verified ({per_sec})",
+        format == Format::Table,
+    );
+    let check = super::pack::bar(
+        0,
+        "{spinner} checking the copy: {pos}/{len} nodes ({per_sec})",
+        format == Format::Table,
+    );
+    let result = copy_store(dir, to, &mut |phase, done, total| {
+        let b = match phase {
+            Phase::Copy => &copy_bar,
+            Phase::Verify => {
+                if !copy_bar.is_finished() {
+                    copy_bar.finish_and_clear();
+                }
+                &check
+            }
+        };
+        b.set_length(total);
+        b.set_position(done);
+    });
+    copy_bar.finish_and_clear();
+    check.finish_and_clear();
+    let c = match result {
+        Ok(c) => c,
+        Err(e) if format == Format::Json => {
+            emit(
+                format,
+                &serde_json::json!({"ok": false, "code": e.code(), "message": e.to_string()}),
+                || {},
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    emit(
+        format,
+        &serde_json::json!({"ok": true, "copied": c, "seconds": secs}),
+        || {
+            crate::outln!(
+                "COPIED {} → {}  (tree size {}, {} nodes, {:.0} nodes/s)",
+                c.from,
+                c.to,
+                c.tree_size,
+                c.nodes,
+                c.nodes as f64 / secs.max(1e-9)
+            );
+            crate::outln!(
+                "  verified: every node and stored hash; {} signed checkpoints and {} anchors byte for byte; {} redacted leaves kept redacted",
+                c.checkpoints,
+                c.anchors,
+                c.redacted
+            );
+            if to_postgres {
+                crate::outln!(
+                    "  to switch: stop evl serve, set [store] url in {}/evl.toml (or EVL_STORE__URL), start it again",
+                    dir.root().display()
+                );
+            } else {
+                crate::outln!(
+                    "  to switch: stop evl serve, move the file to {}/ledger.redb, remove [store] url, start it again",
+                    dir.root().display()
                 );
             }
         },

@@ -55,6 +55,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A new temporary directory for a cluster: under /tmp when the server runs as another user
+/// (a `TMPDIR` inside root's home would not be reachable for it).
+fn new_dir(other_user: bool) -> tempfile::TempDir {
+    let b = tempfile::Builder::new().prefix("evl-pg-").clone();
+    if other_user {
+        b.tempdir_in("/tmp").unwrap()
+    } else {
+        b.tempdir().unwrap()
+    }
+}
+
 fn is_root() -> bool {
     // SAFETY-free check: the effective uid through the environment of `id -u`.
     Command::new("id")
@@ -88,8 +99,12 @@ impl Cluster {
     /// Starts a cluster with the binaries in `bin`; `conf` lines are appended to its
     /// postgresql.conf before it starts.
     pub fn start_in(bin: &Path, conf: Option<&str>) -> Cluster {
-        let dir = tempfile::Builder::new().prefix("evl-pg-").tempdir().unwrap();
         let run_as = is_root().then(|| "postgres".to_owned());
+        let dir = new_dir(run_as.is_some());
+        Self::init_in(dir, bin, run_as, conf.unwrap_or(""))
+    }
+
+    fn init_in(dir: tempfile::TempDir, bin: &Path, run_as: Option<String>, conf: &str) -> Cluster {
         let c = Cluster {
             dir,
             bin: bin.to_path_buf(),
@@ -111,7 +126,81 @@ impl Cluster {
                 "UTF8",
             ],
         );
-        c.configure(conf.unwrap_or(""));
+        c.configure(conf);
+        let mut c = c;
+        c.start();
+        c
+    }
+
+    /// A cluster that archives its WAL into [`Cluster::archive_dir`] (what PITR replays).
+    pub fn start_archiving(bin: &Path) -> Cluster {
+        let run_as = is_root().then(|| "postgres".to_owned());
+        let dir = new_dir(run_as.is_some());
+        let archive = dir.path().join("archive");
+        std::fs::create_dir(&archive).unwrap();
+        let conf = format!(
+            "archive_mode = on\narchive_command = 'test ! -f {a}/%f && cp %p {a}/%f'\n",
+            a = archive.display()
+        );
+        Self::init_in(dir, bin, run_as, &conf)
+    }
+
+    /// Where an archiving cluster's WAL goes.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.dir.path().join("archive")
+    }
+
+    /// A base backup of this cluster (`pg_basebackup`, WAL included) into a new directory,
+    /// returned with the backup's path.
+    pub fn base_backup(&self) -> (tempfile::TempDir, PathBuf) {
+        let dir = new_dir(self.run_as.is_some());
+        self.own(dir.path());
+        let base = dir.path().join("base");
+        self.run(
+            "pg_basebackup",
+            &[
+                "-D",
+                &base.display().to_string(),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+            ],
+        );
+        (dir, base)
+    }
+
+    /// A new cluster recovered from the base backup `base` by replaying `archive` up to the
+    /// restore point `target` (PostgreSQL's own PITR: `recovery_target_name`), then promoted.
+    pub fn recover_to(primary: &Cluster, base: &Path, archive: &Path, target: &str) -> Cluster {
+        let dir = new_dir(primary.run_as.is_some());
+        let data = dir.path().join("data");
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(base)
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(st.success(), "copying the base backup");
+        let c = Cluster {
+            dir,
+            bin: primary.bin.clone(),
+            port: free_port(),
+            run_as: primary.run_as.clone(),
+            stopped: true,
+        };
+        c.own(c.dir.path());
+        std::fs::write(data.join("recovery.signal"), b"").unwrap();
+        c.own(&data);
+        c.configure(&format!(
+            "archive_mode = off\nrestore_command = 'cp {}/%f %p'\nrecovery_target_name = '{target}'\nrecovery_target_action = 'promote'\n",
+            archive.display()
+        ));
         let mut c = c;
         c.start();
         c
@@ -121,7 +210,7 @@ impl Cluster {
     /// into a new directory, started. It streams from the primary; its configuration is the
     /// primary's (`postgresql.auto.conf` included) plus `conf`.
     pub fn standby_of(primary: &Cluster, port: Option<u16>, conf: Option<&str>) -> Cluster {
-        let dir = tempfile::Builder::new().prefix("evl-pg-").tempdir().unwrap();
+        let dir = new_dir(primary.run_as.is_some());
         let c = Cluster {
             dir,
             bin: primary.bin.clone(),

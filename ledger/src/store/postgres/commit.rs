@@ -76,7 +76,52 @@ pub(super) fn commit(c: &mut Client, log: i32, batch: &Batch, mode: Mode) -> Res
         &[&log, &new_size, &new_anchor],
     )
     .map_err(pg)?;
-    tx.commit().map_err(pg)
+    tx.commit().map_err(pg)?;
+    if mode == Mode::Commit
+        && let (Some(seq), Some(_)) = (last_anchor, batch.anchors.last())
+    {
+        restore_point(c, log, end, seq);
+    }
+    Ok(())
+}
+
+/// The name of the restore point recorded at anchor `seq` of log `log`: what
+/// `recovery_target_name` names to land PostgreSQL's PITR exactly on that anchor.
+pub fn restore_point_name(log: i32, seq: u64) -> String {
+    format!("evl-{log}-anchor-{seq}")
+}
+
+/// Records a named restore point right after an anchor's commit (docs/operations/postgresql.md,
+/// PITR), while holding the log's state row and only if the state is still exactly the
+/// anchor's (another front end may have appended in between; the next anchor gets one then).
+/// The anchor is durable already: a failure here (a role without the right to create restore
+/// points, a standby) is logged, never reported as a failed commit.
+fn restore_point(c: &mut Client, log: i32, size: u64, seq: u64) {
+    let name = restore_point_name(log, seq);
+    let made = (|| -> Result<bool, StoreError> {
+        let mut tx = c.transaction().map_err(pg)?;
+        let row = tx
+            .query_one(
+                "SELECT tree_size, last_anchor FROM evl_log WHERE log_id = $1 FOR UPDATE",
+                &[&log],
+            )
+            .map_err(pg)?;
+        let exact = row.get::<_, i64>(0) == signed(size, "the tree size")?
+            && row.get::<_, Option<i64>>(1) == Some(signed(seq, "an anchor sequence number")?);
+        if exact {
+            tx.execute("SELECT pg_create_restore_point($1)", &[&name])
+                .map_err(pg)?;
+        }
+        tx.commit().map_err(pg)?;
+        Ok(exact)
+    })();
+    match made {
+        Ok(true) => tracing::info!(restore_point = %name, "PostgreSQL restore point recorded"),
+        Ok(false) => {
+            tracing::warn!(restore_point = %name, "no restore point: the log moved on before it could be recorded")
+        }
+        Err(e) => tracing::warn!(restore_point = %name, error = %e, "no restore point recorded"),
+    }
 }
 
 /// The tree size after `batch`: its nodes must continue the log at `size`, and its

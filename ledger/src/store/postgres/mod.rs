@@ -25,6 +25,7 @@ mod commit;
 mod error;
 mod snapshot;
 
+pub use commit::restore_point_name;
 pub use snapshot::PgSnapshot;
 
 use super::{Batch, Repair, Store, StoreError, StoreStats};
@@ -51,6 +52,7 @@ const CONNECT_TIMEOUT_SECS: u64 = 10;
 pub struct PgTarget {
     config: postgres::Config,
     secrets: Vec<String>,
+    url_password: bool,
     log: i32,
 }
 
@@ -75,6 +77,7 @@ impl PgTarget {
                     .into(),
             )
         })?;
+        let url_password = config.get_password().is_some();
         let mut secrets: Vec<String> = config
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
@@ -92,6 +95,7 @@ impl PgTarget {
         Ok(Self {
             config,
             secrets,
+            url_password,
             log: 1,
         })
     }
@@ -100,6 +104,12 @@ impl PgTarget {
     pub fn with_log(mut self, log: i32) -> Self {
         self.log = log;
         self
+    }
+
+    /// Whether the connection string itself holds a password (which then must not be written
+    /// to a configuration file).
+    pub fn url_has_password(&self) -> bool {
+        self.url_password
     }
 
     /// The log id.
@@ -363,6 +373,29 @@ impl PgStore {
             tx.commit().map_err(pg)
         })?;
         Ok(store)
+    }
+
+    /// Deletes every row of the log `target` names, its state row last: for a copy or restore
+    /// into the database that failed part way (nothing else may write to that log). Needs the
+    /// owner: the application role may not delete.
+    pub fn discard(target: &PgTarget) -> Result<(), StoreError> {
+        Self::new(target, false).inner.write(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            for t in [
+                "evl_node",
+                "evl_id",
+                "evl_redaction",
+                "evl_tile",
+                "evl_checkpoint",
+                "evl_anchor",
+                "evl_meta",
+                "evl_log",
+            ] {
+                tx.execute(&format!("DELETE FROM {t} WHERE log_id = $1"), &[&target.log])
+                    .map_err(pg)?;
+            }
+            tx.commit().map_err(pg)
+        })
     }
 
     /// Grants the application role `role` what `evl serve` needs: select and insert, no
