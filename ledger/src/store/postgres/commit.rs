@@ -1,7 +1,7 @@
 //! Commits, bulk loads and repairs of a PostgreSQL store: each one transaction that first
 //! locks the log's state row, so concurrent writers (other `evl` processes) serialize on it.
 
-use super::error::{pg, signed, unsigned};
+use super::error::{col, pg, signed, unsigned};
 use super::snapshot::widest_rows;
 use crate::store::v2::tile::{self, Tile, TileAddr};
 use crate::store::{Batch, Repair, StoreError, Version};
@@ -31,9 +31,10 @@ pub(super) fn commit(c: &mut Client, log: i32, batch: &Batch, mode: Mode) -> Res
         )
         .map_err(pg)?
         .ok_or_else(|| StoreError::Damaged(format!("the state row of log {log} is gone")))?;
-    let size = unsigned(row.get(0), "the tree size")?;
+    let size = unsigned(row.try_get(0).map_err(col)?, "the tree size")?;
     let last_anchor = row
-        .get::<_, Option<i64>>(1)
+        .try_get::<_, Option<i64>>(1)
+        .map_err(col)?
         .map(|a| unsigned(a, "the last anchor"))
         .transpose()?;
     batch.check_expect(Version {
@@ -106,8 +107,9 @@ fn restore_point(c: &mut Client, log: i32, size: u64, seq: u64) {
                 &[&log],
             )
             .map_err(pg)?;
-        let exact = row.get::<_, i64>(0) == signed(size, "the tree size")?
-            && row.get::<_, Option<i64>>(1) == Some(signed(seq, "an anchor sequence number")?);
+        let exact = row.try_get::<_, i64>(0).map_err(col)? == signed(size, "the tree size")?
+            && row.try_get::<_, Option<i64>>(1).map_err(col)?
+                == Some(signed(seq, "an anchor sequence number")?);
         if exact {
             tx.execute("SELECT pg_create_restore_point($1)", &[&name])
                 .map_err(pg)?;
@@ -181,7 +183,10 @@ fn refuse_duplicates(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Resul
             &[&log, &ids],
         )
         .map_err(pg)?;
-    let mut stored: HashMap<Vec<u8>, i64> = found.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut stored = found
+        .into_iter()
+        .map(|r| Ok((r.try_get(0).map_err(col)?, r.try_get(1).map_err(col)?)))
+        .collect::<Result<HashMap<Vec<u8>, i64>, StoreError>>()?;
     for n in &batch.nodes {
         if let Some(leaf) = stored.remove(n.id.digest().as_bytes().as_slice()) {
             return Err(StoreError::DuplicateNodeId {
@@ -310,7 +315,10 @@ fn put_checkpoints(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<
             &[&log, &sizes],
         )
         .map_err(pg)?;
-    let existing: HashMap<i64, String> = existing.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+    let existing = existing
+        .into_iter()
+        .map(|r| Ok((r.try_get(0).map_err(col)?, r.try_get(1).map_err(col)?)))
+        .collect::<Result<HashMap<i64, String>, StoreError>>()?;
     let (mut new_sizes, mut new_notes) = (vec![], vec![]);
     for (s, n) in sizes.iter().zip(&notes) {
         match existing.get(s) {
@@ -352,7 +360,7 @@ fn put_anchors(
             )
             .map_err(pg)?;
         match old {
-            Some(r) if r.get::<_, &[u8]>(0) == env.as_slice() => {}
+            Some(r) if r.try_get::<_, &[u8]>(0).map_err(col)? == env.as_slice() => {}
             Some(_) => {
                 return Err(StoreError::Invalid(format!(
                     "another anchor is stored with sequence number {seq}; anchors are never rewritten"
@@ -382,7 +390,7 @@ pub(super) fn repair(c: &mut Client, log: i32, repair: &Repair) -> Result<(), St
         )
         .map_err(pg)?
         .ok_or_else(|| StoreError::Damaged(format!("the state row of log {log} is gone")))?;
-    let size = unsigned(size.get(0), "the tree size")?;
+    let size = unsigned(size.try_get(0).map_err(col)?, "the tree size")?;
     repair.check_bounds(size)?;
     if !repair.nodes.is_empty() || !repair.ids.is_empty() {
         let leaves = repair

@@ -53,6 +53,14 @@ pub(super) fn pg(e: postgres::Error) -> StoreError {
     }
 }
 
+/// A column that cannot be read as the type this build expects: the schema was changed
+/// under the store (damage, or another program's hand).
+pub(super) fn col(e: postgres::Error) -> StoreError {
+    StoreError::Damaged(format!(
+        "a column does not read as expected ({e}); the evl schema was changed"
+    ))
+}
+
 /// A stored integer that must not be negative.
 pub(super) fn unsigned(v: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Damaged(format!("{what} is negative ({v})")))

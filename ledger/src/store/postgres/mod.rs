@@ -29,7 +29,7 @@ pub use commit::restore_point_name;
 pub use snapshot::PgSnapshot;
 
 use super::{Batch, Repair, Store, StoreError, StoreStats};
-use error::pg;
+use error::{col, pg};
 use postgres::{Client, NoTls};
 use std::sync::{Arc, Mutex};
 
@@ -284,7 +284,8 @@ impl PgStore {
             let schema = c
                 .query_one("SELECT to_regclass('evl_log') IS NOT NULL", &[])
                 .map_err(pg)?
-                .get::<_, bool>(0);
+                .try_get::<_, bool>(0)
+                .map_err(col)?;
             if !schema {
                 return Ok(false);
             }
@@ -320,7 +321,8 @@ impl PgStore {
                     )),
                     other => other,
                 })?
-                .map(|r| r.get::<_, i32>(0));
+                .map(|r| r.try_get::<_, i32>(0).map_err(col))
+                .transpose()?;
             if version != Some(1) {
                 return Err(StoreError::Other(format!(
                     "{} holds evl schema version {version:?}; this build knows version 1",
@@ -354,7 +356,8 @@ impl PgStore {
             let schema = tx
                 .query_one("SELECT to_regclass('evl_log') IS NOT NULL", &[])
                 .map_err(pg)?
-                .get::<_, bool>(0);
+                .try_get::<_, bool>(0)
+                .map_err(col)?;
             if !schema {
                 tx.batch_execute(SCHEMA).map_err(pg)?;
             }
@@ -441,7 +444,7 @@ impl Store for PgStore {
                     &[],
                 )
                 .map_err(pg)?;
-            Ok(row.get::<_, i64>(0))
+            Ok(row.try_get::<_, i64>(0).map_err(col)?)
         });
         StoreStats {
             disk_bytes: bytes.ok().and_then(|b| u64::try_from(b).ok()).unwrap_or(0),

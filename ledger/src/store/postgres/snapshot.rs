@@ -2,7 +2,7 @@
 //! pinned when the snapshot is taken; every read is one statement filtered by them.
 
 use super::Inner;
-use super::error::{pg, signed, unsigned};
+use super::error::{col, pg, signed, unsigned};
 use crate::store::v2::tile::{TILE_HEIGHT, Tile, TileAddr, locate};
 use crate::store::{Snapshot, StoreError, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
@@ -33,7 +33,10 @@ impl PgSnapshot {
                 )
                 .map_err(pg)?
                 .ok_or_else(|| StoreError::Damaged(format!("the state row of log {log} is gone")))?;
-            Ok((row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)))
+            Ok((
+                row.try_get::<_, i64>(0).map_err(col)?,
+                row.try_get::<_, Option<i64>>(1).map_err(col)?,
+            ))
         })?;
         Ok(Self {
             size: unsigned(size, "the tree size")?,
@@ -87,11 +90,11 @@ pub(super) fn widest_rows(
     rows.into_iter()
         .map(|r| {
             let addr = TileAddr {
-                level: u32::try_from(r.get::<_, i16>(0))
+                level: u32::try_from(r.try_get::<_, i16>(0).map_err(col)?)
                     .map_err(|_| StoreError::Damaged("a negative tile level".into()))?,
-                index: unsigned(r.get(1), "a tile index")?,
+                index: unsigned(r.try_get(1).map_err(col)?, "a tile index")?,
             };
-            Ok((addr, r.get::<_, Vec<u8>>(2)))
+            Ok((addr, r.try_get::<_, Vec<u8>>(2).map_err(col)?))
         })
         .collect()
 }
@@ -113,7 +116,9 @@ impl Snapshot for PgSnapshot {
                 &[&log, &leaf],
             )
             .map_err(pg)?
-            .and_then(|r| r.get::<_, Option<Vec<u8>>>(0)))
+            .map(|r| r.try_get::<_, Option<Vec<u8>>>(0).map_err(col))
+            .transpose()?
+            .flatten())
         })
     }
 
@@ -126,7 +131,8 @@ impl Snapshot for PgSnapshot {
                 &[&log, &digest],
             )
             .map_err(pg)?
-            .map(|r| r.get::<_, i64>(0)))
+            .map(|r| r.try_get::<_, i64>(0).map_err(col))
+            .transpose()?)
         })?;
         match leaf {
             Some(l) => {
@@ -193,7 +199,8 @@ impl Snapshot for PgSnapshot {
                 &[&log, &s],
             )
             .map_err(pg)?
-            .map(|r| r.get::<_, String>(0)))
+            .map(|r| r.try_get::<_, String>(0).map_err(col))
+            .transpose()?)
         })
     }
 
@@ -207,7 +214,13 @@ impl Snapshot for PgSnapshot {
                 &[&log, &max],
             )
             .map_err(pg)?
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))))
+            .map(|r| {
+                Ok::<_, StoreError>((
+                    r.try_get::<_, i64>(0).map_err(col)?,
+                    r.try_get::<_, String>(1).map_err(col)?,
+                ))
+            })
+            .transpose()?)
         })?;
         match row {
             Some((s, note)) => {
@@ -231,7 +244,8 @@ impl Snapshot for PgSnapshot {
                 &[&log, &s],
             )
             .map_err(pg)?
-            .map(|r| r.get::<_, Vec<u8>>(0)))
+            .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
+            .transpose()?)
         })
     }
 
@@ -249,7 +263,12 @@ impl Snapshot for PgSnapshot {
             .map_err(pg)
         })?;
         rows.into_iter()
-            .map(|r| Ok((unsigned(r.get(0), "an anchor sequence number")?, r.get(1))))
+            .map(|r| {
+                Ok((
+                    unsigned(r.try_get(0).map_err(col)?, "an anchor sequence number")?,
+                    r.try_get(1).map_err(col)?,
+                ))
+            })
             .collect()
     }
 
@@ -261,7 +280,8 @@ impl Snapshot for PgSnapshot {
                 &[&log, &key],
             )
             .map_err(pg)?
-            .map(|r| r.get::<_, Vec<u8>>(0)))
+            .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
+            .transpose()?)
         })
     }
 
@@ -286,9 +306,12 @@ impl Snapshot for PgSnapshot {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            next = last.get::<_, i64>(0) + 1;
+            next = last.try_get::<_, i64>(0).map_err(col)? + 1;
             for r in &rows {
-                if !f(unsigned(r.get(0), "a leaf index")?, r.get::<_, &[u8]>(1)) {
+                if !f(
+                    unsigned(r.try_get(0).map_err(col)?, "a leaf index")?,
+                    r.try_get::<_, &[u8]>(1).map_err(col)?,
+                ) {
                     return Ok(());
                 }
             }
@@ -312,14 +335,15 @@ impl Snapshot for PgSnapshot {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            after = last.get::<_, Vec<u8>>(0);
+            after = last.try_get::<_, Vec<u8>>(0).map_err(col)?;
             for r in &rows {
                 let bytes: [u8; 32] = r
-                    .get::<_, &[u8]>(0)
+                    .try_get::<_, &[u8]>(0)
+                    .map_err(col)?
                     .try_into()
                     .map_err(|_| StoreError::Damaged("an id-map NodeId is not 32 bytes".into()))?;
                 let id = NodeId::from_digest(Digest::from_bytes(bytes));
-                if !f(id, unsigned(r.get(1), "an id-map leaf")?) {
+                if !f(id, unsigned(r.try_get(1).map_err(col)?, "an id-map leaf")?) {
                     return Ok(());
                 }
             }
@@ -347,13 +371,13 @@ impl Snapshot for PgSnapshot {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            next = last.get::<_, i64>(0) + 1;
+            next = last.try_get::<_, i64>(0).map_err(col)? + 1;
             for r in &rows {
-                let s = unsigned(r.get(0), "a checkpoint's size")?;
+                let s = unsigned(r.try_get(0).map_err(col)?, "a checkpoint's size")?;
                 let Some(size) = TreeSize::new(s) else {
                     return Err(StoreError::Damaged(format!("checkpoint size {s} out of range")));
                 };
-                if !f(size, r.get::<_, &str>(1)) {
+                if !f(size, r.try_get::<_, &str>(1).map_err(col)?) {
                     return Ok(());
                 }
             }
@@ -373,7 +397,8 @@ impl Snapshot for PgSnapshot {
                 &[&log, &leaf],
             )
             .map_err(pg)?
-            .map(|r| r.get::<_, i64>(0)))
+            .map(|r| r.try_get::<_, i64>(0).map_err(col))
+            .transpose()?)
         })?;
         match record {
             Some(r) => Ok(LeafIndex::new(unsigned(r, "a redaction record's leaf")?)),
@@ -416,9 +441,12 @@ impl Snapshot for PgSnapshot {
             for r in rows {
                 let addr = TileAddr {
                     level: u32::from(tile_level as u16),
-                    index: unsigned(r.get(0), "a tile index")?,
+                    index: unsigned(r.try_get(0).map_err(col)?, "a tile index")?,
                 };
-                tiles.insert(addr.index, Tile::decode(addr, r.get::<_, &[u8]>(1))?);
+                tiles.insert(
+                    addr.index,
+                    Tile::decode(addr, r.try_get::<_, &[u8]>(1).map_err(col)?)?,
+                );
             }
             let stop = (last_tile + 1).saturating_mul(1 << shift).min(to);
             while i < stop {
