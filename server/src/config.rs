@@ -46,6 +46,9 @@ pub struct StoreConfig {
     pub password: Option<Secret>,
     /// The log's id inside the database (every table is keyed by it). Default 1.
     pub log_id: i32,
+    /// CA certificates (PEM) that the server's certificate must chain to: TLS (rustls) for
+    /// `sslmode=require`, or `prefer` with a server that offers it. Unset: never encrypted.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -55,6 +58,7 @@ impl Default for StoreConfig {
             password_file: None,
             password: None,
             log_id: 1,
+            ca_file: None,
         }
     }
 }
@@ -80,7 +84,9 @@ impl StoreConfig {
         let password = self.password.as_ref().map(|s| s.0.clone()).or(from_file);
         let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
             .map_err(|e| anyhow::anyhow!("[store] url: {e}"))?;
-        Ok(Some(target.with_log(self.log_id)))
+        Ok(Some(
+            target.with_log(self.log_id).with_ca_file(self.ca_file.clone()),
+        ))
     }
 }
 

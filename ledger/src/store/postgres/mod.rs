@@ -54,6 +54,7 @@ pub struct PgTarget {
     secrets: Vec<String>,
     url_password: bool,
     log: i32,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -97,7 +98,16 @@ impl PgTarget {
             secrets,
             url_password,
             log: 1,
+            ca_file: None,
         })
+    }
+
+    /// TLS to the server, verified against the CA certificates (PEM) in `file`: what
+    /// `sslmode=require` (or `prefer` with a server that offers TLS) then uses. Without a CA file
+    /// the connection is never encrypted, and `sslmode=require` fails.
+    pub fn with_ca_file(mut self, file: Option<std::path::PathBuf>) -> Self {
+        self.ca_file = file;
+        self
     }
 
     /// The same database, another log.
@@ -146,9 +156,45 @@ impl PgTarget {
     }
 }
 
+/// How connections are made: in the clear, or TLS through rustls on ring.
+enum Tls {
+    None,
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+impl Tls {
+    fn for_target(target: &PgTarget) -> Result<Self, StoreError> {
+        let Some(file) = &target.ca_file else {
+            return Ok(Tls::None);
+        };
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject as _;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            StoreError::Invalid(format!("the store's CA file {}: {e}", file.display()))
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(file).map_err(|e| unreadable(&e))? {
+            roots
+                .add(cert.map_err(|e| unreadable(&e))?)
+                .map_err(|e| unreadable(&e))?;
+        }
+        if roots.is_empty() {
+            return Err(unreadable(&"no certificate in it"));
+        }
+        let config =
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| unreadable(&e))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+    }
+}
+
 /// Shared by the store and its snapshots.
 pub(crate) struct Inner {
     target: PgTarget,
+    tls: Tls,
     read_only: bool,
     idle: Mutex<Vec<Client>>,
 }
@@ -159,7 +205,11 @@ impl Inner {
     }
 
     fn connect(&self) -> Result<Client, StoreError> {
-        let mut c = self.target.config.connect(NoTls).map_err(|e| {
+        let connected = match &self.tls {
+            Tls::None => self.target.config.connect(NoTls),
+            Tls::Rustls(t) => self.target.config.connect(t.clone()),
+        };
+        let mut c = connected.map_err(|e| {
             StoreError::Unavailable(self.target.scrub(format!(
                 "cannot connect to PostgreSQL at {}: {e}",
                 self.target.describe()
@@ -268,19 +318,20 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    fn new(target: &PgTarget, read_only: bool) -> Self {
-        Self {
+    fn new(target: &PgTarget, read_only: bool) -> Result<Self, StoreError> {
+        Ok(Self {
             inner: Arc::new(Inner {
                 target: target.clone(),
+                tls: Tls::for_target(target)?,
                 read_only,
                 idle: Mutex::new(Vec::new()),
             }),
-        }
+        })
     }
 
     /// Whether the database holds this target's log (the schema and its state row).
     pub fn exists(target: &PgTarget) -> Result<bool, StoreError> {
-        Self::new(target, true).inner.read(|c| {
+        Self::new(target, true)?.inner.read(|c| {
             let schema = c
                 .query_one("SELECT to_regclass('evl_log') IS NOT NULL", &[])
                 .map_err(pg)?
@@ -310,7 +361,7 @@ impl PgStore {
     }
 
     fn open_as(target: &PgTarget, read_only: bool) -> Result<Self, StoreError> {
-        let store = Self::new(target, read_only);
+        let store = Self::new(target, read_only)?;
         store.inner.read(|c| {
             let version = c
                 .query_opt("SELECT version FROM evl_schema", &[])
@@ -347,7 +398,7 @@ impl PgStore {
     /// Creates the log `target` names, and the schema first if the database has none (in one
     /// transaction, as the connecting role, which then owns it). Refuses a log that exists.
     pub fn create(target: &PgTarget) -> Result<Self, StoreError> {
-        let store = Self::new(target, false);
+        let store = Self::new(target, false)?;
         store.inner.write(|c| {
             let mut tx = c.transaction().map_err(pg)?;
             // One creator at a time, across processes.
@@ -382,7 +433,7 @@ impl PgStore {
     /// into the database that failed part way (nothing else may write to that log). Needs the
     /// owner: the application role may not delete.
     pub fn discard(target: &PgTarget) -> Result<(), StoreError> {
-        Self::new(target, false).inner.write(|c| {
+        Self::new(target, false)?.inner.write(|c| {
             let mut tx = c.transaction().map_err(pg)?;
             for t in [
                 "evl_node",

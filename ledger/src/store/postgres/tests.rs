@@ -232,3 +232,156 @@ fn postgres_passwords_stay_out_of_messages() {
         "STORAGE_ERROR"
     );
 }
+
+/// Runs `openssl ARGS` in `dir`; panics with its output when it fails.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A CA (`NAME.crt`, `NAME.key`) in `dir`.
+fn ca(dir: &std::path::Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+}
+
+/// TLS through rustls: with the server's CA the store connects encrypted (`sslmode=require`);
+/// with another CA, or none, it refuses to connect (`STORAGE_UNAVAILABLE`).
+#[test]
+fn postgres_tls_verifies_the_server_against_the_ca_file() {
+    let Some(cluster) = Cluster::start_or_skip("postgres_tls_verifies_the_server_against_the_ca_file") else {
+        return;
+    };
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIP postgres_tls_verifies_the_server_against_the_ca_file: openssl not installed (Debian package `openssl`)\n",
+        );
+        return;
+    }
+    let certs = cluster.socket_dir().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    ca(&certs, "ca");
+    ca(&certs, "other");
+    std::fs::write(certs.join("san.cnf"), "subjectAltName = IP:127.0.0.1\n").unwrap();
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    openssl(
+        &certs,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.cnf",
+        ],
+    );
+    let _ = std::process::Command::new("chown")
+        .args(["-R", "postgres"])
+        .arg(&certs)
+        .status();
+    std::fs::set_permissions(
+        certs.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    cluster.sql(
+        "postgres",
+        &format!(
+            "ALTER SYSTEM SET ssl_cert_file = '{}'",
+            certs.join("server.crt").display()
+        ),
+    );
+    cluster.sql(
+        "postgres",
+        &format!(
+            "ALTER SYSTEM SET ssl_key_file = '{}'",
+            certs.join("server.key").display()
+        ),
+    );
+    cluster.sql("postgres", "ALTER SYSTEM SET ssl = on");
+    cluster.sql("postgres", "SELECT pg_reload_conf()");
+    let url = format!("{} sslmode=require", cluster.create_db("tls"));
+
+    let t = PgTarget::parse(&url, None)
+        .unwrap()
+        .with_ca_file(Some(certs.join("ca.crt")));
+    let s = PgStore::create(&t).unwrap();
+    suite(&s);
+    let mut c = cluster.client("postgres");
+    let encrypted: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'evl' AND s.ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "the store's connections are TLS");
+    let wrong = PgTarget::parse(&url, None)
+        .unwrap()
+        .with_ca_file(Some(certs.join("other.crt")));
+    assert_eq!(PgStore::open(&wrong).err().unwrap().code(), "STORAGE_UNAVAILABLE");
+    let none = PgTarget::parse(&url, None).unwrap();
+    assert_eq!(PgStore::open(&none).err().unwrap().code(), "STORAGE_UNAVAILABLE");
+    let missing = PgTarget::parse(&url, None)
+        .unwrap()
+        .with_ca_file(Some(certs.join("nope.crt")));
+    assert_eq!(PgStore::open(&missing).err().unwrap().code(), "STORAGE_ERROR");
+    drop(s);
+}
