@@ -495,7 +495,7 @@ impl Store for PgStore {
                     &[],
                 )
                 .map_err(pg)?;
-            Ok(row.try_get::<_, i64>(0).map_err(col)?)
+            row.try_get::<_, i64>(0).map_err(col)
         });
         StoreStats {
             disk_bytes: bytes.ok().and_then(|b| u64::try_from(b).ok()).unwrap_or(0),

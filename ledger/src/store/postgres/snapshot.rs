@@ -126,13 +126,13 @@ impl Snapshot for PgSnapshot {
         let log = self.log();
         let digest: &[u8] = id.digest().as_bytes();
         let leaf = self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT leaf FROM evl_id WHERE log_id = $1 AND node_id = $2",
                 &[&log, &digest],
             )
             .map_err(pg)?
             .map(|r| r.try_get::<_, i64>(0).map_err(col))
-            .transpose()?)
+            .transpose()
         })?;
         match leaf {
             Some(l) => {
@@ -194,13 +194,13 @@ impl Snapshot for PgSnapshot {
         let s = signed(size.get(), "a tree size")?;
         let log = self.log();
         self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT note FROM evl_checkpoint WHERE log_id = $1 AND tree_size = $2",
                 &[&log, &s],
             )
             .map_err(pg)?
             .map(|r| r.try_get::<_, String>(0).map_err(col))
-            .transpose()?)
+            .transpose()
         })
     }
 
@@ -208,7 +208,7 @@ impl Snapshot for PgSnapshot {
         let max = signed(self.size, "a tree size")?;
         let log = self.log();
         let row = self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT tree_size, note FROM evl_checkpoint WHERE log_id = $1 AND tree_size <= $2
                  ORDER BY tree_size DESC LIMIT 1",
                 &[&log, &max],
@@ -220,7 +220,7 @@ impl Snapshot for PgSnapshot {
                     r.try_get::<_, String>(1).map_err(col)?,
                 ))
             })
-            .transpose()?)
+            .transpose()
         })?;
         match row {
             Some((s, note)) => {
@@ -239,13 +239,13 @@ impl Snapshot for PgSnapshot {
         let s = signed(seq, "an anchor sequence number")?;
         let log = self.log();
         self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT envelope FROM evl_anchor WHERE log_id = $1 AND seq = $2",
                 &[&log, &s],
             )
             .map_err(pg)?
             .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
-            .transpose()?)
+            .transpose()
         })
     }
 
@@ -275,13 +275,13 @@ impl Snapshot for PgSnapshot {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let log = self.log();
         self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT value FROM evl_meta WHERE log_id = $1 AND key = $2",
                 &[&log, &key],
             )
             .map_err(pg)?
             .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
-            .transpose()?)
+            .transpose()
         })
     }
 
@@ -392,13 +392,13 @@ impl Snapshot for PgSnapshot {
         let leaf = signed(index.get(), "a leaf index")?;
         let log = self.log();
         let record = self.inner.read(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 "SELECT record FROM evl_redaction WHERE log_id = $1 AND leaf = $2",
                 &[&log, &leaf],
             )
             .map_err(pg)?
             .map(|r| r.try_get::<_, i64>(0).map_err(col))
-            .transpose()?)
+            .transpose()
         })?;
         match record {
             Some(r) => Ok(LeafIndex::new(unsigned(r, "a redaction record's leaf")?)),
