@@ -38,6 +38,11 @@ pub struct StoreConfig {
     /// pairs; several hosts with `target_session_attrs=read-write` follow a failover. Unset:
     /// the redb file. The signing key, trust root and admin token stay in the data directory.
     pub url: Option<String>,
+    /// A hot standby to serve reads from (same form as `url`; same password and CA file).
+    /// Each read sees one state the standby has replayed, so it is never ahead of it and every
+    /// proof it gives is of that state; right after an append a read there may not find the
+    /// node yet (it answers NOT_FOUND, never a wrong proof). Appends and receipts use `url`.
+    pub read_url: Option<String>,
     /// A file whose first line is the database password (mode 0600 advised). Never printed.
     pub password_file: Option<PathBuf>,
     /// The database password; meant for the environment (`EVL_STORE__PASSWORD`). Never
@@ -55,6 +60,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             url: None,
+            read_url: None,
             password_file: None,
             password: None,
             log_id: 1,
@@ -68,11 +74,23 @@ impl StoreConfig {
     /// password file; errors never quote the URL or the password.
     pub fn pg_target(&self) -> Result<Option<evl_ledger::store::postgres::PgTarget>> {
         let Some(url) = &self.url else {
-            if self.password.is_some() || self.password_file.is_some() {
-                bail!("[store] has a password but no url");
+            if self.password.is_some() || self.password_file.is_some() || self.read_url.is_some() {
+                bail!("[store] has a password or a read_url but no url");
             }
             return Ok(None);
         };
+        self.target_of(url, "url")
+    }
+
+    /// The hot standby reads are served from (`read_url`), if any.
+    pub fn read_target(&self) -> Result<Option<evl_ledger::store::postgres::PgTarget>> {
+        match &self.read_url {
+            Some(url) => self.target_of(url, "read_url"),
+            None => Ok(None),
+        }
+    }
+
+    fn target_of(&self, url: &str, key: &str) -> Result<Option<evl_ledger::store::postgres::PgTarget>> {
         let from_file = match &self.password_file {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
@@ -83,7 +101,7 @@ impl StoreConfig {
         };
         let password = self.password.as_ref().map(|s| s.0.clone()).or(from_file);
         let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
-            .map_err(|e| anyhow::anyhow!("[store] url: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("[store] {key}: {e}"))?;
         Ok(Some(
             target.with_log(self.log_id).with_ca_file(self.ca_file.clone()),
         ))
@@ -339,7 +357,8 @@ fn apply_env(table: &mut toml::Table, env: impl IntoIterator<Item = (String, Str
         }
         // Values parse as TOML (numbers, booleans, arrays) when they can, else as strings.
         // The store's URL and password are strings whatever they look like.
-        let verbatim = path == ["store", "url"] || path == ["store", "password"];
+        let verbatim =
+            path == ["store", "url"] || path == ["store", "read_url"] || path == ["store", "password"];
         let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
             .ok()
             .filter(|_| !verbatim)
@@ -372,6 +391,7 @@ fn set(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(
 impl Config {
     fn check(&self) -> Result<()> {
         self.store.pg_target()?;
+        self.store.read_target()?;
         self.retention
             .policy()
             .check()

@@ -55,7 +55,23 @@ pub async fn run(config: Config, origin: &str) -> Result<()> {
     };
     let writer = dir.writer(policy)?;
     let auth = Auth::new(&config.auth, admin_token(&dir)?);
-    let state = AppState::new(writer.clone(), auth, config.limits.clone());
+    let mut state = AppState::new(writer.clone(), auth, config.limits.clone());
+    if let Some(t) = config.store.read_target()? {
+        let store = evl_ledger::store::postgres::PgStore::open_read_only(&t)
+            .map_err(|e| anyhow::Error::new(evl_ledger::LedgerError::Store(e)))
+            .with_context(|| format!("opening the read replica {}", t.describe()))?;
+        let reader = evl_ledger::LedgerReader::open(evl_ledger::store::any::AnyStore::Pg(store))?;
+        if reader.origin() != writer.reader().origin() {
+            anyhow::bail!(
+                "the read replica {} holds log {}, not {}",
+                t.describe(),
+                reader.origin(),
+                writer.reader().origin()
+            );
+        }
+        tracing::info!(replica = %t.describe(), "reads are served from the read replica");
+        state = state.with_reader(reader);
+    }
     let handling = Handling {
         timeout: Duration::from_millis(config.server.request_timeout_ms),
         max_concurrency: config.server.max_concurrency,

@@ -145,3 +145,85 @@ async fn two_front_ends_share_one_log_and_the_cli_works_beside_them() {
     drop((a, b));
     ok(&a_dir, &url, &["verify", "--mode", "full"]);
 }
+
+/// Reads from a hot standby (`[store] read_url`): each answer is of a state the standby has
+/// replayed, so while it lags a new node is NOT_FOUND there (never a wrong proof) and the
+/// checkpoint it serves is its own, signed and older; once it catches up, everything proves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_from_a_hot_standby_are_never_ahead_of_it() {
+    let Some(primary) = Cluster::start_or_skip("reads_from_a_hot_standby_are_never_ahead_of_it") else {
+        return;
+    };
+    let url = primary.create_db("replica");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("a");
+    ok(&data, &url, &["init", "--origin", "replica.test/log"]);
+    let standby = Cluster::standby_of(&primary, None, None);
+    let read_url = standby.url("replica");
+    let srv = common::Serve::start_with_env(
+        &data,
+        &[],
+        &[
+            ("EVL_STORE__URL", url.as_str()),
+            ("EVL_STORE__READ_URL", read_url.as_str()),
+        ],
+    );
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap();
+    let trust = TrustRoot::from_json(&std::fs::read(data.join("trust-root.json")).unwrap()).unwrap();
+    let c = Client::new(&format!("http://{}", srv.addr), Some(token.trim()), trust).unwrap();
+    let caught_up = |size: u64| {
+        let c = c.clone();
+        async move {
+            let t = std::time::Instant::now();
+            loop {
+                if c.checkpoint().await.unwrap().checkpoint.head().size().get() == size {
+                    return;
+                }
+                assert!(
+                    t.elapsed() < std::time::Duration::from_secs(30),
+                    "the standby never reached {size}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let mut ids = Vec::new();
+    for k in 0..5 {
+        ids.push(
+            c.append(format!(r#"{{"type":"x-replica","k":{k}}}"#).as_bytes())
+                .await
+                .unwrap()
+                .evidence
+                .node_id,
+        );
+    }
+    caught_up(5).await;
+    for id in &ids {
+        c.prove(id, None).await.unwrap();
+    }
+
+    // The standby stops replaying; appends go on through the primary.
+    standby.signal_receiver("-STOP");
+    let late = c.append(br#"{"type":"x-replica","k":"late"}"#).await.unwrap();
+    assert_eq!(
+        late.evidence.head.size().get(),
+        6,
+        "the receipt comes from the primary"
+    );
+    let served = c.checkpoint().await.unwrap().checkpoint.head();
+    assert_eq!(
+        served.size().get(),
+        5,
+        "the standby's own signed checkpoint, not ahead of it"
+    );
+    match c.prove(&late.evidence.node_id, None).await {
+        Err(evl_client::ClientError::Server { status, code, .. }) => {
+            assert_eq!((status, code.as_deref()), (404, Some("NOT_FOUND")));
+        }
+        other => panic!("a node the standby has not replayed: {other:?}"),
+    }
+    c.prove(&ids[0], None).await.unwrap();
+    standby.signal_receiver("-CONT");
+    caught_up(6).await;
+    c.prove(&late.evidence.node_id, None).await.unwrap();
+}

@@ -116,6 +116,14 @@ impl<S: Store> AppState<S> {
             started: Instant::now(),
         }
     }
+
+    /// Serves reads from `reader` (a hot standby's store, `[store] read_url`) instead of the
+    /// writer's store. Appends and their receipts still come from the writer.
+    #[must_use]
+    pub fn with_reader(mut self, reader: LedgerReader<S>) -> Self {
+        self.read.reader = reader;
+        self
+    }
 }
 
 /// Request handling options that wrap the router.
