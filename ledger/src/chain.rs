@@ -21,7 +21,11 @@ impl<S: Store> Ledger<S> {
         if p.every_entries.is_none() && p.every_seconds.is_none() {
             return Ok(false);
         }
-        let last = snap.anchors()?.pop();
+        // The last anchor only (a networked store answers this without reading them all).
+        let last = match snap.version()?.last_anchor {
+            Some(seq) => snap.anchor(seq)?.map(|b| (seq, b)),
+            None => None,
+        };
         let Some((_, bytes)) = last else {
             // No anchor yet: count entries from 0 and age from the log's creation (the first
             // key's not_before).
@@ -66,6 +70,7 @@ impl<S: Store> Ledger<S> {
     /// or when the last anchor is further ahead (a future time is never copied forward).
     pub fn anchor_at(&self, now: Timestamp) -> Result<Anchor, LedgerError> {
         let mut w = lock(&self.inner.writer)?;
+        let _held = self.inner.shared.store.writer_lock()?;
         self.follow(&mut w, &self.inner.shared.store.snapshot()?)?;
         self.check_edge()?;
         self.anchor_locked(&w, now)
@@ -158,6 +163,7 @@ impl<S: Store> Ledger<S> {
             ));
         }
         let mut w = lock(&self.inner.writer)?;
+        let _held = self.inner.shared.store.writer_lock()?;
         self.follow(&mut w, &self.inner.shared.store.snapshot()?)?;
         self.check_edge()?;
         let report = self.reader().verify_anchor_chain()?;

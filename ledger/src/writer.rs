@@ -222,6 +222,7 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Vec<(LeafIndex, LeafIndex, NodeId)>, LedgerError> {
         let inner = &self.inner;
         let mut w = lock(&inner.writer)?;
+        let _held = inner.shared.store.writer_lock()?;
         let snap = inner.shared.store.snapshot()?;
         self.follow(&mut w, &snap)?;
         self.check_edge()?;
@@ -434,6 +435,7 @@ impl<S: Store> Ledger<S> {
     /// receipts are [`Ledger::receipts`]' work, outside the lock.
     fn commit_group(&self, group: &[(u64, Vec<Node>)]) -> Result<Committed, LedgerError> {
         let mut w = lock(&self.inner.writer)?;
+        let _held = self.inner.shared.store.writer_lock()?;
         // Another process on a shared database may commit between this one's snapshot and its
         // commit: the store refuses the batch (CONFLICT, nothing written), and the group is
         // placed again on the state it now holds, a bounded number of times.
@@ -469,7 +471,16 @@ impl<S: Store> Ledger<S> {
         // (ticket, [(index, id, created)])
         let mut placed: Vec<(u64, Vec<Placed>)> = Vec::with_capacity(group.len());
         let started = std::time::Instant::now();
-        let mut dedup = std::time::Duration::ZERO;
+        // Which of the group's nodes are stored already: one batched lookup (one round trip
+        // to a networked store).
+        let t = std::time::Instant::now();
+        let ids: Vec<NodeId> = group.iter().flat_map(|(_, nodes)| nodes.iter().map(Node::id)).collect();
+        let stored_at: HashMap<NodeId, LeafIndex> = ids
+            .iter()
+            .zip(snap.index_of_many(&ids)?)
+            .filter_map(|(id, at)| Some((*id, at?)))
+            .collect();
+        let dedup = t.elapsed();
         for (ticket, nodes) in group {
             let mut mine = Vec::with_capacity(nodes.len());
             for n in nodes {
@@ -478,9 +489,7 @@ impl<S: Store> Ledger<S> {
                     mine.push((*i, id, false));
                     continue;
                 }
-                let t = std::time::Instant::now();
-                let stored = snap.index_of(&id)?;
-                dedup += t.elapsed();
+                let stored = stored_at.get(&id).copied();
                 if let Some(i) = stored {
                     mine.push((i, id, false));
                     continue;

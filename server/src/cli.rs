@@ -693,9 +693,10 @@ pub enum BenchKind {
 /// HTTP load test options.
 #[derive(Args, Debug)]
 pub struct HttpBenchArgs {
-    /// Base URL of a running server (loopback only); default: start one in-process.
+    /// Base URL of a running server (loopback only); default: start one in-process. Repeat
+    /// for several front ends of one log: the clients are spread over them in turn.
     #[arg(long)]
-    pub url: Option<String>,
+    pub url: Vec<String>,
     /// File holding a token with the append scope (for --url).
     #[arg(long)]
     pub token_file: Option<PathBuf>,

@@ -51,6 +51,9 @@ pub struct StoreConfig {
     pub password: Option<Secret>,
     /// The log's id inside the database (every table is keyed by it). Default 1.
     pub log_id: i32,
+    /// Connections each `evl` process opens at most (default 32; keep the sum over all front
+    /// ends and CLI runs below the server's `max_connections`).
+    pub pool_size: usize,
     /// CA certificates (PEM) that the server's certificate must chain to: TLS (rustls) for
     /// `sslmode=require`, or `prefer` with a server that offers it. Unset: never encrypted.
     pub ca_file: Option<PathBuf>,
@@ -64,6 +67,7 @@ impl Default for StoreConfig {
             password_file: None,
             password: None,
             log_id: 1,
+            pool_size: evl_ledger::store::postgres::POOL_SIZE,
             ca_file: None,
         }
     }
@@ -103,7 +107,10 @@ impl StoreConfig {
         let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
             .map_err(|e| anyhow::anyhow!("[store] {key}: {e}"))?;
         Ok(Some(
-            target.with_log(self.log_id).with_ca_file(self.ca_file.clone()),
+            target
+                .with_log(self.log_id)
+                .with_ca_file(self.ca_file.clone())
+                .with_pool_size(self.pool_size),
         ))
     }
 }

@@ -77,6 +77,9 @@ impl Snapshot for AnySnapshot {
     fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
         each!(self, s => s.index_of(id))
     }
+    fn index_of_many(&self, ids: &[NodeId]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        each!(self, s => s.index_of_many(ids))
+    }
     fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
         each!(self, s => s.hash(level, index))
     }
@@ -174,6 +177,12 @@ impl Store for AnyStore {
         match self {
             AnyStore::Redb(s) => s.probe_writable(),
             AnyStore::Pg(s) => s.probe_writable(),
+        }
+    }
+    fn writer_lock(&self) -> Result<Option<super::WriterLock>, StoreError> {
+        match self {
+            AnyStore::Redb(s) => s.writer_lock(),
+            AnyStore::Pg(s) => s.writer_lock(),
         }
     }
     fn repair(&self, repair: Repair) -> Result<(), StoreError> {

@@ -293,6 +293,9 @@ impl Repair {
     }
 }
 
+/// A held [`Store::writer_lock`]: released when dropped.
+pub type WriterLock = Box<dyn std::any::Any + Send>;
+
 /// Store statistics for `evl status`.
 #[derive(Clone, Debug, Default)]
 pub struct StoreStats {
@@ -308,6 +311,11 @@ pub trait Snapshot {
     fn node(&self, index: LeafIndex) -> Result<Option<Vec<u8>>, StoreError>;
     /// The index of a node.
     fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError>;
+    /// The indices of several nodes, in the order asked: what a group commit's deduplication
+    /// needs in one call (one round trip to a networked store instead of one per node).
+    fn index_of_many(&self, ids: &[NodeId]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        ids.iter().map(|id| self.index_of(id)).collect()
+    }
     /// A stored perfect-subtree hash.
     fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError>;
     /// Several stored hashes, answered in the order asked: what a receipt or a proof needs, in
@@ -433,6 +441,14 @@ pub trait Store: Send + Sync + 'static {
     /// again. Writes nothing the log keeps. The default commits an empty batch.
     fn probe_writable(&self) -> Result<(), StoreError> {
         self.commit(Batch::default())
+    }
+    /// Holds off other processes' writers while this one builds and commits a batch, until the
+    /// returned guard is dropped: on a database that several front ends share they would
+    /// otherwise race, and all but one would get [`StoreError::Conflict`] and build again
+    /// (correct, as the batch precondition makes it, but wasted work). `None` (the default)
+    /// for a store only one process writes.
+    fn writer_lock(&self) -> Result<Option<WriterLock>, StoreError> {
+        Ok(None)
     }
     /// Puts back damaged entries: the one operation outside the append-only contract.
     ///

@@ -110,7 +110,7 @@ where
     let start = Instant::now();
     let mut handles = Vec::new();
     for c in 0..clients {
-        let conn = Conn::open(addr, token).await?;
+        let conn = Conn::open(pick(addr, c), token).await?;
         let (tally, step) = (tally.clone(), step.clone());
         handles.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -143,6 +143,13 @@ where
     Ok((tally, lat, start.elapsed().as_secs_f64()))
 }
 
+/// The address client `c` uses: `addrs` is one address or several joined by commas (one per
+/// front end given with --url), taken in turn.
+fn pick(addrs: &str, c: usize) -> &str {
+    let n = addrs.split(',').count().max(1);
+    addrs.split(',').nth(c % n).unwrap_or(addrs)
+}
+
 fn node(run: u64, client: usize, i: u64, k: usize) -> String {
     format!(
         r#"{{"type":"x-load","run":"{run:x}","c":{client},"i":{i},"k":{k},"pad":"{}"}}"#,
@@ -167,13 +174,19 @@ pub fn run(args: &HttpBenchArgs) -> Result<std::process::ExitCode> {
 
 async fn run_async(args: &HttpBenchArgs) -> Result<std::process::ExitCode> {
     let _tmp;
-    let (addr, token) = match &args.url {
-        Some(u) => {
-            let a = u.trim_start_matches("http://").trim_end_matches('/').to_owned();
-            let host = a.split(':').next().unwrap_or_default();
-            if !(host == "localhost" || host.starts_with("127.") || host == "[::1]") {
-                bail!("evl bench http only targets loopback addresses (got {host})");
+    let (addr, token) = match args.url.first() {
+        Some(_) => {
+            let mut addrs = Vec::new();
+            for u in &args.url {
+                let a = u.trim_start_matches("http://").trim_end_matches('/').to_owned();
+                let host = a.split(':').next().unwrap_or_default();
+                if !(host == "localhost" || host.starts_with("127.") || host == "[::1]") {
+                    bail!("evl bench http only targets loopback addresses (got {host})");
+                }
+                addrs.push(a);
             }
+            // Several front ends: client c talks to the (c mod n)-th (`pick`).
+            let a = addrs.join(",");
             let t = match &args.token_file {
                 Some(f) => std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?
@@ -308,7 +321,7 @@ async fn mixed(
         .map_or(0, |d| d.as_nanos() as u64);
     let batch = args.batch.max(1);
     // Seed nodes so proofs have something to fetch.
-    let mut seed = Conn::open(addr, token).await?;
+    let mut seed = Conn::open(pick(addr, 0), token).await?;
     let seed_nodes: Vec<String> = (0..100).map(|k| node(run, 9999, 0, k)).collect();
     let (s, b) = seed
         .request(
@@ -334,7 +347,7 @@ async fn mixed(
     let anchor_errors = Arc::new(AtomicU64::new(0));
     {
         let (addr, token, anchors, anchor_errors) = (
-            addr.to_owned(),
+            pick(addr, 0).to_owned(),
             token.to_owned(),
             anchors.clone(),
             anchor_errors.clone(),

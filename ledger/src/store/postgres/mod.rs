@@ -15,7 +15,8 @@
 //!   its own short statement on a pooled connection, not a long transaction.
 //! - **Durability** is PostgreSQL's: `commit` returns after the server's COMMIT returned
 //!   (`synchronous_commit`, and the standbys in `synchronous_standby_names` when configured).
-//! - **Connections** are opened on demand and kept idle for reuse; one that failed is dropped.
+//! - **Connections** are opened on demand, up to a pool size, and kept for reuse; one that
+//!   failed is dropped.
 //!   A read that fails because its connection closed (a restarted server, a failover) is
 //!   retried once on a new connection; a commit is not (the writer reloads its state).
 
@@ -39,8 +40,14 @@ pub const FORMAT_PG: &str = "evl-store/pg1";
 /// The schema, applied once by [`PgStore::create`].
 const SCHEMA: &str = include_str!("schema.sql");
 
-/// Idle connections kept for reuse.
-const IDLE_MAX: usize = 16;
+/// Connections one store (one `evl` process) holds at most, unless the target says otherwise
+/// ([`PgTarget::with_pool_size`], `[store] pool_size`): enough for the server's concurrent
+/// reads and its writer, few enough that several front ends fit PostgreSQL's default
+/// `max_connections` (100). A request that finds them all busy waits for one.
+pub const POOL_SIZE: usize = 32;
+
+/// How long a request waits for a busy pool before the store reports itself unavailable.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Seconds to wait for a connection before the store reports itself unavailable, unless the
 /// URL sets `connect_timeout`.
@@ -55,6 +62,7 @@ pub struct PgTarget {
     url_password: bool,
     log: i32,
     ca_file: Option<std::path::PathBuf>,
+    pool_size: usize,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -99,6 +107,7 @@ impl PgTarget {
             url_password,
             log: 1,
             ca_file: None,
+            pool_size: POOL_SIZE,
         })
     }
 
@@ -107,6 +116,12 @@ impl PgTarget {
     /// the connection is never encrypted, and `sslmode=require` fails.
     pub fn with_ca_file(mut self, file: Option<std::path::PathBuf>) -> Self {
         self.ca_file = file;
+        self
+    }
+
+    /// At most `n` connections (at least 2: the writer and a reader).
+    pub fn with_pool_size(mut self, n: usize) -> Self {
+        self.pool_size = n.max(2);
         self
     }
 
@@ -196,7 +211,15 @@ pub(crate) struct Inner {
     target: PgTarget,
     tls: Tls,
     read_only: bool,
-    idle: Mutex<Vec<Client>>,
+    pool: Mutex<Pool>,
+    freed: std::sync::Condvar,
+}
+
+/// The connections: idle ones, and how many are handed out.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Client>,
+    out: usize,
 }
 
 impl Inner {
@@ -222,23 +245,59 @@ impl Inner {
         Ok(c)
     }
 
-    /// A connection: an idle one, or a new one.
+    /// A connection: an idle one, a new one while fewer than the pool size are out, else the
+    /// first one returned (at most [`POOL_WAIT`]).
     fn take(&self) -> Result<Client, StoreError> {
-        let pooled = self.idle.lock().ok().and_then(|mut v| v.pop());
-        match pooled {
-            Some(c) if !c.is_closed() => Ok(c),
-            _ => self.connect(),
+        let poisoned = || StoreError::Other("the PostgreSQL connection pool lock is poisoned".into());
+        let mut p = self.pool.lock().map_err(|_| poisoned())?;
+        let started = std::time::Instant::now();
+        loop {
+            while let Some(c) = p.idle.pop() {
+                if !c.is_closed() {
+                    p.out += 1;
+                    return Ok(c);
+                }
+            }
+            if p.out < self.target.pool_size {
+                p.out += 1;
+                drop(p);
+                let c = self.connect();
+                if c.is_err() {
+                    self.release(None);
+                }
+                return c;
+            }
+            let left = POOL_WAIT.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(format!(
+                    "all {} PostgreSQL connections stayed busy for {} s",
+                    self.target.pool_size,
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            p = self
+                .freed
+                .wait_timeout(p, left)
+                .map_err(|_| poisoned())?
+                .0;
         }
     }
 
-    /// Returns a connection for reuse, unless it failed.
-    fn give(&self, c: Client) {
-        if !c.is_closed()
-            && let Ok(mut v) = self.idle.lock()
-            && v.len() < IDLE_MAX
-        {
-            v.push(c);
+    /// Returns a connection (kept for reuse unless it failed), or the place of one that is gone.
+    fn release(&self, c: Option<Client>) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.out = p.out.saturating_sub(1);
+            if let Some(c) = c
+                && !c.is_closed()
+            {
+                p.idle.push(c);
+            }
         }
+        self.freed.notify_one();
+    }
+
+    fn give(&self, c: Client) {
+        self.release(Some(c));
     }
 
     /// Runs a read on a connection; retried once on a new connection when the first one had
@@ -254,8 +313,9 @@ impl Inner {
         let mut c = self.take()?;
         match f(&mut c) {
             Err(StoreError::Unavailable(_)) if c.is_closed() => {
+                self.release(None);
                 drop(c);
-                let mut fresh = self.connect()?;
+                let mut fresh = self.take()?;
                 let out = f(&mut fresh);
                 self.give(fresh);
                 out
@@ -288,7 +348,11 @@ impl Inner {
 impl Drop for Inner {
     /// Closing a connection blocks on the client's runtime too: done where that may block.
     fn drop(&mut self) {
-        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        let idle = self
+            .pool
+            .get_mut()
+            .map(|p| std::mem::take(&mut p.idle))
+            .unwrap_or_default();
         if !idle.is_empty() {
             off_runtime(move || drop(idle));
         }
@@ -324,7 +388,8 @@ impl PgStore {
                 target: target.clone(),
                 tls: Tls::for_target(target)?,
                 read_only,
-                idle: Mutex::new(Vec::new()),
+                pool: Mutex::new(Pool::default()),
+                freed: std::sync::Condvar::new(),
             }),
         })
     }
@@ -517,6 +582,61 @@ impl Store for PgStore {
 
     fn repair(&self, repair: Repair) -> Result<(), StoreError> {
         self.inner.write(|c| commit::repair(c, self.inner.log(), &repair))
+    }
+
+    /// A session advisory lock on this log (`pg_advisory_lock(7401, log id)`), held on a
+    /// connection of its own; waits at most `lock_timeout` (10 s, then STORAGE_UNAVAILABLE).
+    /// A front end that dies releases it with its connection.
+    fn writer_lock(&self) -> Result<Option<super::WriterLock>, StoreError> {
+        let inner = &self.inner;
+        if inner.read_only {
+            return Ok(None);
+        }
+        let log = inner.log();
+        let client = off_runtime(|| {
+            let mut c = inner.take()?;
+            let locked = c
+                .batch_execute("SET lock_timeout = '10s'")
+                .and_then(|()| c.execute("SELECT pg_advisory_lock(7401, $1)", &[&log]));
+            match locked {
+                Ok(_) => Ok(c),
+                Err(e) => {
+                    inner.release(None);
+                    drop(c);
+                    Err(pg(e))
+                }
+            }
+        })?;
+        Ok(Some(Box::new(LockGuard {
+            inner: self.inner.clone(),
+            client: Some(client),
+        })))
+    }
+}
+
+/// A held [`PgStore::writer_lock`]: unlocked (and its connection returned) when dropped.
+struct LockGuard {
+    inner: Arc<Inner>,
+    client: Option<Client>,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let Some(mut c) = self.client.take() else {
+            return;
+        };
+        let log = self.inner.log();
+        let inner = &self.inner;
+        off_runtime(move || {
+            // A connection whose unlock failed is closed instead (which releases the lock).
+            match c.execute("SELECT pg_advisory_unlock(7401, $1)", &[&log]) {
+                Ok(_) => inner.give(c),
+                Err(_) => {
+                    inner.release(None);
+                    drop(c);
+                }
+            }
+        });
     }
 }
 

@@ -143,6 +143,35 @@ impl Snapshot for PgSnapshot {
         }
     }
 
+    fn index_of_many(&self, ids: &[NodeId]) -> Result<Vec<Option<LeafIndex>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let log = self.log();
+        let digests: Vec<&[u8]> = ids.iter().map(|id| id.digest().as_bytes().as_slice()).collect();
+        let rows = self.inner.read(|c| {
+            c.query(
+                "SELECT node_id, leaf FROM evl_id WHERE log_id = $1 AND node_id = ANY($2)",
+                &[&log, &digests],
+            )
+            .map_err(pg)
+        })?;
+        let mut found: HashMap<Vec<u8>, u64> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let leaf = unsigned(r.try_get(1).map_err(col)?, "an id-map leaf")?;
+            found.insert(r.try_get(0).map_err(col)?, leaf);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| {
+                found
+                    .get(id.digest().as_bytes().as_slice())
+                    .filter(|&&l| l < self.size)
+                    .and_then(|&l| LeafIndex::new(l))
+            })
+            .collect())
+    }
+
     fn hash(&self, level: u32, index: u64) -> Result<Option<Digest>, StoreError> {
         Ok(self.subtrees(&[(level, index)])?.pop().flatten())
     }
