@@ -474,7 +474,10 @@ impl<S: Store> Ledger<S> {
         // Which of the group's nodes are stored already: one batched lookup (one round trip
         // to a networked store).
         let t = std::time::Instant::now();
-        let ids: Vec<NodeId> = group.iter().flat_map(|(_, nodes)| nodes.iter().map(Node::id)).collect();
+        let ids: Vec<NodeId> = group
+            .iter()
+            .flat_map(|(_, nodes)| nodes.iter().map(Node::id))
+            .collect();
         let stored_at: HashMap<NodeId, LeafIndex> = ids
             .iter()
             .zip(snap.index_of_many(&ids)?)

@@ -1,6 +1,7 @@
 //! Commits, bulk loads and repairs of a PostgreSQL store: each one transaction that first
 //! locks the log's state row, so concurrent writers (other `evl` processes) serialize on it.
 
+use super::conn::{Conn, Query as _, Tx};
 use super::error::{col, pg, signed, unsigned};
 use super::snapshot::widest_rows;
 use crate::store::v2::tile::{self, Tile, TileAddr};
@@ -8,7 +9,6 @@ use crate::store::{Batch, Repair, StoreError, Version};
 use evl_sdk::StoredHash;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
-use postgres::{Client, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a commit is for.
@@ -22,7 +22,7 @@ pub(super) enum Mode {
 }
 
 /// Applies `batch` to log `log` in one transaction (module contract: all or nothing).
-pub(super) fn commit(c: &mut Client, log: i32, batch: &Batch, mode: Mode) -> Result<(), StoreError> {
+pub(super) fn commit(c: &mut Conn, log: i32, batch: &Batch, mode: Mode) -> Result<(), StoreError> {
     let mut tx = c.transaction().map_err(pg)?;
     let row = tx
         .query_opt(
@@ -97,7 +97,7 @@ pub fn restore_point_name(log: i32, seq: u64) -> String {
 /// anchor's (another front end may have appended in between; the next anchor gets one then).
 /// The anchor is durable already: a failure here (a role without the right to create restore
 /// points, a standby) is logged, never reported as a failed commit.
-fn restore_point(c: &mut Client, log: i32, size: u64, seq: u64) {
+fn restore_point(c: &mut Conn, log: i32, size: u64, seq: u64) {
     let name = restore_point_name(log, seq);
     let made = (|| -> Result<bool, StoreError> {
         let mut tx = c.transaction().map_err(pg)?;
@@ -162,7 +162,7 @@ fn check_load_redactions(batch: &Batch, end: u64) -> Result<(), StoreError> {
 }
 
 /// `DUPLICATE_NODE_ID` for the first NodeId of the batch that is stored or repeated.
-fn refuse_duplicates(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
+fn refuse_duplicates(tx: &mut Tx<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
     let mut seen = HashSet::with_capacity(batch.nodes.len());
     for n in &batch.nodes {
         if !seen.insert(n.id) {
@@ -199,7 +199,7 @@ fn refuse_duplicates(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Resul
 }
 
 /// The batch's nodes and id-map entries, by binary COPY.
-fn copy_nodes(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
+fn copy_nodes(tx: &mut Tx<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
     let sink = tx
         .copy_in("COPY evl_node (log_id, leaf, content) FROM STDIN (FORMAT binary)")
         .map_err(pg)?;
@@ -224,7 +224,7 @@ fn copy_nodes(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<(), S
 }
 
 /// Records the batch's redactions and deletes the content through `evl_redact`.
-fn redact(tx: &mut Transaction<'_>, log: i32, batch: &Batch, mode: Mode) -> Result<(), StoreError> {
+fn redact(tx: &mut Tx<'_>, log: i32, batch: &Batch, mode: Mode) -> Result<(), StoreError> {
     let leaves = batch
         .redact
         .iter()
@@ -249,7 +249,7 @@ fn redact(tx: &mut Transaction<'_>, log: i32, batch: &Batch, mode: Mode) -> Resu
 /// Adds the batch's hashes to their tiles (the storage v2 commit rule, `tile::extend`): each
 /// tile that grew is a new row of its new width; the narrower rows it supersedes are dropped
 /// through `evl_prune_tiles`.
-fn put_hashes(tx: &mut Transaction<'_>, log: i32, hashes: &[StoredHash]) -> Result<(), StoreError> {
+fn put_hashes(tx: &mut Tx<'_>, log: i32, hashes: &[StoredHash]) -> Result<(), StoreError> {
     let grouped = tile::group(hashes)?;
     let addrs: Vec<TileAddr> = grouped.keys().copied().collect();
     let mut stored = HashMap::new();
@@ -299,7 +299,7 @@ fn put_hashes(tx: &mut Transaction<'_>, log: i32, hashes: &[StoredHash]) -> Resu
 
 /// The batch's checkpoints. A size that has one already must be given the same text: a log
 /// signs one root per size, and the table's key keeps a second one out.
-fn put_checkpoints(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
+fn put_checkpoints(tx: &mut Tx<'_>, log: i32, batch: &Batch) -> Result<(), StoreError> {
     if batch.checkpoints.is_empty() {
         return Ok(());
     }
@@ -345,7 +345,7 @@ fn put_checkpoints(tx: &mut Transaction<'_>, log: i32, batch: &Batch) -> Result<
 /// The batch's anchors (a sequence number stored already must be given the same envelope);
 /// returns the last anchor after the batch.
 fn put_anchors(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     log: i32,
     batch: &Batch,
     last: Option<u64>,
@@ -381,7 +381,7 @@ fn put_anchors(
 
 /// Applies `repair` (the module contract of `Store::repair`) through the schema's repair
 /// functions, in one transaction.
-pub(super) fn repair(c: &mut Client, log: i32, repair: &Repair) -> Result<(), StoreError> {
+pub(super) fn repair(c: &mut Conn, log: i32, repair: &Repair) -> Result<(), StoreError> {
     let mut tx = c.transaction().map_err(pg)?;
     let size = tx
         .query_opt(

@@ -23,6 +23,7 @@
 #[cfg(any(test, feature = "conformance"))]
 pub mod cluster;
 mod commit;
+mod conn;
 mod error;
 mod snapshot;
 
@@ -30,8 +31,9 @@ pub use commit::restore_point_name;
 pub use snapshot::PgSnapshot;
 
 use super::{Batch, Repair, Store, StoreError, StoreStats};
+use conn::{Conn, Query as _};
 use error::{col, pg};
-use postgres::{Client, NoTls};
+use postgres::NoTls;
 use std::sync::{Arc, Mutex};
 
 /// The store format tag of a PostgreSQL store (the meta key `format`): schema version 1.
@@ -218,7 +220,7 @@ pub(crate) struct Inner {
 /// The connections: idle ones, and how many are handed out.
 #[derive(Default)]
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     out: usize,
 }
 
@@ -227,7 +229,7 @@ impl Inner {
         self.target.log
     }
 
-    fn connect(&self) -> Result<Client, StoreError> {
+    fn connect(&self) -> Result<Conn, StoreError> {
         let connected = match &self.tls {
             Tls::None => self.target.config.connect(NoTls),
             Tls::Rustls(t) => self.target.config.connect(t.clone()),
@@ -242,12 +244,12 @@ impl Inner {
             c.batch_execute("SET default_transaction_read_only = on")
                 .map_err(pg)?;
         }
-        Ok(c)
+        Ok(Conn::new(c))
     }
 
     /// A connection: an idle one, a new one while fewer than the pool size are out, else the
     /// first one returned (at most [`POOL_WAIT`]).
-    fn take(&self) -> Result<Client, StoreError> {
+    fn take(&self) -> Result<Conn, StoreError> {
         let poisoned = || StoreError::Other("the PostgreSQL connection pool lock is poisoned".into());
         let mut p = self.pool.lock().map_err(|_| poisoned())?;
         let started = std::time::Instant::now();
@@ -275,16 +277,12 @@ impl Inner {
                     POOL_WAIT.as_secs()
                 )));
             }
-            p = self
-                .freed
-                .wait_timeout(p, left)
-                .map_err(|_| poisoned())?
-                .0;
+            p = self.freed.wait_timeout(p, left).map_err(|_| poisoned())?.0;
         }
     }
 
     /// Returns a connection (kept for reuse unless it failed), or the place of one that is gone.
-    fn release(&self, c: Option<Client>) {
+    fn release(&self, c: Option<Conn>) {
         if let Ok(mut p) = self.pool.lock() {
             p.out = p.out.saturating_sub(1);
             if let Some(c) = c
@@ -296,7 +294,7 @@ impl Inner {
         self.freed.notify_one();
     }
 
-    fn give(&self, c: Client) {
+    fn give(&self, c: Conn) {
         self.release(Some(c));
     }
 
@@ -304,12 +302,12 @@ impl Inner {
     /// closed (reads are idempotent).
     fn read<T: Send>(
         &self,
-        f: impl FnMut(&mut Client) -> Result<T, StoreError> + Send,
+        f: impl FnMut(&mut Conn) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         off_runtime(|| self.read_here(f))
     }
 
-    fn read_here<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read_here<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut c = self.take()?;
         match f(&mut c) {
             Err(StoreError::Unavailable(_)) if c.is_closed() => {
@@ -331,7 +329,7 @@ impl Inner {
     /// writer reloads its state and the batch's precondition decides).
     fn write<T: Send>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send,
+        f: impl FnOnce(&mut Conn) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         if self.read_only {
             return Err(StoreError::Unavailable("the store is opened read-only".into()));
@@ -510,7 +508,7 @@ impl PgStore {
                 "evl_meta",
                 "evl_log",
             ] {
-                tx.execute(&format!("DELETE FROM {t} WHERE log_id = $1"), &[&target.log])
+                tx.execute_once(&format!("DELETE FROM {t} WHERE log_id = $1"), &[&target.log])
                     .map_err(pg)?;
             }
             tx.commit().map_err(pg)
@@ -617,7 +615,7 @@ impl Store for PgStore {
 /// A held [`PgStore::writer_lock`]: unlocked (and its connection returned) when dropped.
 struct LockGuard {
     inner: Arc<Inner>,
-    client: Option<Client>,
+    client: Option<Conn>,
 }
 
 impl Drop for LockGuard {

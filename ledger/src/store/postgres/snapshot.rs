@@ -2,11 +2,11 @@
 //! pinned when the snapshot is taken; every read is one statement filtered by them.
 
 use super::Inner;
+use super::conn::Query;
 use super::error::{col, pg, signed, unsigned};
 use crate::store::v2::tile::{TILE_HEIGHT, Tile, TileAddr, locate};
 use crate::store::{Snapshot, StoreError, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
-use postgres::GenericClient;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ impl PgSnapshot {
 
 /// The widest stored row of each of these tiles (a tile with no row is left out).
 pub(super) fn widest_rows(
-    c: &mut impl GenericClient,
+    c: &mut impl Query,
     log: i32,
     addrs: &[TileAddr],
 ) -> Result<Vec<(TileAddr, Vec<u8>)>, StoreError> {
