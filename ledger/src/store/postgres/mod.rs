@@ -31,9 +31,11 @@ pub use commit::restore_point_name;
 pub use snapshot::PgSnapshot;
 
 use super::{Batch, Repair, Store, StoreError, StoreStats};
+use crate::store::v2::tile::{Tile, TileAddr};
 use conn::{Conn, Query as _};
 use error::{col, pg};
 use postgres::NoTls;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The store format tag of a PostgreSQL store (the meta key `format`): schema version 1.
@@ -215,6 +217,44 @@ pub(crate) struct Inner {
     read_only: bool,
     pool: Mutex<Pool>,
     freed: std::sync::Condvar,
+    /// Tiles read, shared by every snapshot of this store (`snapshot.rs`, `tiles`).
+    tiles: TileCache,
+}
+
+/// Tile rows read, by address, the widest seen. A stored hash never changes (the contract's
+/// exceptions: repair, which clears the cache, and damage, which the answers' own checks
+/// catch), so a cached row answers for every position it holds, whatever the snapshot.
+/// Bounded: emptied when it reaches [`TILE_CACHE`] tiles.
+#[derive(Default)]
+struct TileCache(Mutex<HashMap<TileAddr, Arc<Tile>>>);
+
+/// Tiles cached at most (a full level-0 tile with its interior is about 16 KiB: 64 MiB).
+const TILE_CACHE: usize = 4096;
+
+impl TileCache {
+    fn get(&self, addr: TileAddr) -> Option<Arc<Tile>> {
+        self.0.lock().ok()?.get(&addr).cloned()
+    }
+
+    fn put(&self, addr: TileAddr, t: Arc<Tile>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= TILE_CACHE {
+                m.clear();
+            }
+            match m.get(&addr) {
+                Some(old) if old.width() >= t.width() => {}
+                _ => {
+                    m.insert(addr, t);
+                }
+            }
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
+    }
 }
 
 /// The connections: idle ones, and how many are handed out.
@@ -388,6 +428,7 @@ impl PgStore {
                 read_only,
                 pool: Mutex::new(Pool::default()),
                 freed: std::sync::Condvar::new(),
+                tiles: TileCache::default(),
             }),
         })
     }
@@ -579,7 +620,10 @@ impl Store for PgStore {
     }
 
     fn repair(&self, repair: Repair) -> Result<(), StoreError> {
-        self.inner.write(|c| commit::repair(c, self.inner.log(), &repair))
+        let done = self.inner.write(|c| commit::repair(c, self.inner.log(), &repair));
+        // Repaired hashes replace stored ones: the one time a cached tile can be wrong.
+        self.inner.tiles.clear();
+        done
     }
 
     /// A session advisory lock on this log (`pg_advisory_lock(7401, log id)`), held on a

@@ -20,27 +20,43 @@ pub struct PgSnapshot {
     inner: Arc<Inner>,
     size: u64,
     last_anchor: Option<u64>,
+    /// The latest checkpoint at or below `size`, read with the state row (what a receipt or
+    /// proof needs next, in the same round trip).
+    latest: Option<(u64, String)>,
 }
 
 impl PgSnapshot {
     pub(super) fn take(inner: Arc<Inner>) -> Result<Self, StoreError> {
         let log = inner.log();
-        let (size, last_anchor) = inner.read(|c| {
+        let (size, last_anchor, latest) = inner.read(|c| {
             let row = c
                 .query_opt(
-                    "SELECT tree_size, last_anchor FROM evl_log WHERE log_id = $1",
+                    "SELECT l.tree_size, l.last_anchor, k.tree_size, k.note FROM evl_log l
+                     LEFT JOIN LATERAL (SELECT tree_size, note FROM evl_checkpoint
+                         WHERE log_id = l.log_id AND tree_size <= l.tree_size
+                         ORDER BY tree_size DESC LIMIT 1) k ON true
+                     WHERE l.log_id = $1",
                     &[&log],
                 )
                 .map_err(pg)?
                 .ok_or_else(|| StoreError::Damaged(format!("the state row of log {log} is gone")))?;
+            let latest = match row.try_get::<_, Option<i64>>(2).map_err(col)? {
+                Some(s) => Some((
+                    unsigned(s, "a checkpoint's size")?,
+                    row.try_get::<_, String>(3).map_err(col)?,
+                )),
+                None => None,
+            };
             Ok((
                 row.try_get::<_, i64>(0).map_err(col)?,
                 row.try_get::<_, Option<i64>>(1).map_err(col)?,
+                latest,
             ))
         })?;
         Ok(Self {
             size: unsigned(size, "the tree size")?,
             last_anchor: last_anchor.map(|a| unsigned(a, "the last anchor")).transpose()?,
+            latest,
             inner,
         })
     }
@@ -58,13 +74,37 @@ impl PgSnapshot {
                 .is_some_and(|end| end <= self.size)
     }
 
-    /// The widest stored rows of these tiles.
-    fn tiles(&self, addrs: &[TileAddr]) -> Result<HashMap<TileAddr, Tile>, StoreError> {
+    /// The tiles holding these positions: from the store's tile cache when a cached row holds
+    /// every position asked of it (a stored hash never changes), the rest read in one statement
+    /// and cached.
+    fn tiles(&self, wanted: &[(TileAddr, u32, u64)]) -> Result<HashMap<TileAddr, Arc<Tile>>, StoreError> {
+        let mut out: HashMap<TileAddr, Arc<Tile>> = HashMap::new();
+        let mut missing: Vec<TileAddr> = Vec::new();
+        for &(addr, l, k) in wanted {
+            if missing.contains(&addr) {
+                continue;
+            }
+            match out.get(&addr).cloned().or_else(|| self.inner.tiles.get(addr)) {
+                Some(t) if t.get(l, k).is_some() => {
+                    out.insert(addr, t);
+                }
+                _ => {
+                    out.remove(&addr);
+                    missing.push(addr);
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
         let log = self.log();
-        let rows = self.inner.read(|c| widest_rows(c, log, addrs))?;
-        rows.into_iter()
-            .map(|(addr, row)| Ok((addr, Tile::decode(addr, &row)?)))
-            .collect()
+        let rows = self.inner.read(|c| widest_rows(c, log, &missing))?;
+        for (addr, row) in rows {
+            let t = Arc::new(Tile::decode(addr, &row)?);
+            self.inner.tiles.put(addr, t.clone());
+            out.insert(addr, t);
+        }
+        Ok(out)
     }
 }
 
@@ -177,17 +217,15 @@ impl Snapshot for PgSnapshot {
     }
 
     fn subtrees(&self, at: &[(u32, u64)]) -> Result<Vec<Option<Digest>>, StoreError> {
-        let mut addrs: Vec<TileAddr> = at
+        let wanted: Vec<(TileAddr, u32, u64)> = at
             .iter()
             .filter(|&&(l, i)| self.inside(l, i))
-            .map(|&(l, i)| locate(l, i).0)
+            .map(|&(l, i)| locate(l, i))
             .collect();
-        addrs.sort_unstable();
-        addrs.dedup();
-        let tiles = if addrs.is_empty() {
+        let tiles = if wanted.is_empty() {
             HashMap::new()
         } else {
-            self.tiles(&addrs)?
+            self.tiles(&wanted)?
         };
         Ok(at
             .iter()
@@ -234,28 +272,11 @@ impl Snapshot for PgSnapshot {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
-        let max = signed(self.size, "a tree size")?;
-        let log = self.log();
-        let row = self.inner.read(|c| {
-            c.query_opt(
-                "SELECT tree_size, note FROM evl_checkpoint WHERE log_id = $1 AND tree_size <= $2
-                 ORDER BY tree_size DESC LIMIT 1",
-                &[&log, &max],
-            )
-            .map_err(pg)?
-            .map(|r| {
-                Ok::<_, StoreError>((
-                    r.try_get::<_, i64>(0).map_err(col)?,
-                    r.try_get::<_, String>(1).map_err(col)?,
-                ))
-            })
-            .transpose()
-        })?;
-        match row {
+        match &self.latest {
             Some((s, note)) => {
-                let s = TreeSize::new(unsigned(s, "a checkpoint's size")?)
+                let size = TreeSize::new(*s)
                     .ok_or_else(|| StoreError::Damaged(format!("checkpoint size {s} out of range")))?;
-                Ok(Some((s, note)))
+                Ok(Some((size, note.clone())))
             }
             None => Ok(None),
         }
