@@ -287,8 +287,19 @@ impl Cluster {
     /// Runs one of the server's programs (as the unprivileged user when root); panics with
     /// its output when it fails.
     pub fn run(&self, program: &str, args: &[&str]) {
+        let out = self.try_run(program, args);
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+    }
+
+    fn try_run(&self, program: &str, args: &[&str]) -> std::process::Output {
         let exe = self.bin.join(program);
-        let out = match &self.run_as {
+        match &self.run_as {
             Some(user) => Command::new("runuser")
                 .arg("-u")
                 .arg(user)
@@ -302,20 +313,29 @@ impl Cluster {
                 .current_dir(self.dir.path())
                 .output(),
         }
-        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} failed: {}\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
+        .unwrap_or_else(|e| panic!("{}: {e}", exe.display()))
     }
 
-    /// Starts the server (waits until it accepts connections).
+    /// Starts the server (waits until it accepts connections). A port taken meanwhile by
+    /// another process (tests run in parallel, and a free port is only free when it was
+    /// looked at) is replaced by another free one, up to three times.
     pub fn start(&mut self) {
         let log = self.dir.path().join("server.log").display().to_string();
         let data = self.data().display().to_string();
+        for _ in 0..3 {
+            let out = self.try_run("pg_ctl", &["start", "-w", "-t", "60", "-D", &data, "-l", &log]);
+            if out.status.success() {
+                self.stopped = false;
+                return;
+            }
+            if !self.log().contains("could not bind") {
+                break;
+            }
+            self.port = free_port();
+            let conf = self.data().join("postgresql.conf");
+            let mut f = std::fs::OpenOptions::new().append(true).open(&conf).unwrap();
+            writeln!(f, "port = {}", self.port).unwrap();
+        }
         self.run("pg_ctl", &["start", "-w", "-t", "60", "-D", &data, "-l", &log]);
         self.stopped = false;
     }
