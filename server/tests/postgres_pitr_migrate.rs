@@ -221,6 +221,27 @@ fn postgres_migrate_both_ways_and_restore_a_pack_into_postgres() {
     assert!(!target.join("ledger.redb").exists());
     assert_eq!(tree_size(&target, None), 33);
     ok(&target, None, &["verify", "--mode", "full"]);
+    // Damage in the database (a node's content changed behind the ledger's back) is found by a
+    // full verify and repaired in place from the backup by `evl recover`.
+    std::fs::copy(redb.join("signing-key.pem"), target.join("signing-key.pem")).unwrap();
+    cluster.sql(
+        "restored",
+        "UPDATE evl_node SET content = convert_to('{\"type\":\"x-evil\"}', 'UTF8') WHERE leaf = 5",
+    );
+    let broken = evl(&target, None, &["verify", "--mode", "full", "--output", "json"]);
+    assert!(!broken.status.success());
+    assert!(
+        common::text(&broken).contains("NODE_ID_MISMATCH"),
+        "{}",
+        common::text(&broken)
+    );
+    ok(
+        &target,
+        None,
+        &["recover", "--from-backup", pack.to_str().unwrap()],
+    );
+    ok(&target, None, &["verify", "--mode", "full"]);
+
     // A password in the URL is refused: it would be written to evl.toml.
     let o = evl(
         tmp.path(),

@@ -49,7 +49,26 @@ pub fn mark(dir: &DataDir, args: &MarkCorruptedArgs) -> Result<ExitCode> {
 /// same directory (so the swap is a rename), and a failed or incomplete repair removes the copy
 /// and leaves the original byte for byte as it was.
 pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
-    dir.redb_only("evl recover (which repairs a copy of the file and swaps it in)")?;
+    let mut file = args
+        .from_backup
+        .as_ref()
+        .map(|p| {
+            std::fs::File::open(p)
+                .map(std::io::BufReader::new)
+                .with_context(|| format!("opening {}", p.display()))
+        })
+        .transpose()?;
+    if dir.pg().is_some() {
+        // PostgreSQL: in place. A repair is one transaction that writes only values the signed
+        // roots prove (docs/design.md, "Recovery"), so there is no copy to make or swap; a
+        // repair that fails writes nothing.
+        let ledger = dir.writer(AnchorPolicy::default())?;
+        let started = std::time::Instant::now();
+        let report = ledger.recover(file.as_mut().map(|f| f as &mut dyn std::io::Read))?;
+        drop(ledger);
+        super::verify::save_report(dir, "recover", &report.after, started.elapsed().as_secs_f64());
+        return Ok(print_report(args, &report, true));
+    }
     let original = dir.store();
     // Holding a read-only handle keeps other writers (evl serve) out while we work.
     let hold = dir.reader()?;
@@ -69,15 +88,6 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     let ledger = dir.writer_at(&copy, AnchorPolicy::default()).with_context(|| {
         "the store cannot be opened for writing, so it cannot be repaired in place; restore the latest backups into a new data directory (`evl restore --backup FILE --target DIR`)"
     })?;
-    let mut file = args
-        .from_backup
-        .as_ref()
-        .map(|p| {
-            std::fs::File::open(p)
-                .map(std::io::BufReader::new)
-                .with_context(|| format!("opening {}", p.display()))
-        })
-        .transpose()?;
     let started = std::time::Instant::now();
     let report = ledger.recover(file.as_mut().map(|f| f as &mut dyn std::io::Read))?;
     drop(ledger);
@@ -92,7 +102,17 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
     }
     drop(hold);
     super::verify::save_report(dir, "recover", &report.after, started.elapsed().as_secs_f64());
-    emit(args.out.output, &report, || {
+    Ok(print_report(args, &report, false))
+}
+
+/// Prints what `evl recover` did; `in_place` for a store repaired where it is (PostgreSQL)
+/// rather than through a copy that is swapped in only when it verifies (redb).
+fn print_report(
+    args: &RecoverArgs,
+    report: &evl_ledger::recovery::RecoveryReport,
+    in_place: bool,
+) -> ExitCode {
+    emit(args.out.output, report, || {
         let recorded = report.found.iter().filter(|f| f.code == "CORRUPTED").count();
         crate::outln!(
             "found: {} failure(s), {recorded} recorded corruption(s)",
@@ -130,6 +150,11 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
         }
         if report.after.ok() {
             crate::outln!("full verify after recovery: OK");
+        } else if in_place {
+            crate::outln!(
+                "full verify after the repairs: {} failure(s) remain (see `evl verify --mode full`); what was repaired stays repaired",
+                report.after.failures.len()
+            );
         } else {
             crate::outln!(
                 "full verify of the repaired copy: {} failure(s) remain (see `evl verify --mode full`); the store was not changed",
@@ -137,9 +162,9 @@ pub fn recover(dir: &DataDir, args: &RecoverArgs) -> Result<ExitCode> {
             );
         }
     });
-    Ok(if report.after.ok() {
+    if report.after.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
