@@ -268,7 +268,7 @@ pub enum Command {
     ///
     /// On redb the repair is made on a copy of the file, swapped in only if the full verify of
     /// the copy passes. On PostgreSQL (`[store] url`) it is made in place, in one transaction
-    /// that writes only values the signed roots prove; the servers may keep running.
+    /// that writes only values the signed roots prove.
     Recover(RecoverArgs),
     /// Write one support archive (.tar.zst) with status (tree size, last anchor and its age,
     /// store size, versions), store statistics, the last 20 anchors and the chain's state, the
