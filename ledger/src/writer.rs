@@ -204,6 +204,8 @@ impl<S: Store> Ledger<S> {
         f: impl FnOnce(&S) -> Result<T, LedgerError>,
     ) -> Result<T, LedgerError> {
         let mut w = lock(&self.inner.writer)?;
+        // Other processes' writers (a shared database) wait too.
+        let _held = self.inner.shared.store.writer_lock()?;
         let out = f(&self.inner.shared.store)?;
         let snap = self.inner.shared.store.snapshot()?;
         *w = Frontier::load(&crate::store::SnapshotSource(&snap), snap.tree_size()?)?;
@@ -306,7 +308,15 @@ impl<S: Store> Ledger<S> {
         if size != w.size() {
             tracing::debug!(from = w.size().get(), to = size.get(), "following the store");
             *w = Frontier::load(&crate::store::SnapshotSource(snap), size)?;
-            *lock(&self.inner.edge_fault)? = edge_fault(snap, w)?;
+            let mut fault = edge_fault(snap, w)?;
+            if fault.is_some() {
+                // Perhaps a cache of the store's rows from before the store went back: read
+                // them again before calling the edge damaged.
+                self.inner.shared.store.forget_caches();
+                *w = Frontier::load(&crate::store::SnapshotSource(snap), size)?;
+                fault = edge_fault(snap, w)?;
+            }
+            *lock(&self.inner.edge_fault)? = fault;
         }
         Ok(())
     }

@@ -244,22 +244,19 @@ pub fn restore_dir_into(
             let store = PgStore::create(t).map_err(LedgerError::from)?;
             let loaded = restore(files, store, req, progress).and_then(|report| {
                 let reopened = PgStore::open(t).map_err(LedgerError::from)?;
-                Ok((
-                    report,
-                    evl_ledger::LedgerReader::open(reopened)?.trust_root().to_json(),
-                ))
+                let trust = evl_ledger::LedgerReader::open(reopened)?.trust_root().to_json();
+                let mut f = std::fs::File::create(data.config()).map_err(io("writing evl.toml".into()))?;
+                f.write_all(config.as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(io("writing evl.toml".into()))?;
+                Ok((report, trust))
             });
             if loaded.is_err()
                 && let Err(e) = PgStore::discard(t)
             {
                 tracing::warn!(error = %e, "could not remove the partial restore from the database");
             }
-            let loaded = loaded?;
-            let mut f = std::fs::File::create(data.config()).map_err(io("writing evl.toml".into()))?;
-            f.write_all(config.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(io("writing evl.toml".into()))?;
-            loaded
+            loaded?
         }
     };
     let (report, trust) = trust;

@@ -31,7 +31,7 @@ pub struct Config {
 /// Where the ledger is stored (docs/operations/postgresql.md). Default: the embedded redb file
 /// `DATA/ledger.redb`. Every `evl` command reads this section (from `DATA/evl.toml` and
 /// `EVL_STORE__*`), so the CLI works on the same database as the servers.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// A PostgreSQL connection string: `postgres://USER@HOST:PORT/DB` or `host=… user=…`
@@ -113,6 +113,80 @@ impl StoreConfig {
                 .with_pool_size(self.pool_size),
         ))
     }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    /// Passwords in the URLs are masked; the password itself is never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_deref().map(scrub_passwords))
+            .field("read_url", &self.read_url.as_deref().map(scrub_passwords))
+            .field("password_file", &self.password_file)
+            .field("password", &self.password)
+            .field("log_id", &self.log_id)
+            .field("pool_size", &self.pool_size)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// `text` with the password of every `scheme://user:PASSWORD@` URL and every
+/// `password = VALUE` / `password=VALUE` pair replaced by `***`: for messages that may quote a
+/// connection string or a line of the configuration file.
+pub fn scrub_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // URLs: between the first ':' after "://" and the next '@', when both come before a space.
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.find('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    // key = value pairs.
+    let text = out;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("password") {
+        let (head, tail) = rest.split_at(i + "password".len());
+        out.push_str(head);
+        let after = tail.trim_start_matches([' ', '\t']);
+        if let Some(value) = after.strip_prefix('=') {
+            out.push_str(&tail[..tail.len() - after.len()]);
+            out.push('=');
+            let value_trim = value.trim_start_matches([' ', '\t']);
+            out.push_str(&value[..value.len() - value_trim.len()]);
+            let (quote, body) = match value_trim.chars().next() {
+                Some(q @ ('"' | '\'')) => (Some(q), &value_trim[1..]),
+                _ => (None, value_trim),
+            };
+            let end = match quote {
+                Some(q) => body.find(q).unwrap_or(body.len()),
+                None => body.find(char::is_whitespace).unwrap_or(body.len()),
+            };
+            if let Some(q) = quote {
+                out.push(q);
+            }
+            out.push_str("***");
+            rest = &body[end..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A secret string: deserialized as given; shown and serialized as `<redacted>`.
@@ -429,6 +503,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_scrubbed_from_messages() {
+        for (text, secret) in [
+            ("url = \"postgres://evl:s3cret@db:5432/ledger", "s3cret"),
+            ("host=db user=evl password=hunter2 dbname=x", "hunter2"),
+            ("password = \"p w'd\"\nlog_id = 1", "p w'd"),
+            ("postgres://a:b@h/d and postgres://c:zz9@h/d", "zz9"),
+        ] {
+            let out = scrub_passwords(text);
+            assert!(!out.contains(secret), "{out}");
+            assert!(out.contains("***"), "{out}");
+        }
+        assert_eq!(scrub_passwords("postgres://evl@db/x"), "postgres://evl@db/x");
+        let c = StoreConfig {
+            url: Some("postgres://evl:topsecret@db/x".into()),
+            password: Some(Secret("alsosecret".into())),
+            ..StoreConfig::default()
+        };
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("topsecret") && !dbg.contains("alsosecret"), "{dbg}");
+    }
 
     fn env(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()

@@ -49,8 +49,9 @@ impl DataDir {
             .and_then(|store| Self::with_store(root, &store))
         {
             Ok(dir) => dir,
+            // A TOML error quotes the offending line, which may hold a password.
             Err(e) => Self {
-                config_error: Some(format!("{e:#}")),
+                config_error: Some(crate::config::scrub_passwords(&format!("{e:#}"))),
                 ..Self::new(root)
             },
         }

@@ -179,6 +179,12 @@ impl Store for AnyStore {
             AnyStore::Pg(s) => s.probe_writable(),
         }
     }
+    fn forget_caches(&self) {
+        match self {
+            AnyStore::Redb(s) => s.forget_caches(),
+            AnyStore::Pg(s) => s.forget_caches(),
+        }
+    }
     fn writer_lock(&self) -> Result<Option<super::WriterLock>, StoreError> {
         match self {
             AnyStore::Redb(s) => s.writer_lock(),

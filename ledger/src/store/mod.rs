@@ -450,6 +450,10 @@ pub trait Store: Send + Sync + 'static {
     fn writer_lock(&self) -> Result<Option<WriterLock>, StoreError> {
         Ok(None)
     }
+    /// Drops whatever the store cached of its rows, so the next reads go to the storage: for a
+    /// writer whose loaded state does not reproduce the signed checkpoint (the store may have
+    /// gone back and forward again under a cache). The default caches nothing.
+    fn forget_caches(&self) {}
     /// Puts back damaged entries: the one operation outside the append-only contract.
     ///
     /// Contract:

@@ -76,8 +76,18 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
             {
                 secrets.push(line);
             }
+            for t in [c.store.pg_target(), c.store.read_target()]
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                secrets.extend(t.secrets().iter().cloned());
+            }
             if c.store.url.is_some() {
                 c.store.url = c.store.pg_target().ok().flatten().map(|t| t.describe());
+            }
+            if c.store.read_url.is_some() {
+                c.store.read_url = c.store.read_target().ok().flatten().map(|t| t.describe());
             }
             let mut v = serde_json::to_value(&c)?;
             v["admin_token_file"] = json!(if dir.admin_token().exists() {
@@ -91,6 +101,7 @@ pub fn run(dir: &DataDir, args: &DiagnosticsArgs) -> Result<ExitCode> {
             // A TOML syntax error quotes the offending line, which may hold a token: then only
             // the outer message is kept.
             let msg = if raw_ok { format!("{e:#}") } else { e.to_string() };
+            let msg = evl_server::config::scrub_passwords(&msg);
             errors.push(json!({"what": "config", "error": msg}));
             json!({"error": msg})
         }

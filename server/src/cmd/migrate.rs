@@ -112,6 +112,11 @@ fn copy(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
             };
             let t = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
                 .map_err(|e| anyhow::anyhow!("--to-postgres: {e}"))?;
+            if t.url_has_password() {
+                anyhow::bail!(
+                    "--to-postgres: the URL holds a password, which any user can read from the process list; give it with --password-file instead"
+                );
+            }
             CopyTarget::Postgres(Box::new(t.with_log(a.log_id)))
         }
         (None, Some(f)) => CopyTarget::Redb(f.clone()),

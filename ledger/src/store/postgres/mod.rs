@@ -135,6 +135,12 @@ impl PgTarget {
         self
     }
 
+    /// The passwords this target holds (from the URL and given apart), for callers that scrub
+    /// them from what they write.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
     /// Whether the connection string itself holds a password (which then must not be written
     /// to a configuration file).
     pub fn url_has_password(&self) -> bool {
@@ -219,6 +225,8 @@ pub(crate) struct Inner {
     freed: std::sync::Condvar,
     /// Tiles read, shared by every snapshot of this store (`snapshot.rs`, `tiles`).
     tiles: TileCache,
+    /// The largest tree size a snapshot saw: a smaller one later clears the tile cache.
+    largest_seen: std::sync::atomic::AtomicU64,
 }
 
 /// Tile rows read, by address, the widest seen. A stored hash never changes (the contract's
@@ -232,11 +240,11 @@ struct TileCache(Mutex<HashMap<TileAddr, Arc<Tile>>>);
 const TILE_CACHE: usize = 4096;
 
 impl TileCache {
-    fn get(&self, addr: TileAddr) -> Option<Arc<Tile>> {
+    pub(super) fn get(&self, addr: TileAddr) -> Option<Arc<Tile>> {
         self.0.lock().ok()?.get(&addr).cloned()
     }
 
-    fn put(&self, addr: TileAddr, t: Arc<Tile>) {
+    pub(super) fn put(&self, addr: TileAddr, t: Arc<Tile>) {
         if let Ok(mut m) = self.0.lock() {
             if m.len() >= TILE_CACHE {
                 m.clear();
@@ -250,7 +258,7 @@ impl TileCache {
         }
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         if let Ok(mut m) = self.0.lock() {
             m.clear();
         }
@@ -280,10 +288,16 @@ impl Inner {
                 self.target.describe()
             )))
         })?;
-        if self.read_only {
-            c.batch_execute("SET default_transaction_read_only = on")
-                .map_err(pg)?;
-        }
+        // Whatever the role or database says: a commit waits for the standbys the server names
+        // (a lower `synchronous_commit` would acknowledge appends a failover loses), and no
+        // statement timeout cancels a COMMIT that waits for them (PostgreSQL then reports it
+        // committed locally, with only a warning).
+        let settings = if self.read_only {
+            "SET default_transaction_read_only = on; SET statement_timeout = 0"
+        } else {
+            "SET synchronous_commit = on; SET statement_timeout = 0"
+        };
+        c.batch_execute(settings).map_err(pg)?;
         Ok(Conn::new(c))
     }
 
@@ -429,6 +443,7 @@ impl PgStore {
                 pool: Mutex::new(Pool::default()),
                 freed: std::sync::Condvar::new(),
                 tiles: TileCache::default(),
+                largest_seen: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -444,11 +459,14 @@ impl PgStore {
             if !schema {
                 return Ok(false);
             }
-            Ok(
-                c.query_opt("SELECT 1 FROM evl_log WHERE log_id = $1", &[&target.log])
-                    .map_err(pg)?
-                    .is_some(),
+            // A log row without its format (an `evl init` that stopped half way) is no ledger.
+            Ok(c.query_opt(
+                "SELECT 1 FROM evl_log l JOIN evl_meta m ON m.log_id = l.log_id AND m.key = 'format'
+                     WHERE l.log_id = $1",
+                &[&target.log],
             )
+            .map_err(pg)?
+            .is_some())
         })
     }
 
@@ -523,10 +541,26 @@ impl PgStore {
                 )
                 .map_err(pg)?;
             if inserted == 0 {
-                return Err(StoreError::Other(format!(
-                    "{} already holds a ledger; a new one needs an empty log",
-                    target.describe()
-                )));
+                // A log row left by an `evl init` that stopped before it wrote anything (no
+                // leaf, no metadata, no checkpoint) is taken over; anything else is a ledger.
+                let empty = tx
+                    .query_one(
+                        "SELECT l.tree_size = 0
+                            AND NOT EXISTS (SELECT 1 FROM evl_meta m WHERE m.log_id = l.log_id)
+                            AND NOT EXISTS (SELECT 1 FROM evl_checkpoint k WHERE k.log_id = l.log_id)
+                            AND NOT EXISTS (SELECT 1 FROM evl_node n WHERE n.log_id = l.log_id)
+                         FROM evl_log l WHERE l.log_id = $1",
+                        &[&target.log],
+                    )
+                    .map_err(pg)?
+                    .try_get::<_, bool>(0)
+                    .map_err(col)?;
+                if !empty {
+                    return Err(StoreError::Other(format!(
+                        "{} already holds a ledger; a new one needs an empty log",
+                        target.describe()
+                    )));
+                }
             }
             tx.commit().map_err(pg)
         })?;
@@ -626,6 +660,10 @@ impl Store for PgStore {
         done
     }
 
+    fn forget_caches(&self) {
+        self.inner.tiles.clear();
+    }
+
     /// A session advisory lock on this log (`pg_advisory_lock(7401, log id)`), held on a
     /// connection of its own; waits at most `lock_timeout` (10 s, then STORAGE_UNAVAILABLE).
     /// A front end that dies releases it with its connection.
@@ -639,7 +677,8 @@ impl Store for PgStore {
             let mut c = inner.take()?;
             let locked = c
                 .batch_execute("SET lock_timeout = '10s'")
-                .and_then(|()| c.execute("SELECT pg_advisory_lock(7401, $1)", &[&log]));
+                .and_then(|()| c.execute("SELECT pg_advisory_lock(7401, $1)", &[&log]))
+                .and_then(|_| c.batch_execute("RESET lock_timeout"));
             match locked {
                 Ok(_) => Ok(c),
                 Err(e) => {

@@ -3,11 +3,17 @@
 -- table is keyed by a log id, so several logs can share one database.
 --
 -- Append-only in the database: `evl_grant_app(role)` gives an application role SELECT and
--- INSERT, UPDATE of the log's state row (a trigger refuses any decrease) and of metadata, and
--- EXECUTE on the functions below. Those functions are the one path for redaction, repair and
--- superseded partial tiles: they run as the owner (SECURITY DEFINER) and check what they
--- change. A direct UPDATE or DELETE of a node, id, tile, checkpoint or anchor by the
--- application role is refused by the database (SQLSTATE 42501).
+-- INSERT, UPDATE of the log's state row (a trigger refuses any decrease), and EXECUTE on
+-- `evl_redact` and `evl_prune_tiles`. Those run as the owner (SECURITY DEFINER) and check
+-- what they change; repair (`evl_repair*`) is the owner's alone. A direct UPDATE or DELETE of
+-- a node, id, tile, checkpoint, anchor or metadata by the application role is refused by the
+-- database (SQLSTATE 42501). What the database cannot check is a hash: a role that may append
+-- may append junk, and may redact a leaf by appending a record row with it, as the ledger
+-- does; it cannot change or delete evidence without leaving rows behind.
+
+-- The functions below capture this search path (`SET search_path FROM CURRENT`): the store's
+-- schema, then pg_temp, so no session can shadow a table with a temporary one of the same name.
+SELECT set_config('search_path', quote_ident(current_schema()) || ', pg_temp', true);
 
 CREATE TABLE evl_schema (version integer NOT NULL);
 INSERT INTO evl_schema VALUES (1);
@@ -95,20 +101,31 @@ CREATE TRIGGER evl_log_forward BEFORE UPDATE ON evl_log
 -- created with (`SET search_path FROM CURRENT`: the store's schema), so an application role
 -- cannot redirect them to tables of its own.
 
--- Redaction (SPEC.md §3.4): deletes the content of committed leaves that have a redaction
--- record row, and nothing else. When `p_strict` (a commit), raises EV002 if a leaf has no
--- record or no content; a bulk load (a restore) may name leaves loaded without content.
+-- Redaction (SPEC.md §3.4): deletes the content of committed leaves whose redaction record
+-- row names a record leaf appended in the same transaction (at or beyond the committed tree
+-- size, its node row present), and nothing else; raises EV002 otherwise. A bulk load (a
+-- restore, `p_strict` false) may name records at any leaf and leaves loaded without content;
+-- only a member of the owner role may load.
 CREATE FUNCTION evl_redact(p_log integer, p_leaves bigint[], p_strict boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     n integer;
+    size bigint;
 BEGIN
+    IF NOT p_strict AND NOT pg_has_role(session_user,
+            (SELECT relowner FROM pg_class WHERE oid = 'evl_node'::regclass), 'MEMBER') THEN
+        RAISE EXCEPTION 'evl: only the owner loads' USING ERRCODE = '42501';
+    END IF;
+    SELECT tree_size INTO size FROM evl_log WHERE log_id = p_log FOR UPDATE;
     UPDATE evl_node SET content = NULL
      WHERE log_id = p_log AND leaf = ANY (p_leaves) AND content IS NOT NULL
-       AND leaf IN (SELECT r.leaf FROM evl_redaction r WHERE r.log_id = p_log);
+       AND leaf IN (SELECT r.leaf FROM evl_redaction r
+                      JOIN evl_node k ON k.log_id = r.log_id AND k.leaf = r.record
+                     WHERE r.log_id = p_log AND k.content IS NOT NULL
+                       AND (NOT p_strict OR r.record >= size));
     GET DIAGNOSTICS n = ROW_COUNT;
     IF p_strict AND n <> cardinality(p_leaves) THEN
-        RAISE EXCEPTION 'evl: % of % leaves have content and a redaction record', n,
+        RAISE EXCEPTION 'evl: % of % leaves have content and a redaction record appended with them', n,
             cardinality(p_leaves) USING ERRCODE = 'EV002';
     END IF;
 END $$;
@@ -126,6 +143,10 @@ BEGIN
        OR EXISTS (SELECT 1 FROM unnest(p_id_leaves) l WHERE l >= size OR l < 0) THEN
         RAISE EXCEPTION 'evl: a repair only rewrites entries below tree size %', size
             USING ERRCODE = 'EV003';
+    END IF;
+    -- Redacted content stays deleted: a repair never puts it back.
+    IF EXISTS (SELECT 1 FROM evl_redaction r WHERE r.log_id = p_log AND r.leaf = ANY (p_leaves)) THEN
+        RAISE EXCEPTION 'evl: a repair does not put back redacted content' USING ERRCODE = 'EV003';
     END IF;
     INSERT INTO evl_node (log_id, leaf, content)
         SELECT p_log, t.l, t.c FROM unnest(p_leaves, p_contents) AS t(l, c)
@@ -161,7 +182,11 @@ LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $$
     DELETE FROM evl_tile t USING unnest(p_levels, p_indexes, p_widths) AS w(l, i, wd)
      WHERE t.log_id = p_log AND t.tile_level = w.l AND t.tile_index = w.i AND t.width < w.wd
        AND EXISTS (SELECT 1 FROM evl_tile k WHERE k.log_id = p_log AND k.tile_level = w.l
-                   AND k.tile_index = w.i AND k.width = w.wd);
+                   AND k.tile_index = w.i AND k.width = w.wd
+                   -- only a row the wider one extends: the same base hashes (after the
+                   -- version byte and the width, 32 bytes each)
+                   AND substring(k.data FROM 4 FOR 32 * t.width)
+                       = substring(t.data FROM 4 FOR 32 * t.width));
 $$;
 
 -- Grants an application role what the ledger needs, and no UPDATE or DELETE of evidence.
@@ -174,11 +199,10 @@ BEGIN
     EXECUTE format('GRANT SELECT ON evl_schema TO %I', p_role);
     EXECUTE format('GRANT SELECT, INSERT ON evl_node, evl_id, evl_redaction, evl_tile,
                     evl_checkpoint, evl_anchor TO %I', p_role);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON evl_meta TO %I', p_role);
+    EXECUTE format('GRANT SELECT ON evl_meta TO %I', p_role);
     EXECUTE format('GRANT SELECT, UPDATE (tree_size, last_anchor) ON evl_log TO %I', p_role);
+    -- Not the repair functions: `evl recover` connects as the owner.
     EXECUTE format('GRANT EXECUTE ON FUNCTION evl_redact(integer, bigint[], boolean),
-                    evl_repair(integer, bigint[], bytea[], bytea[], bigint[]),
-                    evl_repair_tile(integer, smallint, bigint, smallint, bytea),
                     evl_prune_tiles(integer, smallint[], bigint[], smallint[]) TO %I', p_role);
 END $$;
 

@@ -53,8 +53,20 @@ impl PgSnapshot {
                 latest,
             ))
         })?;
+        let size = unsigned(size, "the tree size")?;
+        // A tree smaller than one seen before: the database went back (a restore, a replica
+        // that lacked commits). Rows cached from the other history may differ: forget them.
+        let seen = inner
+            .largest_seen
+            .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+        if size < seen {
+            inner.tiles.clear();
+            inner
+                .largest_seen
+                .store(size, std::sync::atomic::Ordering::Release);
+        }
         Ok(Self {
-            size: unsigned(size, "the tree size")?,
+            size,
             last_anchor: last_anchor.map(|a| unsigned(a, "the last anchor")).transpose()?,
             latest,
             inner,
@@ -356,7 +368,10 @@ impl Snapshot for PgSnapshot {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            next = last.try_get::<_, i64>(0).map_err(col)? + 1;
+            next = match last.try_get::<_, i64>(0).map_err(col)?.checked_add(1) {
+                Some(n) => n,
+                None => return Ok(()),
+            };
             for r in &rows {
                 if !f(
                     unsigned(r.try_get(0).map_err(col)?, "a leaf index")?,
@@ -421,7 +436,10 @@ impl Snapshot for PgSnapshot {
             let Some(last) = rows.last() else {
                 return Ok(());
             };
-            next = last.try_get::<_, i64>(0).map_err(col)? + 1;
+            next = match last.try_get::<_, i64>(0).map_err(col)?.checked_add(1) {
+                Some(n) => n,
+                None => return Ok(()),
+            };
             for r in &rows {
                 let s = unsigned(r.try_get(0).map_err(col)?, "a checkpoint's size")?;
                 let Some(size) = TreeSize::new(s) else {
@@ -451,7 +469,11 @@ impl Snapshot for PgSnapshot {
             .transpose()
         })?;
         match record {
-            Some(r) => Ok(LeafIndex::new(unsigned(r, "a redaction record's leaf")?)),
+            // A redaction committed after this snapshot is not part of it.
+            Some(r) => {
+                let r = unsigned(r, "a redaction record's leaf")?;
+                Ok(if r < self.size { LeafIndex::new(r) } else { None })
+            }
             None => Ok(None),
         }
     }
