@@ -433,3 +433,66 @@ fn postgres_tls_verifies_the_server_against_the_ca_file() {
     assert_eq!(PgStore::open(&missing).err().unwrap().code(), "STORAGE_ERROR");
     drop(s);
 }
+
+/// Two writers (two front ends' worth) on one log follow each other's commits; when the
+/// database goes back below what one of them committed (as a PITR or a promoted asynchronous
+/// standby makes it), that one refuses to sign with `TREE_SHRANK` instead of signing a second
+/// root for a size, and nothing is written.
+#[test]
+fn postgres_writer_follows_others_and_refuses_a_store_that_went_back() {
+    use crate::{AnchorPolicy, Ledger};
+    let Some(cluster) =
+        Cluster::start_or_skip("postgres_writer_follows_others_and_refuses_a_store_that_went_back")
+    else {
+        return;
+    };
+    let url = cluster.create_db("shrink");
+    let t = PgTarget::parse(&url, None).unwrap();
+    let key = || evl_sdk::SecretKey::from_seed("shrink.test/log", &[9u8; 32]).unwrap();
+    let t0 = evl_sdk::Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+    let a = Ledger::init(PgStore::create(&t).unwrap(), key(), t0, AnchorPolicy::default()).unwrap();
+    let b = Ledger::open(PgStore::open(&t).unwrap(), key(), AnchorPolicy::default()).unwrap();
+    let doc = |k: u32| format!(r#"{{"type":"x-shrink","k":{k}}}"#);
+    for k in 0..6 {
+        let w = if k % 2 == 0 { &a } else { &b };
+        let out = w.append_json(&[doc(k).as_bytes()]).unwrap();
+        assert_eq!(
+            out[0].receipt.leaf_index,
+            u64::from(k),
+            "each writer continues the other's log"
+        );
+    }
+    // The database goes back to 4 leaves (as a restore would leave it).
+    cluster.sql(
+        "shrink",
+        "ALTER TABLE evl_log DISABLE TRIGGER evl_log_forward;
+         DELETE FROM evl_node WHERE leaf >= 4; DELETE FROM evl_id WHERE leaf >= 4;
+         DELETE FROM evl_tile; DELETE FROM evl_checkpoint WHERE tree_size > 4;
+         UPDATE evl_log SET tree_size = 4;
+         ALTER TABLE evl_log ENABLE TRIGGER evl_log_forward",
+    );
+    // The hash tiles are rebuilt from the 4 leaves so the store is consistent at its new size.
+    let mut f = evl_sdk::Frontier::new();
+    let mut hashes = Vec::new();
+    for k in 0..4 {
+        let n = Node::from_json(doc(k).as_bytes()).unwrap();
+        hashes.extend(f.push(n.id().leaf_hash()).unwrap());
+    }
+    let owner = PgStore::open(&t).unwrap();
+    owner
+        .repair(crate::store::Repair {
+            hashes,
+            ..Default::default()
+        })
+        .unwrap();
+    // b committed up to tree size 6, a up to 5: both are past the store's 4, both refuse.
+    for w in [&b, &a] {
+        let e = w.append_json(&[doc(99).as_bytes()]).unwrap_err();
+        assert_eq!(e.code(), "TREE_SHRANK", "{e}");
+    }
+    assert_eq!(
+        owner.snapshot().unwrap().tree_size().unwrap().get(),
+        4,
+        "nothing written"
+    );
+}
