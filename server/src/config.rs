@@ -95,14 +95,11 @@ impl StoreConfig {
     }
 
     fn target_of(&self, url: &str, key: &str) -> Result<Option<evl_ledger::store::postgres::PgTarget>> {
-        let from_file = match &self.password_file {
-            Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading the store password file {}", p.display()))?;
-                Some(text.lines().next().unwrap_or("").to_owned())
-            }
-            None => None,
-        };
+        let from_file = self
+            .password_file
+            .as_deref()
+            .map(read_password_file)
+            .transpose()?;
         let password = self.password.as_ref().map(|s| s.0.clone()).or(from_file);
         let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
             .map_err(|e| anyhow::anyhow!("[store] {key}: {e}"))?;
@@ -187,6 +184,13 @@ pub fn scrub_passwords(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The password in `path`: its first line (`[store] password_file`, `--password-file`).
+pub fn read_password_file(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the password file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }
 
 /// A secret string: deserialized as given; shown and serialized as `<redacted>`.

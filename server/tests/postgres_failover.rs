@@ -13,37 +13,22 @@ use evl_ledger::store::postgres::cluster::{Cluster, bin_dir};
 use evl_sdk::{NodeId, TreeHead, TrustRoot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 mod common;
 
+/// `evl --data DATA ARGS...` with the store in PostgreSQL (`EVL_STORE__URL`), succeeding.
+fn ok(data: &Path, url: &str, args: &[&str]) -> Output {
+    common::ok_env(data, &[("EVL_STORE__URL", url)], args)
+}
+
 /// Primary kills per run (the issue asks for at least ten).
 const KILLS: usize = 10;
 /// How long the front ends may take to accept appends again after a failover.
 const RECOVERY: Duration = Duration::from_secs(90);
-
-fn evl(data: &Path, url: &str, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
-        c.env_remove(k);
-    }
-    c.arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .env("EVL_STORE__URL", url)
-        .output()
-        .unwrap()
-}
-
-fn ok(data: &Path, url: &str, args: &[&str]) -> Output {
-    let o = evl(data, url, args);
-    assert!(o.status.success(), "evl {args:?}: {}", common::text(&o));
-    o
-}
 
 /// A small deterministic generator (the seed is printed, so a failing run can be repeated).
 struct Rng(u64);

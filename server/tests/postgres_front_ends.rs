@@ -9,43 +9,17 @@ use evl_ledger::store::postgres::cluster::Cluster;
 use evl_sdk::{NodeId, TreeHead, TrustRoot};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
-/// `evl --data DATA ARGS...` with the store in PostgreSQL (`EVL_STORE__URL`) and no other
-/// `EVL_` variable of the caller's.
+/// `evl --data DATA ARGS...` with the store in PostgreSQL (`EVL_STORE__URL`).
 fn evl(data: &Path, url: &str, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
-        c.env_remove(k);
-    }
-    c.arg("--data")
-        .arg(data)
-        .args(args)
-        .env("EVL_LOG", "warn")
-        .env("EVL_STORE__URL", url)
-        .output()
-        .unwrap()
+    common::evl_env(data, &[("EVL_STORE__URL", url)], args)
 }
 
 fn ok(data: &Path, url: &str, args: &[&str]) -> Output {
-    let o = evl(data, url, args);
-    assert!(o.status.success(), "evl {args:?}: {}", common::text(&o));
-    o
-}
-
-/// A second front end's data directory: the first one's key, trust root and token.
-fn copy_keys(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for f in [
-        "signing-key.pem",
-        "public-key.pem",
-        "trust-root.json",
-        "admin-token",
-    ] {
-        std::fs::copy(from.join(f), to.join(f)).unwrap();
-    }
+    common::ok_env(data, &[("EVL_STORE__URL", url)], args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +36,7 @@ async fn two_front_ends_share_one_log_and_the_cli_works_beside_them() {
     // A second `evl init` on the same database is refused: one log, one key.
     let again = evl(&b_dir, &url, &["init", "--origin", "fronts.test/log"]);
     assert!(!again.status.success());
-    copy_keys(&a_dir, &b_dir);
+    common::copy_keys(&a_dir, &b_dir);
     let env = [("EVL_STORE__URL", url.as_str())];
     let a = common::Serve::start_with_env(&a_dir, &[], &env);
     let b = common::Serve::start_with_env(&b_dir, &[], &env);

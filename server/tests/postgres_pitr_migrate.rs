@@ -7,28 +7,20 @@
 use evl_ledger::store::postgres::cluster::Cluster;
 use evl_ledger::store::postgres::restore_point_name;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 mod common;
 
 /// `evl --data DATA ARGS...`, the store in PostgreSQL when `url` is given.
 fn evl(data: &Path, url: Option<&str>, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
-        c.env_remove(k);
-    }
-    c.arg("--data").arg(data).args(args).env("EVL_LOG", "warn");
-    if let Some(u) = url {
-        c.env("EVL_STORE__URL", u);
-    }
-    c.output().unwrap()
+    let env: Vec<(&str, &str)> = url.map(|u| ("EVL_STORE__URL", u)).into_iter().collect();
+    common::evl_env(data, &env, args)
 }
 
 fn ok(data: &Path, url: Option<&str>, args: &[&str]) -> Output {
-    let o = evl(data, url, args);
-    assert!(o.status.success(), "evl {args:?}: {}", common::text(&o));
-    o
+    let env: Vec<(&str, &str)> = url.map(|u| ("EVL_STORE__URL", u)).into_iter().collect();
+    common::ok_env(data, &env, args)
 }
 
 fn append(data: &Path, url: Option<&str>, tag: &str, n: u32) {
@@ -49,18 +41,6 @@ fn tree_size(data: &Path, url: Option<&str>) -> u64 {
     common::json(&ok(data, url, &["status", "--output", "json"]))["tree_size"]
         .as_u64()
         .unwrap()
-}
-
-fn copy_keys(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for f in [
-        "signing-key.pem",
-        "public-key.pem",
-        "trust-root.json",
-        "admin-token",
-    ] {
-        std::fs::copy(from.join(f), to.join(f)).unwrap();
-    }
 }
 
 #[test]
@@ -168,7 +148,7 @@ fn postgres_migrate_both_ways_and_restore_a_pack_into_postgres() {
     assert!(!again.status.success());
     assert_eq!(common::json(&again)["code"], "TARGET_NOT_EMPTY");
     let pg = tmp.path().join("pg");
-    copy_keys(&redb, &pg);
+    common::copy_keys(&redb, &pg);
     assert_eq!(tree_size(&pg, Some(&url)), 33);
     ok(&pg, Some(&url), &["verify", "--mode", "full"]);
     append(&pg, Some(&url), "on-pg", 2);
@@ -188,7 +168,7 @@ fn postgres_migrate_both_ways_and_restore_a_pack_into_postgres() {
     );
     assert_eq!(common::json(&again)["code"], "TARGET_NOT_EMPTY");
     let back = tmp.path().join("back");
-    copy_keys(&redb, &back);
+    common::copy_keys(&redb, &back);
     std::fs::rename(&file, back.join("ledger.redb")).unwrap();
     assert_eq!(tree_size(&back, None), 35);
     ok(&back, None, &["verify", "--mode", "full"]);

@@ -226,17 +226,9 @@ fn print_restore(r: &RestoreReport, target: &Path, secs: f64) {
 /// The PostgreSQL target of `evl restore --to-postgres`, and the `[store]` section that names
 /// it (no password: the URL may not hold one, the password file is named by its path).
 fn postgres_target(url: &str, password_file: Option<&Path>, log_id: i32) -> Result<RestoreStore> {
-    let password = match password_file {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", p.display()))?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-        ),
-        None => None,
-    };
+    let password = password_file
+        .map(evl_server::config::read_password_file)
+        .transpose()?;
     let target = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
         .map_err(|e| anyhow::anyhow!("--to-postgres: {e}"))?
         .with_log(log_id);

@@ -13,43 +13,12 @@ pub fn run(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
     }
     let format = a.out.output;
     let started = std::time::Instant::now();
-    let copy = super::pack::bar(
-        0,
-        "{spinner} migrating: {pos}/{len} leaves copied and verified ({per_sec})",
-        format == Format::Table,
-    );
-    let check = super::pack::bar(
-        0,
-        "{spinner} checking the new store: {pos}/{len} nodes ({per_sec})",
-        format == Format::Table,
-    );
-    let result = migrate(dir, a.to_format, &mut |phase, done, total| {
-        let b = match phase {
-            Phase::Copy => &copy,
-            Phase::Verify => {
-                if !copy.is_finished() {
-                    copy.finish_and_clear();
-                }
-                &check
-            }
-        };
-        b.set_length(total);
-        b.set_position(done);
+    let result = with_bars(format, ("migrating", "checking the new store"), |p| {
+        migrate(dir, a.to_format, p)
     });
-    copy.finish_and_clear();
-    check.finish_and_clear();
     let m = match result {
         Ok(m) => m,
-        // JSON: one document with the code on stdout; table: the error and its next step.
-        Err(e) if format == Format::Json => {
-            emit(
-                format,
-                &serde_json::json!({"ok": false, "code": e.code(), "message": e.to_string()}),
-                || {},
-            );
-            return Ok(ExitCode::from(1));
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => return failed(format, e),
     };
     let secs = started.elapsed().as_secs_f64();
     emit(
@@ -99,17 +68,11 @@ fn copy(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
     let format = a.out.output;
     let to = match (&a.to_postgres, &a.to_redb) {
         (Some(url), _) => {
-            let password = match &a.password_file {
-                Some(p) => Some(
-                    std::fs::read_to_string(p)
-                        .map_err(|e| anyhow::anyhow!("reading the password file {}: {e}", p.display()))?
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .to_owned(),
-                ),
-                None => None,
-            };
+            let password = a
+                .password_file
+                .as_deref()
+                .map(evl_server::config::read_password_file)
+                .transpose()?;
             let t = evl_ledger::store::postgres::PgTarget::parse(url, password.as_deref())
                 .map_err(|e| anyhow::anyhow!("--to-postgres: {e}"))?;
             if t.url_has_password() {
@@ -124,42 +87,12 @@ fn copy(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
     };
     let to_postgres = matches!(to, CopyTarget::Postgres(_));
     let started = std::time::Instant::now();
-    let copy_bar = super::pack::bar(
-        0,
-        "{spinner} copying: {pos}/{len} leaves copied and verified ({per_sec})",
-        format == Format::Table,
-    );
-    let check = super::pack::bar(
-        0,
-        "{spinner} checking the copy: {pos}/{len} nodes ({per_sec})",
-        format == Format::Table,
-    );
-    let result = copy_store(dir, to, &mut |phase, done, total| {
-        let b = match phase {
-            Phase::Copy => &copy_bar,
-            Phase::Verify => {
-                if !copy_bar.is_finished() {
-                    copy_bar.finish_and_clear();
-                }
-                &check
-            }
-        };
-        b.set_length(total);
-        b.set_position(done);
+    let result = with_bars(format, ("copying", "checking the copy"), |p| {
+        copy_store(dir, to, p)
     });
-    copy_bar.finish_and_clear();
-    check.finish_and_clear();
     let c = match result {
         Ok(c) => c,
-        Err(e) if format == Format::Json => {
-            emit(
-                format,
-                &serde_json::json!({"ok": false, "code": e.code(), "message": e.to_string()}),
-                || {},
-            );
-            return Ok(ExitCode::from(1));
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => return failed(format, e),
     };
     let secs = started.elapsed().as_secs_f64();
     emit(
@@ -194,4 +127,56 @@ fn copy(dir: &DataDir, a: &MigrateArgs) -> Result<ExitCode> {
         },
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `work` with the two progress bars of a migration or a copy (leaves copied, then nodes
+/// of the new store checked), drawn on a terminal with table output; `what` names the phases.
+fn with_bars<T>(
+    format: Format,
+    what: (&str, &str),
+    work: impl FnOnce(&mut dyn FnMut(Phase, u64, u64)) -> T,
+) -> T {
+    let copy = super::pack::bar(
+        0,
+        &format!(
+            "{{spinner}} {}: {{pos}}/{{len}} leaves copied and verified ({{per_sec}})",
+            what.0
+        ),
+        format == Format::Table,
+    );
+    let check = super::pack::bar(
+        0,
+        &format!("{{spinner}} {}: {{pos}}/{{len}} nodes ({{per_sec}})", what.1),
+        format == Format::Table,
+    );
+    let out = work(&mut |phase, done, total| {
+        let b = match phase {
+            Phase::Copy => &copy,
+            Phase::Verify => {
+                if !copy.is_finished() {
+                    copy.finish_and_clear();
+                }
+                &check
+            }
+        };
+        b.set_length(total);
+        b.set_position(done);
+    });
+    copy.finish_and_clear();
+    check.finish_and_clear();
+    out
+}
+
+/// A failed migration or copy. JSON: one document with the code on stdout, exit 1; table: the
+/// error and its next step (the caller's error path).
+fn failed(format: Format, e: evl_server::migrate::MigrateError) -> Result<ExitCode> {
+    if format == Format::Json {
+        emit(
+            format,
+            &serde_json::json!({"ok": false, "code": e.code(), "message": e.to_string()}),
+            || {},
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Err(e.into())
 }

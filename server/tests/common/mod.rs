@@ -7,6 +7,11 @@ use std::process::{Command, Output};
 /// Runs `evl --data DATA ARGS...` with only the environment the test means: an `EVL_`
 /// variable of the caller's would be read as configuration (e.g. by `evl diagnostics`).
 pub fn evl(data: &Path, args: &[&str]) -> Output {
+    evl_env(data, &[], args)
+}
+
+/// [`evl`] with `EVL_*` configuration variables set (e.g. `EVL_STORE__URL`).
+pub fn evl_env(data: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_evl"));
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EVL_")) {
         c.env_remove(k);
@@ -15,8 +20,30 @@ pub fn evl(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env("EVL_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
+}
+
+/// [`evl_env`], asserting it succeeded.
+pub fn ok_env(data: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let o = evl_env(data, env, args);
+    assert!(o.status.success(), "evl {args:?}: {}", text(&o));
+    o
+}
+
+/// A second front end's data directory `to`: the key, public key, trust root and admin token
+/// of `from` (a ledger's data directory).
+pub fn copy_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in [
+        "signing-key.pem",
+        "public-key.pem",
+        "trust-root.json",
+        "admin-token",
+    ] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
 }
 
 /// Stdout then stderr, as text.

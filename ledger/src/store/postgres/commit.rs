@@ -309,36 +309,34 @@ fn put_checkpoints(tx: &mut Tx<'_>, log: i32, batch: &Batch) -> Result<(), Store
         .map(|(s, _)| signed(s.get(), "a tree size"))
         .collect::<Result<Vec<i64>, _>>()?;
     let notes: Vec<&str> = batch.checkpoints.iter().map(|(_, n)| n.as_str()).collect();
-    let existing = tx
+    // One statement in the usual case (every size new); only when a size had a checkpoint
+    // already are the stored ones read back, and each must be the same text.
+    let inserted = tx
+        .execute(
+            "INSERT INTO evl_checkpoint (log_id, tree_size, note) SELECT $1, s, n FROM unnest($2::bigint[], $3::text[]) AS t(s, n)
+             ON CONFLICT (log_id, tree_size) DO NOTHING",
+            &[&log, &sizes, &notes],
+        )
+        .map_err(pg)?;
+    if inserted as usize == sizes.len() {
+        return Ok(());
+    }
+    let stored = tx
         .query(
             "SELECT tree_size, note FROM evl_checkpoint WHERE log_id = $1 AND tree_size = ANY($2)",
             &[&log, &sizes],
         )
-        .map_err(pg)?;
-    let existing = existing
+        .map_err(pg)?
         .into_iter()
         .map(|r| Ok((r.try_get(0).map_err(col)?, r.try_get(1).map_err(col)?)))
         .collect::<Result<HashMap<i64, String>, StoreError>>()?;
-    let (mut new_sizes, mut new_notes) = (vec![], vec![]);
     for (s, n) in sizes.iter().zip(&notes) {
-        match existing.get(s) {
-            Some(old) if old == n => {}
-            Some(_) => {
-                return Err(StoreError::Invalid(format!(
-                    "another checkpoint is stored for tree size {s}; a log signs one root per size"
-                )));
-            }
-            None => {
-                new_sizes.push(*s);
-                new_notes.push(*n);
-            }
+        if stored.get(s).is_some_and(|old| old != n) {
+            return Err(StoreError::Invalid(format!(
+                "another checkpoint is stored for tree size {s}; a log signs one root per size"
+            )));
         }
     }
-    tx.execute(
-        "INSERT INTO evl_checkpoint (log_id, tree_size, note) SELECT $1, s, n FROM unnest($2::bigint[], $3::text[]) AS t(s, n)",
-        &[&log, &new_sizes, &new_notes],
-    )
-    .map_err(pg)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use super::error::{col, pg, signed, unsigned};
 use crate::store::v2::tile::{TILE_HEIGHT, Tile, TileAddr, locate};
 use crate::store::{Snapshot, StoreError, Version};
 use evl_sdk::{Digest, LeafIndex, NodeId, TreeSize};
+use postgres::types::{FromSql, ToSql};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -75,6 +76,21 @@ impl PgSnapshot {
 
     fn log(&self) -> i32 {
         self.inner.log()
+    }
+
+    /// The one column that `sql` selects from the row of this log (`$1`) and `key` (`$2`),
+    /// if there is such a row: every single-row read of this snapshot.
+    fn lookup<T>(&self, sql: &'static str, key: &(dyn ToSql + Sync)) -> Result<Option<T>, StoreError>
+    where
+        T: for<'a> FromSql<'a> + Send,
+    {
+        let log = self.log();
+        self.inner.read(|c| {
+            c.query_opt(sql, &[&log, key])
+                .map_err(pg)?
+                .map(|r| r.try_get::<_, T>(0).map_err(col))
+                .transpose()
+        })
     }
 
     /// Whether the perfect subtree `(level, index)` lies inside this snapshot's tree.
@@ -161,31 +177,21 @@ impl Snapshot for PgSnapshot {
             return Ok(None);
         }
         let leaf = signed(index.get(), "a leaf index")?;
-        let log = self.log();
-        self.inner.read(|c| {
-            Ok(c.query_opt(
+        // NULL content: redacted, or restored without it.
+        Ok(self
+            .lookup::<Option<Vec<u8>>>(
                 "SELECT content FROM evl_node WHERE log_id = $1 AND leaf = $2",
-                &[&log, &leaf],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, Option<Vec<u8>>>(0).map_err(col))
-            .transpose()?
+                &leaf,
+            )?
             .flatten())
-        })
     }
 
     fn index_of(&self, id: &NodeId) -> Result<Option<LeafIndex>, StoreError> {
-        let log = self.log();
         let digest: &[u8] = id.digest().as_bytes();
-        let leaf = self.inner.read(|c| {
-            c.query_opt(
-                "SELECT leaf FROM evl_id WHERE log_id = $1 AND node_id = $2",
-                &[&log, &digest],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, i64>(0).map_err(col))
-            .transpose()
-        })?;
+        let leaf = self.lookup::<i64>(
+            "SELECT leaf FROM evl_id WHERE log_id = $1 AND node_id = $2",
+            &digest,
+        )?;
         match leaf {
             Some(l) => {
                 let l = unsigned(l, "an id-map leaf")?;
@@ -271,16 +277,10 @@ impl Snapshot for PgSnapshot {
             return Ok(None);
         }
         let s = signed(size.get(), "a tree size")?;
-        let log = self.log();
-        self.inner.read(|c| {
-            c.query_opt(
-                "SELECT note FROM evl_checkpoint WHERE log_id = $1 AND tree_size = $2",
-                &[&log, &s],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, String>(0).map_err(col))
-            .transpose()
-        })
+        self.lookup(
+            "SELECT note FROM evl_checkpoint WHERE log_id = $1 AND tree_size = $2",
+            &s,
+        )
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(TreeSize, String)>, StoreError> {
@@ -299,16 +299,10 @@ impl Snapshot for PgSnapshot {
             return Ok(None);
         }
         let s = signed(seq, "an anchor sequence number")?;
-        let log = self.log();
-        self.inner.read(|c| {
-            c.query_opt(
-                "SELECT envelope FROM evl_anchor WHERE log_id = $1 AND seq = $2",
-                &[&log, &s],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
-            .transpose()
-        })
+        self.lookup(
+            "SELECT envelope FROM evl_anchor WHERE log_id = $1 AND seq = $2",
+            &s,
+        )
     }
 
     fn anchors(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
@@ -335,16 +329,7 @@ impl Snapshot for PgSnapshot {
     }
 
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let log = self.log();
-        self.inner.read(|c| {
-            c.query_opt(
-                "SELECT value FROM evl_meta WHERE log_id = $1 AND key = $2",
-                &[&log, &key],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, Vec<u8>>(0).map_err(col))
-            .transpose()
-        })
+        self.lookup("SELECT value FROM evl_meta WHERE log_id = $1 AND key = $2", &key)
     }
 
     fn scan_nodes(
@@ -458,16 +443,10 @@ impl Snapshot for PgSnapshot {
             return Ok(None);
         }
         let leaf = signed(index.get(), "a leaf index")?;
-        let log = self.log();
-        let record = self.inner.read(|c| {
-            c.query_opt(
-                "SELECT record FROM evl_redaction WHERE log_id = $1 AND leaf = $2",
-                &[&log, &leaf],
-            )
-            .map_err(pg)?
-            .map(|r| r.try_get::<_, i64>(0).map_err(col))
-            .transpose()
-        })?;
+        let record = self.lookup::<i64>(
+            "SELECT record FROM evl_redaction WHERE log_id = $1 AND leaf = $2",
+            &leaf,
+        )?;
         match record {
             // A redaction committed after this snapshot is not part of it.
             Some(r) => {
